@@ -1,0 +1,269 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+
+namespace JobRuntime.Execution;
+
+/// <summary>The default <see cref="IJobExecutor"/>: semaphores for the global and per-queue limits, one watchdog for all deadlines.</summary>
+internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
+{
+    private readonly SemaphoreSlim _global;
+    private readonly Dictionary<string, SemaphoreSlim> _queues;
+    private readonly ConcurrentDictionary<JobId, RunningItem> _running = new();
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _grace;
+    private readonly Watchdog _watchdog;
+    private readonly Action<RunningItem> _onFinished;
+    private readonly AsyncSignal _slotFreed = new();
+    private long _abandoned;
+    private volatile bool _disposed;
+
+    public JobExecutor(IOptions<JobRuntimeOptions> options, TimeProvider time)
+    {
+        var o = options.Value;
+        MaxConcurrency = o.MaxConcurrency;
+        _global = new SemaphoreSlim(o.MaxConcurrency, o.MaxConcurrency);
+        _queues = o.QueueConcurrency.ToDictionary(kv => kv.Key, kv => new SemaphoreSlim(kv.Value, kv.Value), StringComparer.Ordinal);
+        _time = time;
+        _grace = o.CancellationGracePeriod;
+        _watchdog = new Watchdog(time, _grace, item => item.Stop(JobStopReason.TimedOut), Abandon);
+        _onFinished = Release;
+    }
+
+    public int MaxConcurrency { get; }
+
+    public int RunningCount => _running.Count;
+
+    public long AbandonedCount => Interlocked.Read(ref _abandoned);
+
+    /// <summary>Free global slots now.</summary>
+    internal int AvailableSlots => _global.CurrentCount;
+
+    /// <summary>Set whenever a slot is released.</summary>
+    internal AsyncSignal SlotFreed => _slotFreed;
+
+    /// <summary>Raised when an item is abandoned (after the grace period).</summary>
+    internal event Action<JobExecutionRequest>? ItemAbandoned;
+
+    /// <summary>Free slots of each limited queue now.</summary>
+    internal IReadOnlyDictionary<string, int>? QueueAvailability()
+        => _queues.Count == 0 ? null : _queues.ToDictionary(kv => kv.Key, kv => kv.Value.CurrentCount, StringComparer.Ordinal);
+
+    public async Task<JobExecutionResult> ExecuteAsync(JobExecutionRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        SemaphoreSlim? queue = null;
+        if (request.Queue is not null && _queues.TryGetValue(request.Queue, out var q))
+        {
+            queue = q;
+            await queue.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        try
+        {
+            await _global.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            queue?.Release();
+            throw;
+        }
+
+        return await StartAcquired(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Starts an item for which the caller already took the slots with <see cref="TryAcquire"/>.
+    /// </summary>
+    internal Task<JobExecutionResult> StartAcquired(JobExecutionRequest request, CancellationToken cancellationToken)
+    {
+        var item = new RunningItem(request, _time.GetUtcNow(), _time.GetTimestamp(), _onFinished);
+        if (!_running.TryAdd(request.JobId, item))
+        {
+            ReleaseSlots(request);
+            throw new InvalidOperationException($"An item with id {request.JobId} is already running.");
+        }
+
+        if (_disposed)
+        {
+            item.Stop(JobStopReason.Shutdown);
+        }
+
+        if (request.Timeout is { } timeout)
+        {
+            _watchdog.AddTimeout(item, item.StartedAt + timeout);
+        }
+
+        if (cancellationToken.CanBeCanceled)
+        {
+            var registration = cancellationToken.UnsafeRegister(static s => ((RunningItem)s!).Stop(JobStopReason.Cancelled), item);
+            _ = item.Outcome.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        if (request.DedicatedThread)
+        {
+            var thread = new Thread(static s => RunOnDedicatedThread((RunningItem)s!))
+            {
+                IsBackground = true,
+                Name = $"JobRuntime {request.Name} {request.JobId}",
+            };
+            thread.Start(item);
+        }
+        else
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = RunAsync(s), item, preferLocal: false);
+        }
+
+        return item.Outcome;
+    }
+
+    /// <summary>Takes a global slot and, if the queue is limited, a queue slot, without waiting.</summary>
+    internal bool TryAcquire(string? queue)
+    {
+        SemaphoreSlim? q = null;
+        if (queue is not null && _queues.TryGetValue(queue, out q) && !q.Wait(0))
+        {
+            return false;
+        }
+
+        if (_global.Wait(0))
+        {
+            return true;
+        }
+
+        q?.Release();
+        return false;
+    }
+
+    public bool TryStop(JobId jobId, JobStopReason reason)
+    {
+        if (reason == JobStopReason.None)
+        {
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, "A stop needs a reason.");
+        }
+
+        return _running.TryGetValue(jobId, out var item) && item.Stop(reason);
+    }
+
+    public bool IsRunning(JobId jobId) => _running.ContainsKey(jobId);
+
+    /// <summary>
+    /// Stops every running item with <paramref name="reason"/>, waits until they end or the grace
+    /// period passes, then abandons the rest. Never waits longer than the grace period.
+    /// </summary>
+    internal async Task StopAllAsync(JobStopReason reason)
+    {
+        var items = _running.Values.ToArray();
+        foreach (var item in items)
+        {
+            item.Stop(reason);
+            _watchdog.AddAbandon(item, _time.GetUtcNow() + _grace);
+        }
+
+        await Task.WhenAll(items.Select(i => i.Outcome)).ConfigureAwait(false);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        await StopAllAsync(JobStopReason.Shutdown).ConfigureAwait(false);
+        _watchdog.Dispose();
+    }
+
+    public void Dispose()
+    {
+        // Bounded by the grace period: items that ignore cancellation are abandoned.
+        DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
+
+    private static async Task RunAsync(object? state)
+    {
+        var item = (RunningItem)state!;
+        item.ManagedThreadId = Environment.CurrentManagedThreadId;
+        try
+        {
+            var value = await item.Request.Work(item.Token).ConfigureAwait(false);
+            Succeed(item, value);
+        }
+        catch (Exception ex)
+        {
+            Fail(item, ex);
+        }
+    }
+
+    private static void RunOnDedicatedThread(RunningItem item)
+    {
+        item.ManagedThreadId = Environment.CurrentManagedThreadId;
+        try
+        {
+            var pending = item.Request.Work(item.Token);
+            var value = pending.IsCompleted ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+            Succeed(item, value);
+        }
+        catch (Exception ex)
+        {
+            Fail(item, ex);
+        }
+    }
+
+    private static void Succeed(RunningItem item, object? value)
+    {
+        // A timed-out item that returns within the grace period still ends TimedOut: its deadline passed.
+        var status = item.StopReason == JobStopReason.TimedOut ? JobExecutionStatus.TimedOut : JobExecutionStatus.Succeeded;
+        item.TryFinish(new JobExecutionResult(status) { Value = value, StartedAt = item.StartedAt, Duration = Elapsed(item) });
+    }
+
+    private static void Fail(RunningItem item, Exception ex)
+    {
+        var stopped = item.StopReason != JobStopReason.None && ex is OperationCanceledException && item.Token.IsCancellationRequested;
+        var status = stopped ? item.StatusForStop() : JobExecutionStatus.Faulted;
+        item.TryFinish(new JobExecutionResult(status) { Exception = ex, StartedAt = item.StartedAt, Duration = Elapsed(item) });
+    }
+
+    private static TimeSpan Elapsed(RunningItem item) => Stopwatch.GetElapsedTime(item.StartTimestamp);
+
+    private void Abandon(RunningItem item)
+    {
+        var abandoned = new JobExecutionResult(item.StatusForStop())
+        {
+            Abandoned = true,
+            StartedAt = item.StartedAt,
+            Duration = Elapsed(item),
+            Exception = new TimeoutException($"'{item.Request.Name}' ({item.Request.JobId}) ignored cancellation for {_grace} and was abandoned."),
+        };
+        if (item.TryFinish(abandoned))
+        {
+            Interlocked.Increment(ref _abandoned);
+            ItemAbandoned?.Invoke(item.Request);
+        }
+    }
+
+    private void Release(RunningItem item)
+    {
+        _running.TryRemove(new KeyValuePair<JobId, RunningItem>(item.Request.JobId, item));
+        ReleaseSlots(item.Request);
+
+        // The token source is disposed only when the work itself ended; an abandoned item may still hold its token.
+        if (!item.Outcome.Result.Abandoned)
+        {
+            item.DisposeToken();
+        }
+    }
+
+    private void ReleaseSlots(JobExecutionRequest request)
+    {
+        _global.Release();
+        if (request.Queue is not null && _queues.TryGetValue(request.Queue, out var q))
+        {
+            q.Release();
+        }
+
+        _slotFreed.Set();
+    }
+}

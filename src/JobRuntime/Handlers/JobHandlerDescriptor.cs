@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobRuntime.Handlers;
+
+/// <summary>A registered job type: its name, handler, argument and result types, and defaults.</summary>
+internal abstract class JobHandlerDescriptor(string name, Type handlerType, Type argsType, Type resultType, JobHandlerOptions options)
+{
+    public string Name { get; } = name;
+
+    public Type HandlerType { get; } = handlerType;
+
+    public Type ArgsType { get; } = argsType;
+
+    public Type ResultType { get; } = resultType;
+
+    public JobHandlerOptions Options { get; } = options;
+
+    /// <summary>Serializes submit arguments as the handler's declared argument type.</summary>
+    /// <exception cref="JobPayloadException">The arguments do not fit the handler or do not serialize.</exception>
+    public abstract string SerializeArgs<T>(T args, JsonSerializerOptions options);
+
+    /// <summary>Checks a raw JSON payload against the handler's argument type.</summary>
+    /// <exception cref="JobPayloadException">The payload does not deserialize.</exception>
+    public abstract void ValidatePayload(string payload, JsonSerializerOptions options);
+
+    /// <summary>Deserializes the payload, runs the handler from <paramref name="services"/>, and serializes its result.</summary>
+    /// <exception cref="JobPayloadException">The stored payload does not deserialize (the job fails without retry).</exception>
+    public abstract ValueTask<string> InvokeAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options);
+}
+
+/// <summary>The typed descriptor; all reflection happens once, at registration.</summary>
+internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name, JobHandlerOptions options)
+    : JobHandlerDescriptor(name, typeof(THandler), typeof(TArgs), typeof(TResult), options)
+    where THandler : class, IJobHandler<TArgs, TResult>
+{
+    public override string SerializeArgs<T>(T args, JsonSerializerOptions options)
+    {
+        if (args is not null and not TArgs)
+        {
+            throw new JobPayloadException($"Job type '{Name}' takes arguments of type {typeof(TArgs).FullName}, not {args.GetType().FullName}.");
+        }
+
+        if (args is null && default(TArgs) is not null)
+        {
+            throw new JobPayloadException($"Job type '{Name}' needs arguments of type {typeof(TArgs).FullName}; null was given.");
+        }
+
+        try
+        {
+            return JsonSerializer.Serialize((TArgs)(object?)args!, TypeInfo<TArgs>(options));
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new JobPayloadException($"The arguments of job type '{Name}' ({typeof(TArgs).FullName}) do not serialize to JSON: {ex.Message}", ex);
+        }
+    }
+
+    public override void ValidatePayload(string payload, JsonSerializerOptions options) => Deserialize(payload, options);
+
+    public override async ValueTask<string> InvokeAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options)
+    {
+        var args = Deserialize(payload, options);
+        var handler = ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+        var result = await handler.ExecuteAsync(args, context).ConfigureAwait(false);
+        return JsonSerializer.Serialize(result, TypeInfo<TResult>(options));
+    }
+
+    private static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options)
+    {
+        options.MakeReadOnly(populateMissingResolver: true);
+        return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+    }
+
+    private TArgs Deserialize(string payload, JsonSerializerOptions options)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize(payload, TypeInfo<TArgs>(options))!;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
+        {
+            throw new JobPayloadException($"The payload of job type '{Name}' is not a valid {typeof(TArgs).FullName}: {ex.Message}", ex);
+        }
+    }
+}

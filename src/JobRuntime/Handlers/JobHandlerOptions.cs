@@ -1,0 +1,21 @@
+namespace JobRuntime.Handlers;
+
+/// <summary>Defaults for the jobs of one handler. Submit options override them.</summary>
+public sealed class JobHandlerOptions
+{
+    /// <summary>Run each attempt on a dedicated thread rather than the thread pool (for CPU-bound work that would starve the pool).</summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool DedicatedThread { get; set; }
+
+    /// <summary>The queue of this handler's jobs; <see langword="null"/> for the runtime's default queue.</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public string? Queue { get; set; }
+
+    /// <summary>The time limit of one attempt; <see langword="null"/> for the runtime's default.</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>The most attempts; <see langword="null"/> for the runtime's default.</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public int? MaxAttempts { get; set; }
+}

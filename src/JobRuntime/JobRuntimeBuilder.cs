@@ -1,0 +1,116 @@
+using JobRuntime.Handlers;
+using JobRuntime.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace JobRuntime;
+
+/// <summary>Configures the job runtime: handlers and the store. Returned by <c>AddJobRuntime</c>.</summary>
+public sealed class JobRuntimeBuilder
+{
+    internal JobRuntimeBuilder(IServiceCollection services) => Services = services;
+
+    /// <summary>The service collection, for extension packages (stores, diagnostics).</summary>
+    public IServiceCollection Services { get; }
+
+    /// <summary>Registers a handler for a job type. The handler's argument and result types are read from its <see cref="IJobHandler{TArgs, TResult}"/> interface.</summary>
+    /// <typeparam name="THandler">The handler; it must implement <see cref="IJobHandler{TArgs, TResult}"/> exactly once.</typeparam>
+    /// <param name="jobType">The job type's name, stored with each job.</param>
+    /// <param name="configure">Sets the handler's defaults (dedicated thread, queue, timeout, attempts).</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The handler does not implement the interface exactly once, or the name is taken by another handler.</exception>
+    public JobRuntimeBuilder AddHandler<THandler>(string jobType, Action<JobHandlerOptions>? configure = null)
+        where THandler : class
+    {
+        var interfaces = typeof(THandler).GetInterfaces()
+            .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IJobHandler<,>))
+            .ToArray();
+        if (interfaces.Length != 1)
+        {
+            throw new ArgumentException($"{typeof(THandler).FullName} must implement IJobHandler<TArgs, TResult> exactly once (it implements it {interfaces.Length} times); use AddHandler<THandler, TArgs, TResult> to choose.", nameof(THandler));
+        }
+
+        var types = interfaces[0].GetGenericArguments();
+        var method = typeof(JobRuntimeBuilder).GetMethod(nameof(AddTypedHandler), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
+            .MakeGenericMethod(typeof(THandler), types[0], types[1]);
+        method.Invoke(this, [jobType, configure]);
+        return this;
+    }
+
+    /// <summary>Registers a handler for a job type with explicit argument and result types (no reflection).</summary>
+    /// <typeparam name="THandler">The handler.</typeparam>
+    /// <typeparam name="TArgs">Its argument type.</typeparam>
+    /// <typeparam name="TResult">Its result type.</typeparam>
+    /// <param name="jobType">The job type's name, stored with each job.</param>
+    /// <param name="configure">Sets the handler's defaults.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The name is taken by another handler.</exception>
+    public JobRuntimeBuilder AddHandler<THandler, TArgs, TResult>(string jobType, Action<JobHandlerOptions>? configure = null)
+        where THandler : class, IJobHandler<TArgs, TResult>
+    {
+        AddTypedHandler<THandler, TArgs, TResult>(jobType, configure);
+        return this;
+    }
+
+    /// <summary>Uses a store resolved from DI, replacing the in-memory default.</summary>
+    /// <typeparam name="TStore">The store type.</typeparam>
+    /// <returns>This builder.</returns>
+    public JobRuntimeBuilder UseStore<TStore>()
+        where TStore : class, IJobStore
+    {
+        Services.Replace(ServiceDescriptor.Singleton<IJobStore, TStore>());
+        return this;
+    }
+
+    /// <summary>Uses a store built by a factory, replacing the in-memory default.</summary>
+    /// <param name="factory">Builds the store.</param>
+    /// <returns>This builder.</returns>
+    public JobRuntimeBuilder UseStore(Func<IServiceProvider, IJobStore> factory)
+    {
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.Replace(ServiceDescriptor.Singleton(factory));
+        return this;
+    }
+
+    /// <summary>Keeps jobs in process memory (the default when no store is configured).</summary>
+    /// <returns>This builder.</returns>
+    public JobRuntimeBuilder UseInMemoryStore()
+    {
+        Services.Replace(ServiceDescriptor.Singleton<IJobStore>(sp => new InMemoryJobStore(sp.GetService<TimeProvider>())));
+        return this;
+    }
+
+    private void AddTypedHandler<THandler, TArgs, TResult>(string jobType, Action<JobHandlerOptions>? configure)
+        where THandler : class, IJobHandler<TArgs, TResult>
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobType);
+        foreach (var existing in Services)
+        {
+            if (existing.ServiceType == typeof(JobHandlerDescriptor) && existing.ImplementationInstance is JobHandlerDescriptor d && d.Name == jobType)
+            {
+                if (d.HandlerType == typeof(THandler))
+                {
+                    configure?.Invoke(d.Options);
+                    return;
+                }
+
+                throw new ArgumentException($"Job type '{jobType}' is already registered for {d.HandlerType.FullName}.", nameof(jobType));
+            }
+        }
+
+        var options = new JobHandlerOptions();
+        configure?.Invoke(options);
+        if (options.MaxAttempts is < 1)
+        {
+            throw new ArgumentException($"MaxAttempts of job type '{jobType}' must be at least 1 (was {options.MaxAttempts}).", nameof(configure));
+        }
+
+        if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"Timeout of job type '{jobType}' must be positive (was {timeout}).", nameof(configure));
+        }
+
+        Services.AddSingleton<JobHandlerDescriptor>(new JobHandlerDescriptor<THandler, TArgs, TResult>(jobType, options));
+        Services.TryAddTransient<THandler>();
+    }
+}

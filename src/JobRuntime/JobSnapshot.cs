@@ -1,0 +1,95 @@
+namespace JobRuntime;
+
+/// <summary>
+/// The state of one job at a point in time, as stored. Instances are immutable; stores build new
+/// ones with <c>with</c> expressions.
+/// </summary>
+public sealed record JobSnapshot
+{
+    /// <summary>The job's id.</summary>
+    public required JobId Id { get; init; }
+
+    /// <summary>The registered job type (handler name).</summary>
+    public required string Type { get; init; }
+
+    /// <summary>The queue the job runs in.</summary>
+    public required string Queue { get; init; }
+
+    /// <summary>Higher runs first among ready jobs of a queue.</summary>
+    public int Priority { get; init; }
+
+    /// <summary>The arguments as JSON.</summary>
+    public required string Payload { get; init; }
+
+    /// <summary>The lifecycle state.</summary>
+    public JobStatus Status { get; init; }
+
+    /// <summary>Why a pending job is not running yet; <see cref="JobWaitReason.None"/> otherwise.</summary>
+    public JobWaitReason WaitReason { get; init; }
+
+    /// <summary>The last progress stored (stores persist progress throttled).</summary>
+    public JobProgress Progress { get; init; } = JobProgress.None;
+
+    /// <summary>The result as JSON, once completed.</summary>
+    public string? Result { get; init; }
+
+    /// <summary>The error of the last failed attempt, or why the job was cancelled or timed out.</summary>
+    public JobError? Error { get; init; }
+
+    /// <summary>Named outputs of the job.</summary>
+    public IReadOnlyList<JobArtifact> Artifacts { get; init; } = [];
+
+    /// <summary>The number of attempts started so far (1 while the first attempt runs).</summary>
+    public int Attempt { get; init; }
+
+    /// <summary>The most attempts the job may make.</summary>
+    public int MaxAttempts { get; init; } = 1;
+
+    /// <summary>When the job was submitted.</summary>
+    public DateTimeOffset CreatedAt { get; init; }
+
+    /// <summary>The earliest time the job may run (its run time, or the end of a retry back-off).</summary>
+    public DateTimeOffset ScheduledAt { get; init; }
+
+    /// <summary>When the current or last attempt started.</summary>
+    public DateTimeOffset? StartedAt { get; init; }
+
+    /// <summary>When the job reached a terminal state.</summary>
+    public DateTimeOffset? CompletedAt { get; init; }
+
+    /// <summary>How long the last attempt ran, once the job is terminal.</summary>
+    public TimeSpan? Duration => StartedAt is { } started && CompletedAt is { } completed ? completed - started : null;
+
+    /// <summary>Whether the job reached a terminal state.</summary>
+    public bool IsTerminal => Status.IsTerminal();
+
+    /// <summary>A human-readable title.</summary>
+    public string? Title { get; init; }
+
+    /// <summary>Free-form tags for filtering and display.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>The jobs this job waits for.</summary>
+    public IReadOnlyList<JobId> DependsOn { get; init; } = [];
+
+    /// <summary>What happens to this job when a parent does not complete.</summary>
+    public DependencyFailureBehavior OnParentFailure { get; init; }
+
+    /// <summary>The idempotency key the job was submitted with.</summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>The time limit of one attempt, if any.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>Whether a cancellation was requested while the job ran.</summary>
+    public bool CancellationRequested { get; init; }
+
+    /// <summary>The worker (node) that holds the job's lease while it runs.</summary>
+    public string? Owner { get; init; }
+
+    /// <summary>The W3C trace context of the submitter, used to link the run's activity.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
+    public JobId? RerunOf { get; init; }
+}

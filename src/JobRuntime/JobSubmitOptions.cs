@@ -1,0 +1,41 @@
+namespace JobRuntime;
+
+/// <summary>Per-submit options. Every property is optional; unset values take the handler's or the runtime's defaults.</summary>
+public sealed record JobSubmitOptions
+{
+    /// <summary>The queue to run in. Default: the handler's queue, else <see cref="JobRuntimeOptions.DefaultQueue"/>.</summary>
+    public string? Queue { get; init; }
+
+    /// <summary>Higher runs first among ready jobs. Default: 0.</summary>
+    public int Priority { get; init; }
+
+    /// <summary>Run no sooner than this long after submission. Mutually exclusive with <see cref="RunAt"/>.</summary>
+    public TimeSpan? Delay { get; init; }
+
+    /// <summary>Run no sooner than this time. Mutually exclusive with <see cref="Delay"/>.</summary>
+    public DateTimeOffset? RunAt { get; init; }
+
+    /// <summary>The time limit of one attempt. Default: the handler's, else <see cref="JobRuntimeOptions.DefaultTimeout"/>.</summary>
+    public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The most attempts (1 = no retry). Default: the handler's, else <see cref="JobRuntimeOptions.DefaultMaxAttempts"/>.</summary>
+    public int? MaxAttempts { get; init; }
+
+    /// <summary>
+    /// A key that makes the submit idempotent: while a job submitted with the same key has not
+    /// finished, submitting again returns that job instead of creating a new one.
+    /// </summary>
+    public string? IdempotencyKey { get; init; }
+
+    /// <summary>Jobs that must complete before this one starts; their results are visible to the handler.</summary>
+    public IReadOnlyList<JobId> DependsOn { get; init; } = [];
+
+    /// <summary>What happens when a parent does not complete. Default: the job is cancelled.</summary>
+    public DependencyFailureBehavior OnParentFailure { get; init; }
+
+    /// <summary>A human-readable title.</summary>
+    public string? Title { get; init; }
+
+    /// <summary>Free-form tags.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
+}

@@ -1,0 +1,121 @@
+using JobRuntime.Progress;
+
+namespace JobRuntime.Management;
+
+/// <summary>
+/// The application's entry point to jobs: submit, query, list, cancel, delete, re-run, await,
+/// watch and clean up. Thread-safe; resolve it from DI.
+/// </summary>
+public interface IJobManager
+{
+    /// <summary>
+    /// Submits a job of the only registered type whose handler takes <typeparamref name="TArgs"/>.
+    /// The job is stored (durably, with a durable store) before this returns.
+    /// </summary>
+    /// <typeparam name="TArgs">The handler's argument type.</typeparam>
+    /// <param name="args">The arguments.</param>
+    /// <param name="options">Options; <see langword="null"/> for defaults.</param>
+    /// <param name="cancellationToken">Cancels the submit (before the job is stored).</param>
+    /// <returns>The new job's id, or the existing job's id when its idempotency key matched an unfinished job.</returns>
+    /// <exception cref="UnknownJobTypeException">No handler, or several, take <typeparamref name="TArgs"/>.</exception>
+    /// <exception cref="JobPayloadException">The arguments do not serialize.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    ValueTask<JobId> SubmitAsync<TArgs>(TArgs args, JobSubmitOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits a job of a registered type by name. The job is stored before this returns.</summary>
+    /// <typeparam name="TArgs">The argument type given; it must be the handler's argument type (or derive from it).</typeparam>
+    /// <param name="jobType">The registered job type.</param>
+    /// <param name="args">The arguments.</param>
+    /// <param name="options">Options; <see langword="null"/> for defaults.</param>
+    /// <param name="cancellationToken">Cancels the submit (before the job is stored).</param>
+    /// <returns>The new job's id, or the existing job's id when its idempotency key matched an unfinished job.</returns>
+    /// <exception cref="UnknownJobTypeException">No handler is registered for <paramref name="jobType"/>.</exception>
+    /// <exception cref="JobPayloadException">The arguments do not fit the handler or do not serialize.</exception>
+    /// <exception cref="ArgumentException">The options are invalid.</exception>
+    ValueTask<JobId> SubmitAsync<TArgs>(string jobType, TArgs args, JobSubmitOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits a job of a registered type with a JSON payload (from a REST call or a command line, say).</summary>
+    /// <param name="jobType">The registered job type.</param>
+    /// <param name="payloadJson">The arguments as JSON; checked against the handler's argument type.</param>
+    /// <param name="options">Options; <see langword="null"/> for defaults.</param>
+    /// <param name="cancellationToken">Cancels the submit (before the job is stored).</param>
+    /// <returns>The new (or existing, by idempotency key) job's id.</returns>
+    /// <exception cref="UnknownJobTypeException">No handler is registered for <paramref name="jobType"/>.</exception>
+    /// <exception cref="JobPayloadException">The payload does not deserialize to the handler's argument type.</exception>
+    ValueTask<JobId> SubmitJsonAsync(string jobType, string payloadJson, JobSubmitOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets a job. The progress of a job running in this process is the live one.</summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The job, or <see langword="null"/> when no job has that id.</returns>
+    ValueTask<JobSnapshot?> GetAsync(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Lists jobs, newest first, one page at a time.</summary>
+    /// <param name="query">The filter and page; <see langword="null"/> for the first 100 of all jobs.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The page.</returns>
+    ValueTask<JobPage> ListAsync(JobQuery? query = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Cancels a job. A pending job never runs; a running job's token is tripped and it ends
+    /// cancelled once its handler stops. Cancelling a finished job (or cancelling twice) is harmless.
+    /// </summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>What happened, including <see cref="JobCancelOutcome.NotFound"/>.</returns>
+    ValueTask<JobCancelOutcome> CancelAsync(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes a finished job.</summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns><see langword="true"/> when deleted, <see langword="false"/> when no job has that id.</returns>
+    /// <exception cref="InvalidOperationException">The job has not finished; cancel it and wait first.</exception>
+    ValueTask<bool> DeleteAsync(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Submits a new job with the same type, arguments and options as a finished one.</summary>
+    /// <param name="jobId">The finished job.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The new job's id.</returns>
+    /// <exception cref="JobNotFoundException">No job has that id.</exception>
+    /// <exception cref="InvalidOperationException">The job has not finished.</exception>
+    ValueTask<JobId> RerunAsync(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits until a job is terminal.</summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Stops waiting (the job is not cancelled).</param>
+    /// <returns>The job in its terminal state.</returns>
+    /// <exception cref="JobNotFoundException">No job has that id.</exception>
+    Task<JobSnapshot> WaitForCompletionAsync(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits for a job and returns its result.</summary>
+    /// <typeparam name="TResult">The handler's result type.</typeparam>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Stops waiting (the job is not cancelled).</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="JobNotFoundException">No job has that id.</exception>
+    /// <exception cref="JobFailedException">The job failed; the exception carries its error.</exception>
+    /// <exception cref="JobCancelledException">The job was cancelled.</exception>
+    /// <exception cref="JobTimedOutException">The job timed out.</exception>
+    Task<TResult> WaitForResultAsync<TResult>(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Streams a job's events: first its current state, then every lifecycle event and the newest
+    /// progress, ending after the terminal event.
+    /// </summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Stops the stream.</param>
+    /// <returns>The events.</returns>
+    /// <exception cref="JobNotFoundException">No job has that id.</exception>
+    IAsyncEnumerable<JobEvent> WatchAsync(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>Streams every job's events in this process (for dashboards and monitors) until cancelled.</summary>
+    /// <param name="cancellationToken">Stops the stream.</param>
+    /// <returns>The events.</returns>
+    IAsyncEnumerable<JobEvent> WatchAllAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes finished jobs that completed more than <paramref name="olderThan"/> ago.</summary>
+    /// <param name="olderThan">The age.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>How many jobs were deleted.</returns>
+    ValueTask<int> CleanupAsync(TimeSpan olderThan, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,560 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using JobRuntime.Diagnostics;
+using JobRuntime.Execution;
+using JobRuntime.Handlers;
+using JobRuntime.Progress;
+using JobRuntime.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace JobRuntime.Management;
+
+/// <summary>
+/// The engine: claims ready jobs while slots are free, runs them on the executor, renews leases
+/// and writes throttled progress for all running jobs from one loop, recovers expired leases,
+/// and records every outcome through a fenced write.
+/// </summary>
+internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
+{
+    private static readonly TimeSpan MaxStoreBackoff = TimeSpan.FromSeconds(5);
+
+    private readonly IJobStore _store;
+    private readonly JobExecutor _executor;
+    private readonly IProgressBroker _broker;
+    private readonly JobHandlerRegistry _registry;
+    private readonly JobRuntimeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly IServiceScopeFactory _scopes;
+    private readonly JobRuntimeMetrics _metrics;
+    private readonly ConcurrentDictionary<JobId, JobRun> _runs = new();
+    private readonly ConcurrentDictionary<Task, byte> _runTasks = new();
+    private readonly AsyncSignal _flush = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _startGate = new();
+    private Task? _claimLoop;
+    private Task? _heartbeatLoop;
+    private Task? _stopTask;
+
+    public JobDispatcher(
+        IJobStore store,
+        JobExecutor executor,
+        IProgressBroker broker,
+        JobHandlerRegistry registry,
+        IOptions<JobRuntimeOptions> options,
+        TimeProvider time,
+        ILoggerFactory loggerFactory,
+        IServiceScopeFactory scopes,
+        JobRuntimeMetrics metrics)
+    {
+        _store = store;
+        _executor = executor;
+        _broker = broker;
+        _registry = registry;
+        _options = options.Value;
+        _time = time;
+        _loggerFactory = loggerFactory;
+        _logger = loggerFactory.CreateLogger("JobRuntime");
+        _scopes = scopes;
+        _metrics = metrics;
+        _executor.ItemAbandoned += request =>
+        {
+            Log.Abandoned(_logger, request.JobId, request.Name);
+            _metrics.Abandoned(request.Name);
+        };
+    }
+
+    public DateTimeOffset Now => _time.GetUtcNow();
+
+    public double ProgressPercentStep => _options.ProgressPersistPercentStep;
+
+    public bool IsStarted => _claimLoop is not null;
+
+    public bool IsStopping => _stopping.IsCancellationRequested;
+
+    public ILogger Logger => _logger;
+
+    /// <summary>Starts the loops once (recovery runs first). Safe to call from many threads.</summary>
+    public void EnsureStarted()
+    {
+        if (_claimLoop is not null)
+        {
+            return;
+        }
+
+        lock (_startGate)
+        {
+            if (_claimLoop is not null || _stopping.IsCancellationRequested)
+            {
+                return;
+            }
+
+            Log.RuntimeStarted(_logger, _options.WorkerName, _options.MaxConcurrency);
+            _heartbeatLoop = Task.Run(HeartbeatLoopAsync);
+            _claimLoop = Task.Run(ClaimLoopAsync);
+        }
+    }
+
+    /// <summary>Wakes the claim loop (a submit, a finished job, a freed slot).</summary>
+    public void Wake() => _executor.SlotFreed.Set();
+
+    public void RequestProgressFlush() => _flush.Set();
+
+    public void Emit(JobEvent jobEvent) => _broker.Publish(jobEvent);
+
+    /// <summary>The live progress of a job running in this process, fresher than the stored one.</summary>
+    public JobProgress? LiveProgress(JobId id) => _runs.TryGetValue(id, out var run) ? run.Progress : null;
+
+    /// <summary>Trips the token of a job running in this process.</summary>
+    public bool StopLocal(JobId id, JobStopReason reason) => _executor.TryStop(id, reason);
+
+    /// <summary>Publishes the terminal events of dependents cancelled by a write.</summary>
+    public void EmitCancelledDependents(IReadOnlyList<JobId> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        _metrics.CancelledWhilePending(ids.Count);
+        foreach (var id in ids)
+        {
+            Emit(new JobEvent(id, JobEventKind.Cancelled, JobStatus.Cancelled, Now) { Error = new JobError("DependencyFailed", "A parent job did not complete.") });
+        }
+    }
+
+    /// <summary>
+    /// Stops claiming, waits for running jobs up to the shutdown timeout (or until
+    /// <paramref name="cancellationToken"/>), then stops the rest; their state is recorded so that a
+    /// durable store runs them again.
+    /// </summary>
+    public Task StopAsync(TimeSpan wait, CancellationToken cancellationToken = default)
+    {
+        lock (_startGate)
+        {
+            return _stopTask ??= StopCoreAsync(wait, cancellationToken);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(_options.ShutdownTimeout).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    public void Dispose()
+    {
+        // Synchronous disposal does not wait for running jobs: it stops them at once, bounded by the grace period.
+        StopAsync(TimeSpan.Zero).GetAwaiter().GetResult();
+    }
+
+    private async Task StopCoreAsync(TimeSpan wait, CancellationToken cancellationToken)
+    {
+        Log.RuntimeStopping(_logger, _runs.Count);
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        Wake();
+        RequestProgressFlush();
+        await IgnoreCancellation(_claimLoop).ConfigureAwait(false);
+
+        var running = _runTasks.Keys.ToArray();
+        if (running.Length > 0 && wait > TimeSpan.Zero)
+        {
+            try
+            {
+                await Task.WhenAll(running).WaitAsync(wait, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+            {
+                // Shutdown timeout reached: stop the rest below.
+            }
+        }
+
+        await _executor.StopAllAsync(JobStopReason.Shutdown).ConfigureAwait(false);
+        await Task.WhenAll(_runTasks.Keys.ToArray()).ConfigureAwait(false);
+        await IgnoreCancellation(_heartbeatLoop).ConfigureAwait(false);
+    }
+
+    private static async Task IgnoreCancellation(Task? task)
+    {
+        if (task is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await task.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task ClaimLoopAsync()
+    {
+        var token = _stopping.Token;
+        var nextRecovery = DateTimeOffset.MinValue;
+        var failures = 0;
+        while (!token.IsCancellationRequested)
+        {
+            DateTimeOffset? nextDue = null;
+            try
+            {
+                if (Now >= nextRecovery)
+                {
+                    await RecoverAsync(token).ConfigureAwait(false);
+                    nextRecovery = Now + _options.RecoveryInterval;
+                }
+
+                var free = _executor.AvailableSlots;
+                if (free > 0)
+                {
+                    var request = new ClaimRequest(_options.WorkerName, free, _options.LeaseDuration)
+                    {
+                        QueueLimits = _executor.QueueAvailability(),
+                        Queues = _options.Queues.Count > 0 ? [.. _options.Queues] : null,
+                    };
+                    var claimed = await _store.ClaimAsync(request, token).ConfigureAwait(false);
+                    foreach (var job in claimed.Jobs)
+                    {
+                        await StartAsync(job, token).ConfigureAwait(false);
+                    }
+
+                    failures = 0;
+                    if (claimed.Jobs.Count == free)
+                    {
+                        continue;
+                    }
+
+                    nextDue = claimed.NextDueAt;
+                }
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                var delay = Backoff(++failures);
+                Log.StoreError(_logger, ex, "claim", delay);
+                await IgnoreCancellation(Task.Delay(delay, _time, token)).ConfigureAwait(false);
+                continue;
+            }
+
+            var wait = _options.PollInterval;
+            if (nextDue is { } due && due - Now < wait)
+            {
+                wait = due - Now;
+            }
+
+            if (nextRecovery - Now < wait)
+            {
+                wait = nextRecovery - Now;
+            }
+
+            if (wait > TimeSpan.Zero)
+            {
+                await IgnoreCancellation(_executor.SlotFreed.WaitAsync(wait, _time, token)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task RecoverAsync(CancellationToken token)
+    {
+        var result = await _store.RecoverAsync(job => RetryDelay(job.Attempt), token).ConfigureAwait(false);
+        if (result.Recovered.Count == 0 && result.CancelledDependents.Count == 0)
+        {
+            return;
+        }
+
+        Log.Recovered(_logger, result.Recovered.Count);
+        foreach (var job in result.Recovered)
+        {
+            if (job.IsTerminal)
+            {
+                _metrics.Ended(job.Type, job.Status, TimeSpan.Zero);
+                Emit(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+            }
+            else
+            {
+                _metrics.Requeued(job.Type, retry: true);
+                Emit(new JobEvent(job.Id, JobEventKind.Retrying, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+            }
+        }
+
+        EmitCancelledDependents(result.CancelledDependents);
+    }
+
+    private async ValueTask StartAsync(ClaimedJob claimed, CancellationToken token)
+    {
+        var job = claimed.Job;
+        if (!_executor.TryAcquire(job.Queue))
+        {
+            // Another user of the executor took the slot between the count and the claim: hand the job back.
+            await _store.CompleteAsync(claimed.Lease, JobCompletion.Release(), token).ConfigureAwait(false);
+            return;
+        }
+
+        var run = new JobRun(this, claimed, Now);
+        _runs[job.Id] = run;
+        var task = RunAsync(run);
+        _runTasks.TryAdd(task, 0);
+        _ = task.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _), _runTasks, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private async Task RunAsync(JobRun run)
+    {
+        var job = run.Job;
+        _metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
+        Log.Started(_logger, job.Id, job.Type, job.Attempt);
+        using var activity = StartActivity(job);
+        Emit(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
+
+        JobExecutionResult result;
+        var descriptor = _registry.TryGet(job.Type, out var d) ? d : null;
+        try
+        {
+            var request = new JobExecutionRequest(job.Id, job.Type, ct => InvokeAsync(run, descriptor, ct))
+            {
+                Queue = job.Queue,
+                DedicatedThread = descriptor?.Options.DedicatedThread ?? false,
+                Timeout = job.Timeout,
+            };
+            result = await _executor.StartAcquired(request, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            result = new JobExecutionResult(JobExecutionStatus.Faulted) { Exception = ex, StartedAt = Now };
+        }
+
+        run.Ended = true;
+        var completion = ToCompletion(run, result);
+        var write = await CompleteAsync(run, completion).ConfigureAwait(false);
+        _runs.TryRemove(job.Id, out _);
+        if (write?.Accepted == true)
+        {
+            Report(run, completion, result, activity);
+            EmitCancelledDependents(write.CancelledDependents);
+        }
+        else if (write is not null)
+        {
+            Log.LeaseLost(_logger, job.Id);
+        }
+
+        Wake();
+    }
+
+    private async ValueTask<object?> InvokeAsync(JobRun run, JobHandlerDescriptor? descriptor, CancellationToken token)
+    {
+        var job = run.Job;
+        if (descriptor is null)
+        {
+            throw new UnknownJobTypeException(job.Type, _registry.Names);
+        }
+
+        var parents = new List<JobSnapshot>(job.DependsOn.Count);
+        foreach (var parentId in job.DependsOn)
+        {
+            if (await _store.GetAsync(parentId, token).ConfigureAwait(false) is { } parent)
+            {
+                parents.Add(parent);
+            }
+        }
+
+        var scope = _scopes.CreateAsyncScope();
+        await using (scope.ConfigureAwait(false))
+        {
+            var logger = _loggerFactory.CreateLogger(descriptor.HandlerType);
+            using var logScope = logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) });
+            var context = new JobContext(job, token, logger, scope.ServiceProvider, parents, run, _options.SerializerOptions);
+            return await descriptor.InvokeAsync(scope.ServiceProvider, job.Payload, context, _options.SerializerOptions).ConfigureAwait(false);
+        }
+    }
+
+    private JobCompletion ToCompletion(JobRun run, JobExecutionResult result)
+    {
+        var job = run.Job;
+        var progress = run.Progress;
+        switch (result.Status)
+        {
+            case JobExecutionStatus.Succeeded:
+                return JobCompletion.Completed((string)result.Value!, run.Artifacts, progress);
+            case JobExecutionStatus.Cancelled:
+                return JobCompletion.Ended(JobStatus.Cancelled, new JobError("Cancelled", "The job was cancelled while it ran.", result.Exception?.ToString()), run.Artifacts, progress);
+            case JobExecutionStatus.TimedOut:
+                var message = $"The job ran longer than its timeout of {job.Timeout}" + (result.Abandoned ? " and ignored cancellation for the grace period; it was abandoned." : ".");
+                return JobCompletion.Ended(JobStatus.TimedOut, new JobError("Timeout", message, result.Exception?.ToString()), run.Artifacts, progress);
+            case JobExecutionStatus.Shutdown:
+                return JobCompletion.Release();
+            default:
+                var error = JobError.FromException(result.Exception!);
+                var retryable = result.Exception is not (JobPayloadException or UnknownJobTypeException);
+                if (retryable && job.Attempt < job.MaxAttempts && !run.LeaseLost)
+                {
+                    return JobCompletion.Retry(error, Now + RetryDelay(job.Attempt), progress);
+                }
+
+                return JobCompletion.Ended(JobStatus.Failed, error, run.Artifacts, progress);
+        }
+    }
+
+    private async Task<JobWriteResult?> CompleteAsync(JobRun run, JobCompletion completion)
+    {
+        // Store errors are retried with back-off (bounded); if the write never lands, the lease
+        // expires and recovery retries or fails the job, so nothing is silently lost.
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await _store.CompleteAsync(run.Lease, completion, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (attempt < 5)
+            {
+                var delay = Backoff(attempt);
+                Log.StoreError(_logger, ex, "complete", delay);
+                await Task.Delay(delay, _time).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                Log.CompletionLost(_logger, ex, run.Job.Id);
+                return null;
+            }
+        }
+    }
+
+    private void Report(JobRun run, JobCompletion completion, JobExecutionResult result, Activity? activity)
+    {
+        var job = run.Job;
+        var now = Now;
+        switch (completion.Kind)
+        {
+            case JobCompletionKind.Retry:
+                Log.Retrying(_logger, result.Exception, job.Id, job.Type, job.Attempt, job.MaxAttempts, completion.RetryAt!.Value);
+                _metrics.Requeued(job.Type, retry: true);
+                Emit(new JobEvent(job.Id, JobEventKind.Retrying, JobStatus.Pending, now) { JobType = job.Type, Attempt = job.Attempt, Error = completion.Error });
+                activity?.SetStatus(ActivityStatusCode.Error, completion.Error?.Message);
+                return;
+            case JobCompletionKind.Release:
+                Log.Requeued(_logger, job.Id);
+                _metrics.Requeued(job.Type, retry: false);
+                Emit(new JobEvent(job.Id, JobEventKind.Requeued, JobStatus.Pending, now) { JobType = job.Type, Attempt = job.Attempt });
+                return;
+        }
+
+        var status = completion.ResultingStatus;
+        switch (status)
+        {
+            case JobStatus.Completed:
+                Log.Completed(_logger, job.Id, job.Type, result.Duration.TotalMilliseconds);
+                activity?.SetStatus(ActivityStatusCode.Ok);
+                break;
+            case JobStatus.Failed:
+                Log.Failed(_logger, result.Exception, job.Id, job.Type, job.Attempt, job.MaxAttempts);
+                activity?.SetStatus(ActivityStatusCode.Error, completion.Error?.Message);
+                break;
+            case JobStatus.Cancelled:
+                Log.Cancelled(_logger, job.Id, job.Type);
+                break;
+            default:
+                Log.TimedOut(_logger, job.Id, job.Type, job.Timeout, result.Abandoned ? " (abandoned)" : "");
+                activity?.SetStatus(ActivityStatusCode.Error, "timed out");
+                break;
+        }
+
+        _metrics.Ended(job.Type, status, result.Duration);
+        activity?.SetTag("jobruntime.job.status", status.ToString());
+        Emit(new JobEvent(job.Id, JobEvent.KindFor(status), status, now)
+        {
+            JobType = job.Type,
+            Attempt = job.Attempt,
+            Progress = completion.Progress,
+            Error = completion.Error,
+        });
+    }
+
+    private async Task HeartbeatLoopAsync()
+    {
+        var token = _stopping.Token;
+        var renewEvery = _options.LeaseDuration / 3;
+        var tick = renewEvery < _options.ProgressPersistInterval ? renewEvery : _options.ProgressPersistInterval;
+        while (!token.IsCancellationRequested || !_runs.IsEmpty)
+        {
+            foreach (var run in _runs.Values)
+            {
+                if (run.Ended)
+                {
+                    continue;
+                }
+
+                var now = Now;
+                var progress = run.TakeProgressToPersist(now, _options.ProgressPersistInterval, _options.ProgressPersistPercentStep);
+                if (progress is null && now - run.LastRenewal < renewEvery)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    var state = await _store.RenewAsync(run.Lease, now + _options.LeaseDuration, progress, CancellationToken.None).ConfigureAwait(false);
+                    run.LastRenewal = now;
+                    if (state == LeaseState.CancellationRequested)
+                    {
+                        _executor.TryStop(run.Job.Id, JobStopReason.Cancelled);
+                    }
+                    else if (state == LeaseState.Lost && !run.Ended)
+                    {
+                        run.LeaseLost = true;
+                        Log.LeaseLost(_logger, run.Job.Id);
+                        _executor.TryStop(run.Job.Id, JobStopReason.Cancelled);
+                    }
+                }
+                catch (Exception ex)
+                {
+                    Log.StoreError(_logger, ex, "renew", tick);
+                }
+            }
+
+            if (token.IsCancellationRequested && _runs.IsEmpty)
+            {
+                break;
+            }
+
+            await _flush.WaitAsync(tick, _time, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private Activity? StartActivity(JobSnapshot job)
+    {
+        if (!JobRuntimeMetrics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityLink[]? links = null;
+        if (job.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var submitter))
+        {
+            links = [new ActivityLink(submitter)];
+        }
+
+        var activity = JobRuntimeMetrics.ActivitySource.StartActivity($"run {job.Type}", ActivityKind.Consumer, parentContext: default, links: links);
+        activity?.SetTag("jobruntime.job.id", job.Id.ToString());
+        activity?.SetTag("jobruntime.job.type", job.Type);
+        activity?.SetTag("jobruntime.job.queue", job.Queue);
+        activity?.SetTag("jobruntime.job.attempt", job.Attempt);
+        return activity;
+    }
+
+    internal TimeSpan RetryDelay(int attempt)
+    {
+        var baseDelay = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempt - 1));
+        var capped = Math.Min(baseDelay, _options.RetryMaxDelay.TotalMilliseconds);
+        var jitter = _options.RetryJitter * ((2 * Random.Shared.NextDouble()) - 1);
+        return TimeSpan.FromMilliseconds(Math.Max(0, capped * (1 + jitter)));
+    }
+
+    private static TimeSpan Backoff(int failures)
+        => TimeSpan.FromMilliseconds(Math.Min(MaxStoreBackoff.TotalMilliseconds, 50 * Math.Pow(2, Math.Min(failures, 10))));
+}

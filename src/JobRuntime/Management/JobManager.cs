@@ -1,0 +1,351 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using JobRuntime.Diagnostics;
+using JobRuntime.Execution;
+using JobRuntime.Handlers;
+using JobRuntime.Progress;
+using JobRuntime.Storage;
+using Microsoft.Extensions.Options;
+
+namespace JobRuntime.Management;
+
+/// <summary>The default <see cref="IJobManager"/>.</summary>
+internal sealed class JobManager : IJobManager
+{
+    private readonly IJobStore _store;
+    private readonly IProgressBroker _broker;
+    private readonly JobHandlerRegistry _registry;
+    private readonly JobDispatcher _dispatcher;
+    private readonly JobRuntimeOptions _options;
+    private readonly TimeProvider _time;
+    private readonly JobRuntimeMetrics _metrics;
+
+    public JobManager(IJobStore store, IProgressBroker broker, JobHandlerRegistry registry, JobDispatcher dispatcher, IOptions<JobRuntimeOptions> options, TimeProvider time, JobRuntimeMetrics metrics)
+    {
+        _store = store;
+        _broker = broker;
+        _registry = registry;
+        _dispatcher = dispatcher;
+        _options = options.Value;
+        _time = time;
+        _metrics = metrics;
+    }
+
+    public ValueTask<JobId> SubmitAsync<TArgs>(TArgs args, JobSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        var descriptor = _registry.GetByArgs(typeof(TArgs));
+        return SubmitCoreAsync(descriptor, descriptor.SerializeArgs(args, _options.SerializerOptions), options, null, cancellationToken);
+    }
+
+    public ValueTask<JobId> SubmitAsync<TArgs>(string jobType, TArgs args, JobSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobType);
+        var descriptor = _registry.Get(jobType);
+        return SubmitCoreAsync(descriptor, descriptor.SerializeArgs(args, _options.SerializerOptions), options, null, cancellationToken);
+    }
+
+    public ValueTask<JobId> SubmitJsonAsync(string jobType, string payloadJson, JobSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobType);
+        ArgumentNullException.ThrowIfNull(payloadJson);
+        var descriptor = _registry.Get(jobType);
+        descriptor.ValidatePayload(payloadJson, _options.SerializerOptions);
+        return SubmitCoreAsync(descriptor, payloadJson, options, null, cancellationToken);
+    }
+
+    public async ValueTask<JobSnapshot?> GetAsync(JobId jobId, CancellationToken cancellationToken = default)
+    {
+        var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
+        if (job is { Status: JobStatus.Running } && _dispatcher.LiveProgress(jobId) is { } live && !ReferenceEquals(live, job.Progress))
+        {
+            job = job with { Progress = live };
+        }
+
+        return job;
+    }
+
+    public ValueTask<JobPage> ListAsync(JobQuery? query = null, CancellationToken cancellationToken = default)
+    {
+        query ??= new JobQuery();
+        query.Validate();
+        return _store.ListAsync(query, cancellationToken);
+    }
+
+    public async ValueTask<JobCancelOutcome> CancelAsync(JobId jobId, CancellationToken cancellationToken = default)
+    {
+        var result = await _store.CancelAsync(jobId, cancellationToken).ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case JobCancelOutcome.Cancelled:
+                _metrics.CancelledWhilePending(1);
+                _dispatcher.Emit(new JobEvent(jobId, JobEventKind.Cancelled, JobStatus.Cancelled, _time.GetUtcNow())
+                {
+                    Error = new JobError("Cancelled", "The job was cancelled before it ran."),
+                });
+                _dispatcher.EmitCancelledDependents(result.CancelledDependents);
+                _dispatcher.Wake();
+                break;
+            case JobCancelOutcome.Requested:
+                _dispatcher.Emit(new JobEvent(jobId, JobEventKind.CancellationRequested, JobStatus.Running, _time.GetUtcNow()));
+                _dispatcher.StopLocal(jobId, JobStopReason.Cancelled);
+                break;
+        }
+
+        return result.Outcome;
+    }
+
+    public async ValueTask<bool> DeleteAsync(JobId jobId, CancellationToken cancellationToken = default)
+    {
+        var result = await _store.DeleteAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return result switch
+        {
+            JobDeleteResult.Deleted => true,
+            JobDeleteResult.NotFound => false,
+            _ => throw new InvalidOperationException($"Job {jobId} has not finished; cancel it and wait for it to finish before deleting it."),
+        };
+    }
+
+    public async ValueTask<JobId> RerunAsync(JobId jobId, CancellationToken cancellationToken = default)
+    {
+        var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
+        if (!job.IsTerminal)
+        {
+            throw new InvalidOperationException($"Job {jobId} is {job.Status}; only a finished job can be re-run.");
+        }
+
+        var descriptor = _registry.Get(job.Type);
+        var options = new JobSubmitOptions
+        {
+            Queue = job.Queue,
+            Priority = job.Priority,
+            Timeout = job.Timeout,
+            MaxAttempts = job.MaxAttempts,
+            Title = job.Title,
+            Tags = job.Tags,
+        };
+        return await SubmitCoreAsync(descriptor, job.Payload, options, jobId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<JobSnapshot> WaitForCompletionAsync(JobId jobId, CancellationToken cancellationToken = default)
+    {
+        // Subscribe before reading the store so that a terminal event between the two is not missed;
+        // poll the store as well, for jobs that finish in another process.
+        using var subscription = _broker.Subscribe(jobId, bufferCapacity: 1);
+        while (true)
+        {
+            var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
+            if (job.IsTerminal)
+            {
+                return job;
+            }
+
+            await WaitForTerminalEventAsync(subscription, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<TResult> WaitForResultAsync<TResult>(JobId jobId, CancellationToken cancellationToken = default)
+    {
+        var job = await WaitForCompletionAsync(jobId, cancellationToken).ConfigureAwait(false);
+        return job.Status switch
+        {
+            JobStatus.Completed => JsonSerializer.Deserialize<TResult>(job.Result!, _options.SerializerOptions)!,
+            JobStatus.Cancelled => throw new JobCancelledException(job),
+            JobStatus.TimedOut => throw new JobTimedOutException(job),
+            _ => throw new JobFailedException(job),
+        };
+    }
+
+    public async IAsyncEnumerable<JobEvent> WatchAsync(JobId jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var subscription = _broker.Subscribe(jobId);
+        var reader = subscription.Reader;
+        if (!reader.TryPeek(out _))
+        {
+            // The broker has seen nothing of the job in this process: start from the stored state.
+            var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
+            yield return JobEvent.FromSnapshot(job, _time.GetUtcNow());
+            if (job.IsTerminal)
+            {
+                yield break;
+            }
+        }
+
+        while (true)
+        {
+            while (reader.TryRead(out var jobEvent))
+            {
+                yield return jobEvent;
+                if (jobEvent.IsTerminal)
+                {
+                    yield break;
+                }
+            }
+
+            if (reader.Completion.IsCompleted)
+            {
+                yield break;
+            }
+
+            if (!await WaitToReadOrPollAsync(reader, cancellationToken).ConfigureAwait(false))
+            {
+                // Nothing arrived for a poll interval: the job may be running in another process.
+                var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
+                if (job is null || job.IsTerminal)
+                {
+                    if (job is not null)
+                    {
+                        yield return JobEvent.FromSnapshot(job, _time.GetUtcNow());
+                    }
+
+                    yield break;
+                }
+            }
+        }
+    }
+
+    public async IAsyncEnumerable<JobEvent> WatchAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        using var subscription = _broker.SubscribeAll();
+        await foreach (var jobEvent in subscription.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return jobEvent;
+        }
+    }
+
+    public ValueTask<int> CleanupAsync(TimeSpan olderThan, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(olderThan, TimeSpan.Zero);
+        return _store.CleanupAsync(_time.GetUtcNow() - olderThan, cancellationToken);
+    }
+
+    private async Task WaitForTerminalEventAsync(JobEventSubscription subscription, CancellationToken cancellationToken)
+    {
+        var reader = subscription.Reader;
+        while (true)
+        {
+            while (reader.TryRead(out var jobEvent))
+            {
+                if (jobEvent.IsTerminal)
+                {
+                    return;
+                }
+            }
+
+            if (reader.Completion.IsCompleted || !await WaitToReadOrPollAsync(reader, cancellationToken).ConfigureAwait(false))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <returns><see langword="true"/> when an event can be read; <see langword="false"/> after a poll interval without one.</returns>
+    private async Task<bool> WaitToReadOrPollAsync(System.Threading.Channels.ChannelReader<JobEvent> reader, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await reader.WaitToReadAsync(cancellationToken).AsTask().WaitAsync(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async ValueTask<JobId> SubmitCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
+    {
+        options ??= DefaultSubmitOptions;
+        Validate(options);
+        var now = _time.GetUtcNow();
+        var scheduledAt = options.RunAt ?? (options.Delay is { } delay ? now + delay : now);
+        var job = new JobSnapshot
+        {
+            Id = JobId.New(now),
+            Type = descriptor.Name,
+            Queue = options.Queue ?? descriptor.Options.Queue ?? _options.DefaultQueue,
+            Priority = options.Priority,
+            Payload = payload,
+            Status = JobStatus.Pending,
+            MaxAttempts = options.MaxAttempts ?? descriptor.Options.MaxAttempts ?? _options.DefaultMaxAttempts,
+            CreatedAt = now,
+            ScheduledAt = scheduledAt,
+            Title = options.Title,
+            Tags = options.Tags,
+            DependsOn = options.DependsOn,
+            OnParentFailure = options.OnParentFailure,
+            IdempotencyKey = options.IdempotencyKey,
+            Timeout = options.Timeout ?? descriptor.Options.Timeout ?? _options.DefaultTimeout,
+            TraceParent = Activity.Current?.Id,
+            RerunOf = rerunOf,
+        };
+
+        var result = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
+        var stored = result.Job;
+        if (result.Created)
+        {
+            Log.Submitted(_dispatcher.Logger, stored.Id, stored.Type, stored.Queue);
+            if (stored.IsTerminal)
+            {
+                // Its parent had already failed: cancelled on arrival.
+                _metrics.Submitted(stored.Type);
+                _metrics.CancelledWhilePending(1);
+                _dispatcher.Emit(new JobEvent(stored.Id, JobEvent.KindFor(stored.Status), stored.Status, now) { JobType = stored.Type, Error = stored.Error });
+            }
+            else
+            {
+                _metrics.Submitted(stored.Type);
+                _dispatcher.Emit(new JobEvent(stored.Id, JobEventKind.Submitted, JobStatus.Pending, now) { JobType = stored.Type });
+                _dispatcher.EnsureStarted();
+                _dispatcher.Wake();
+            }
+        }
+
+        return stored.Id;
+    }
+
+    private static readonly JobSubmitOptions DefaultSubmitOptions = new();
+
+    private static void Validate(JobSubmitOptions options)
+    {
+        var errors = new List<string>();
+        if (options.Delay is not null && options.RunAt is not null)
+        {
+            errors.Add("Set Delay or RunAt, not both.");
+        }
+
+        if (options.Delay < TimeSpan.Zero)
+        {
+            errors.Add($"Delay must not be negative (was {options.Delay}).");
+        }
+
+        if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+        {
+            errors.Add($"Timeout must be positive (was {timeout}).");
+        }
+
+        if (options.MaxAttempts is < 1)
+        {
+            errors.Add($"MaxAttempts must be at least 1 (was {options.MaxAttempts}).");
+        }
+
+        if (options.Queue is not null && string.IsNullOrWhiteSpace(options.Queue))
+        {
+            errors.Add("Queue must not be blank.");
+        }
+
+        if (options.IdempotencyKey is not null && string.IsNullOrWhiteSpace(options.IdempotencyKey))
+        {
+            errors.Add("IdempotencyKey must not be blank.");
+        }
+
+        if (options.DependsOn.Distinct().Count() != options.DependsOn.Count)
+        {
+            errors.Add("DependsOn lists a job more than once.");
+        }
+
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException("Invalid submit options: " + string.Join(" ", errors), nameof(options));
+        }
+    }
+}

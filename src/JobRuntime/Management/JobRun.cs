@@ -1,0 +1,145 @@
+using JobRuntime.Handlers;
+using JobRuntime.Progress;
+using JobRuntime.Storage;
+
+namespace JobRuntime.Management;
+
+/// <summary>The runtime's state of one running attempt: its lease, live progress and artifacts.</summary>
+internal sealed class JobRun : IJobRunSink
+{
+    private readonly JobDispatcher _dispatcher;
+    private readonly Lock _gate = new();
+    private List<JobArtifact>? _artifacts;
+    private JobProgress? _progress;
+    private JobProgress? _persisted;
+    private string? _stage;
+    private DateTimeOffset _persistedAt;
+
+    public JobRun(JobDispatcher dispatcher, ClaimedJob claimed, DateTimeOffset now)
+    {
+        _dispatcher = dispatcher;
+        Job = claimed.Job;
+        Lease = claimed.Lease;
+        _progress = claimed.Job.Progress;
+        _persisted = _progress;
+        _persistedAt = now;
+        LastRenewal = now;
+    }
+
+    public JobSnapshot Job { get; }
+
+    public JobLease Lease { get; set; }
+
+    public DateTimeOffset LastRenewal { get; set; }
+
+    public bool LeaseLost { get; set; }
+
+    /// <summary>Set when the attempt ended; later reports are discarded.</summary>
+    public bool Ended { get; set; }
+
+    public JobProgress? Progress
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _progress;
+            }
+        }
+    }
+
+    public IReadOnlyList<JobArtifact> Artifacts
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _artifacts is null ? [] : [.. _artifacts];
+            }
+        }
+    }
+
+    public void ReportProgress(long current, long total, string? message)
+    {
+        JobProgress progress;
+        bool flushNow;
+        lock (_gate)
+        {
+            if (Ended)
+            {
+                return;
+            }
+
+            progress = new JobProgress(current, total, message, _stage);
+            _progress = progress;
+            flushNow = (progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= _dispatcher.ProgressPercentStep;
+        }
+
+        _dispatcher.Emit(new JobEvent(Job.Id, JobEventKind.Progress, JobStatus.Running, _dispatcher.Now) { JobType = Job.Type, Attempt = Job.Attempt, Progress = progress });
+        if (flushNow)
+        {
+            _dispatcher.RequestProgressFlush();
+        }
+    }
+
+    public void SetStage(string stage)
+    {
+        JobProgress progress;
+        lock (_gate)
+        {
+            if (Ended)
+            {
+                return;
+            }
+
+            _stage = stage;
+            progress = (_progress ?? JobProgress.None) with { Stage = stage };
+            _progress = progress;
+        }
+
+        _dispatcher.Emit(new JobEvent(Job.Id, JobEventKind.StageChanged, JobStatus.Running, _dispatcher.Now) { JobType = Job.Type, Attempt = Job.Attempt, Progress = progress, Name = stage });
+        _dispatcher.RequestProgressFlush();
+    }
+
+    public void PublishCustom(string name, object? data)
+    {
+        if (!Ended)
+        {
+            _dispatcher.Emit(new JobEvent(Job.Id, JobEventKind.Custom, JobStatus.Running, _dispatcher.Now) { JobType = Job.Type, Attempt = Job.Attempt, Name = name, Data = data });
+        }
+    }
+
+    public void AddArtifact(JobArtifact artifact)
+    {
+        lock (_gate)
+        {
+            if (!Ended)
+            {
+                (_artifacts ??= []).Add(artifact);
+            }
+        }
+    }
+
+    /// <summary>The progress to write now, if it changed and the throttle allows; marks it written.</summary>
+    public JobProgress? TakeProgressToPersist(DateTimeOffset now, TimeSpan interval, double percentStep)
+    {
+        lock (_gate)
+        {
+            if (_progress is null || ReferenceEquals(_progress, _persisted))
+            {
+                return null;
+            }
+
+            var stageChanged = _progress.Stage != _persisted?.Stage;
+            var bigStep = (_progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= percentStep;
+            if (!stageChanged && !bigStep && now - _persistedAt < interval)
+            {
+                return null;
+            }
+
+            _persisted = _progress;
+            _persistedAt = now;
+            return _progress;
+        }
+    }
+}

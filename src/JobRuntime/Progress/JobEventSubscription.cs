@@ -1,0 +1,39 @@
+using System.Threading.Channels;
+
+namespace JobRuntime.Progress;
+
+/// <summary>
+/// A live subscription to job events. Read it with <see cref="ReadAllAsync"/> or <see cref="Reader"/>;
+/// dispose it to unsubscribe. A single-job subscription completes after the job's terminal event.
+/// </summary>
+public sealed class JobEventSubscription : IDisposable
+{
+    private readonly SubscriberQueue _queue;
+    private Action<JobEventSubscription>? _unsubscribe;
+
+    internal JobEventSubscription(SubscriberQueue queue, Action<JobEventSubscription>? unsubscribe)
+    {
+        _queue = queue;
+        _unsubscribe = unsubscribe;
+    }
+
+    /// <summary>The events, as a channel reader.</summary>
+    public ChannelReader<JobEvent> Reader => _queue;
+
+    /// <summary>How many droppable events (progress, custom) this subscriber lost because it read too slowly.</summary>
+    public long DroppedCount => _queue.DroppedCount;
+
+    internal SubscriberQueue Queue => _queue;
+
+    /// <summary>Reads events until the stream ends or <paramref name="cancellationToken"/> is cancelled.</summary>
+    /// <param name="cancellationToken">Stops reading.</param>
+    /// <returns>The events in the order they were published.</returns>
+    public IAsyncEnumerable<JobEvent> ReadAllAsync(CancellationToken cancellationToken = default) => _queue.ReadAllAsync(cancellationToken);
+
+    /// <summary>Unsubscribes. Events already buffered can still be read.</summary>
+    public void Dispose()
+    {
+        Interlocked.Exchange(ref _unsubscribe, null)?.Invoke(this);
+        _queue.Complete();
+    }
+}

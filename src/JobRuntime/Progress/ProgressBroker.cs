@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Options;
+
+namespace JobRuntime.Progress;
+
+/// <summary>The default <see cref="IProgressBroker"/>: one small lock per job, no lock held while a subscriber reads.</summary>
+internal sealed class ProgressBroker : IProgressBroker
+{
+    private const int FinishedJobsKept = 4096;
+
+    private readonly ConcurrentDictionary<JobId, Topic> _topics = new();
+    private readonly ConcurrentQueue<JobId> _finished = new();
+    private readonly Lock _allGate = new();
+    private readonly int _defaultCapacity;
+    private SubscriberQueue[] _all = [];
+
+    public ProgressBroker(IOptions<JobRuntimeOptions> options)
+        => _defaultCapacity = options.Value.SubscriberBufferCapacity;
+
+    public void Publish(JobEvent jobEvent)
+    {
+        ArgumentNullException.ThrowIfNull(jobEvent);
+        bool finished;
+        var topic = _topics.GetOrAdd(jobEvent.JobId, static _ => new Topic());
+        Monitor.Enter(topic.Gate);
+        while (topic.Removed)
+        {
+            Monitor.Exit(topic.Gate);
+            topic = _topics.GetOrAdd(jobEvent.JobId, static _ => new Topic());
+            Monitor.Enter(topic.Gate);
+        }
+
+        try
+        {
+            if (topic.Terminal is not null)
+            {
+                // A job's stream ends at its terminal event; anything later (an abandoned handler
+                // still reporting, say) is stale.
+                return;
+            }
+
+            if (jobEvent.Kind == JobEventKind.Progress)
+            {
+                topic.Progress = jobEvent.Progress;
+            }
+            else if (!jobEvent.IsDroppable)
+            {
+                topic.Lifecycle = jobEvent;
+                if (jobEvent.Progress is not null)
+                {
+                    topic.Progress = jobEvent.Progress;
+                }
+            }
+
+            foreach (var subscriber in topic.Subscribers)
+            {
+                subscriber.Enqueue(jobEvent);
+            }
+
+            foreach (var subscriber in Volatile.Read(ref _all))
+            {
+                subscriber.Enqueue(jobEvent);
+            }
+
+            finished = jobEvent.IsTerminal;
+            if (finished)
+            {
+                topic.Terminal = jobEvent;
+                foreach (var subscriber in topic.Subscribers)
+                {
+                    subscriber.Complete();
+                }
+
+                topic.Subscribers = [];
+            }
+        }
+        finally
+        {
+            Monitor.Exit(topic.Gate);
+        }
+
+        if (finished)
+        {
+            _finished.Enqueue(jobEvent.JobId);
+            while (_finished.Count > FinishedJobsKept && _finished.TryDequeue(out var old))
+            {
+                if (_topics.TryRemove(old, out var evicted))
+                {
+                    lock (evicted.Gate)
+                    {
+                        evicted.Removed = true;
+                    }
+                }
+            }
+        }
+    }
+
+    public JobEventSubscription Subscribe(JobId jobId, int? bufferCapacity = null)
+    {
+        var queue = new SubscriberQueue(bufferCapacity ?? _defaultCapacity);
+        var topic = _topics.GetOrAdd(jobId, static _ => new Topic());
+        Monitor.Enter(topic.Gate);
+        while (topic.Removed)
+        {
+            Monitor.Exit(topic.Gate);
+            topic = _topics.GetOrAdd(jobId, static _ => new Topic());
+            Monitor.Enter(topic.Gate);
+        }
+
+        try
+        {
+            if (topic.Terminal is { } terminal)
+            {
+                queue.Enqueue(terminal);
+                queue.Complete();
+                return new JobEventSubscription(queue, null);
+            }
+
+            if (topic.Lifecycle is { } last)
+            {
+                queue.Enqueue(new JobEvent(jobId, JobEventKind.State, last.Status, last.Timestamp)
+                {
+                    JobType = last.JobType,
+                    Attempt = last.Attempt,
+                    Progress = topic.Progress,
+                    Error = last.Error,
+                });
+            }
+
+            topic.Subscribers = [.. topic.Subscribers, queue];
+        }
+        finally
+        {
+            Monitor.Exit(topic.Gate);
+        }
+
+        return new JobEventSubscription(queue, subscription => Unsubscribe(jobId, topic, subscription.Queue));
+    }
+
+    public JobEventSubscription SubscribeAll(int? bufferCapacity = null)
+    {
+        var queue = new SubscriberQueue(bufferCapacity ?? _defaultCapacity);
+        lock (_allGate)
+        {
+            _all = [.. _all, queue];
+        }
+
+        return new JobEventSubscription(queue, subscription =>
+        {
+            lock (_allGate)
+            {
+                _all = Array.FindAll(_all, q => !ReferenceEquals(q, subscription.Queue));
+            }
+        });
+    }
+
+    public bool TryGetState(JobId jobId, out JobEventState state)
+    {
+        if (_topics.TryGetValue(jobId, out var topic))
+        {
+            lock (topic.Gate)
+            {
+                if ((topic.Terminal ?? topic.Lifecycle) is { } last)
+                {
+                    state = new JobEventState(last, topic.Progress);
+                    return true;
+                }
+            }
+        }
+
+        state = default;
+        return false;
+    }
+
+    private void Unsubscribe(JobId jobId, Topic topic, SubscriberQueue queue)
+    {
+        lock (topic.Gate)
+        {
+            topic.Subscribers = Array.FindAll(topic.Subscribers, q => !ReferenceEquals(q, queue));
+            if (topic.Subscribers.Length == 0 && topic.Lifecycle is null && topic.Terminal is null)
+            {
+                topic.Removed = true;
+                _topics.TryRemove(new KeyValuePair<JobId, Topic>(jobId, topic));
+            }
+        }
+    }
+
+    private sealed class Topic
+    {
+        public readonly object Gate = new();
+
+        public bool Removed;
+
+        public SubscriberQueue[] Subscribers = [];
+
+        public JobEvent? Lifecycle;
+
+        public JobProgress? Progress;
+
+        public JobEvent? Terminal;
+    }
+}

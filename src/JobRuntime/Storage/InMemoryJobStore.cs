@@ -1,0 +1,493 @@
+namespace JobRuntime.Storage;
+
+/// <summary>
+/// A store that keeps jobs in process memory: fast, and gone when the process exits. Suitable for
+/// tests, tools and applications that need no persistence. Thread-safe.
+/// </summary>
+public sealed class InMemoryJobStore : IJobStore
+{
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly Dictionary<JobId, Entry> _jobs = [];
+    private readonly Dictionary<string, JobId> _activeKeys = new(StringComparer.Ordinal);
+    private readonly SortedSet<Entry> _ready = new(ReadyOrder.Instance);
+    private readonly SortedSet<Entry> _delayed = new(DueOrder.Instance);
+
+    /// <summary>Creates an empty store.</summary>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public InMemoryJobStore(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
+
+    /// <inheritdoc />
+    public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Status != JobStatus.Pending || job.Attempt != 0)
+        {
+            throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (_jobs.ContainsKey(job.Id))
+            {
+                throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
+            }
+
+            if (job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var existingId))
+            {
+                return new(new JobInsertResult(Snapshot(_jobs[existingId]), Created: false));
+            }
+
+            var entry = new Entry(job);
+            JobSnapshot? failedParent = null;
+            foreach (var parentId in job.DependsOn)
+            {
+                if (!_jobs.TryGetValue(parentId, out var parent))
+                {
+                    throw new JobNotFoundException($"Parent job {parentId} of the new job does not exist.");
+                }
+
+                if (!parent.Job.IsTerminal)
+                {
+                    entry.PendingParents++;
+                    (parent.Children ??= []).Add(job.Id);
+                }
+                else if (parent.Job.Status != JobStatus.Completed)
+                {
+                    failedParent ??= parent.Job;
+                }
+            }
+
+            _jobs.Add(job.Id, entry);
+            if (failedParent is not null && job.OnParentFailure == DependencyFailureBehavior.Cancel)
+            {
+                entry.Job = entry.Job with
+                {
+                    Status = JobStatus.Cancelled,
+                    Error = ParentFailedError(failedParent),
+                    CompletedAt = _time.GetUtcNow(),
+                };
+            }
+            else
+            {
+                if (job.IdempotencyKey is { } newKey)
+                {
+                    _activeKeys[newKey] = job.Id;
+                }
+
+                if (entry.PendingParents == 0)
+                {
+                    Schedule(entry);
+                }
+            }
+
+            return new(new JobInsertResult(Snapshot(entry), Created: true));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (request.MaxCount <= 0)
+        {
+            return new(ClaimResult.Empty);
+        }
+
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            while (_delayed.Min is { } due && due.Job.ScheduledAt <= now)
+            {
+                _delayed.Remove(due);
+                _ready.Add(due);
+            }
+
+            List<ClaimedJob>? claimed = null;
+            List<Entry>? taken = null;
+            Dictionary<string, int>? perQueue = null;
+            foreach (var entry in _ready)
+            {
+                var queue = entry.Job.Queue;
+                var count = perQueue is not null && perQueue.TryGetValue(queue, out var c) ? c : 0;
+                if (!request.Allows(queue, count))
+                {
+                    continue;
+                }
+
+                (perQueue ??= new(StringComparer.Ordinal))[queue] = count + 1;
+                (taken ??= []).Add(entry);
+                if (taken.Count == request.MaxCount)
+                {
+                    break;
+                }
+            }
+
+            if (taken is not null)
+            {
+                claimed = new List<ClaimedJob>(taken.Count);
+                foreach (var entry in taken)
+                {
+                    _ready.Remove(entry);
+                    var lease = new JobLease(entry.Job.Id, request.Owner, Guid.NewGuid(), now + request.LeaseDuration);
+                    entry.Lease = lease;
+                    entry.Job = entry.Job with
+                    {
+                        Status = JobStatus.Running,
+                        Attempt = entry.Job.Attempt + 1,
+                        StartedAt = now,
+                        Owner = request.Owner,
+                        CancellationRequested = false,
+                    };
+                    claimed.Add(new ClaimedJob(Snapshot(entry), lease));
+                }
+            }
+
+            return new(new ClaimResult(claimed ?? (IReadOnlyList<ClaimedJob>)[], _delayed.Min?.Job.ScheduledAt));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!TryGetLeased(lease, out var entry))
+            {
+                return new(LeaseState.Lost);
+            }
+
+            entry.Lease = lease with { ExpiresAt = expiresAt };
+            if (progress is not null)
+            {
+                entry.Job = entry.Job with { Progress = progress };
+            }
+
+            return new(entry.Job.CancellationRequested ? LeaseState.CancellationRequested : LeaseState.Active);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(completion);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!TryGetLeased(lease, out var entry))
+            {
+                return new(JobWriteResult.Rejected);
+            }
+
+            var now = _time.GetUtcNow();
+            var job = entry.Job;
+            entry.Lease = null;
+            switch (completion.Kind)
+            {
+                case JobCompletionKind.Retry:
+                    entry.Job = job with
+                    {
+                        Status = JobStatus.Pending,
+                        Error = completion.Error,
+                        ScheduledAt = completion.RetryAt ?? now,
+                        Progress = completion.Progress ?? job.Progress,
+                        Owner = null,
+                    };
+                    Schedule(entry);
+                    return new(new JobWriteResult(true, []));
+                case JobCompletionKind.Release:
+                    entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null };
+                    Schedule(entry);
+                    return new(new JobWriteResult(true, []));
+                default:
+                    entry.Job = job with
+                    {
+                        Status = completion.ResultingStatus,
+                        Result = completion.Result,
+                        Error = completion.Error,
+                        Artifacts = completion.Artifacts,
+                        Progress = completion.Progress ?? job.Progress,
+                        CompletedAt = now,
+                    };
+                    var cancelled = new List<JobId>();
+                    Finish(entry, now, cancelled);
+                    return new(new JobWriteResult(true, cancelled));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return new(_jobs.TryGetValue(id, out var entry) ? Snapshot(entry) : null);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var items = _jobs.Values
+                .Where(e => (query.After is not { } after || e.Job.Id < after) && query.Matches(e.Job))
+                .OrderByDescending(e => e.Job.Id)
+                .Take(query.PageSize + 1)
+                .Select(Snapshot)
+                .ToList();
+            JobId? next = null;
+            if (items.Count > query.PageSize)
+            {
+                items.RemoveAt(items.Count - 1);
+                next = items[^1].Id;
+            }
+
+            return new(new JobPage(items, next));
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<JobCancelResult> CancelAsync(JobId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!_jobs.TryGetValue(id, out var entry))
+            {
+                return new(new JobCancelResult(JobCancelOutcome.NotFound, []));
+            }
+
+            switch (entry.Job.Status)
+            {
+                case JobStatus.Pending:
+                    var now = _time.GetUtcNow();
+                    _ready.Remove(entry);
+                    _delayed.Remove(entry);
+                    entry.Job = entry.Job with
+                    {
+                        Status = JobStatus.Cancelled,
+                        Error = new JobError("Cancelled", "The job was cancelled before it ran."),
+                        CompletedAt = now,
+                    };
+                    var cancelled = new List<JobId>();
+                    Finish(entry, now, cancelled);
+                    return new(new JobCancelResult(JobCancelOutcome.Cancelled, cancelled));
+                case JobStatus.Running:
+                    entry.Job = entry.Job with { CancellationRequested = true };
+                    return new(new JobCancelResult(JobCancelOutcome.Requested, []));
+                default:
+                    return new(new JobCancelResult(JobCancelOutcome.AlreadyFinished, []));
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!_jobs.TryGetValue(id, out var entry))
+            {
+                return new(JobDeleteResult.NotFound);
+            }
+
+            if (!entry.Job.IsTerminal)
+            {
+                return new(JobDeleteResult.NotFinished);
+            }
+
+            _jobs.Remove(id);
+            return new(JobDeleteResult.Deleted);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var old = _jobs.Values.Where(e => e.Job.IsTerminal && e.Job.CompletedAt < completedBefore).Select(e => e.Job.Id).ToList();
+            foreach (var id in old)
+            {
+                _jobs.Remove(id);
+            }
+
+            return new(old.Count);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(retryDelay);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            List<JobSnapshot>? recovered = null;
+            var cancelled = new List<JobId>();
+            foreach (var entry in _jobs.Values.Where(e => e.Lease is { } l && l.ExpiresAt <= now).ToList())
+            {
+                var job = entry.Job;
+                entry.Lease = null;
+                var error = new JobError(
+                    "LeaseExpired",
+                    $"The worker '{job.Owner}' stopped renewing its lease (process exited while running?), attempt {job.Attempt} of {job.MaxAttempts}.");
+                if (job.Attempt < job.MaxAttempts)
+                {
+                    entry.Job = job with { Status = JobStatus.Pending, Error = error, ScheduledAt = now + retryDelay(job), Owner = null };
+                    Schedule(entry);
+                }
+                else
+                {
+                    entry.Job = job with { Status = JobStatus.Failed, Error = error, CompletedAt = now };
+                    Finish(entry, now, cancelled);
+                }
+
+                (recovered ??= []).Add(Snapshot(entry));
+            }
+
+            return new(recovered is null && cancelled.Count == 0 ? RecoveryResult.Empty : new RecoveryResult(recovered ?? [], cancelled));
+        }
+    }
+
+    private static JobError ParentFailedError(JobSnapshot parent)
+        => new("DependencyFailed", $"Parent job {parent.Id} ({parent.Type}) ended {parent.Status}.");
+
+    private bool TryGetLeased(JobLease lease, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
+        => _jobs.TryGetValue(lease.JobId, out entry)
+            && entry.Job.Status == JobStatus.Running
+            && entry.Lease is { } held
+            && held.Token == lease.Token;
+
+    private void Schedule(Entry entry)
+    {
+        if (entry.Job.ScheduledAt > _time.GetUtcNow())
+        {
+            _delayed.Add(entry);
+        }
+        else
+        {
+            _ready.Add(entry);
+        }
+    }
+
+    // Called with the lock held once a job is terminal: frees its idempotency key and moves its
+    // dependents on, cancelling those whose policy says so (transitively).
+    private void Finish(Entry entry, DateTimeOffset now, List<JobId> cancelled)
+    {
+        var stack = new Stack<Entry>();
+        stack.Push(entry);
+        while (stack.TryPop(out var finished))
+        {
+            if (finished.Job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == finished.Job.Id)
+            {
+                _activeKeys.Remove(key);
+            }
+
+            var children = finished.Children;
+            finished.Children = null;
+            if (children is null)
+            {
+                continue;
+            }
+
+            foreach (var childId in children)
+            {
+                if (!_jobs.TryGetValue(childId, out var child) || child.Job.Status != JobStatus.Pending)
+                {
+                    continue;
+                }
+
+                child.PendingParents--;
+                if (finished.Job.Status != JobStatus.Completed && child.Job.OnParentFailure == DependencyFailureBehavior.Cancel)
+                {
+                    _ready.Remove(child);
+                    _delayed.Remove(child);
+                    child.Job = child.Job with { Status = JobStatus.Cancelled, Error = ParentFailedError(finished.Job), CompletedAt = now };
+                    cancelled.Add(childId);
+                    stack.Push(child);
+                }
+                else if (child.PendingParents == 0)
+                {
+                    Schedule(child);
+                }
+            }
+        }
+    }
+
+    private JobSnapshot Snapshot(Entry entry)
+    {
+        var job = entry.Job;
+        if (job.Status != JobStatus.Pending)
+        {
+            return job.WaitReason == JobWaitReason.None ? job : job with { WaitReason = JobWaitReason.None };
+        }
+
+        var reason = entry.PendingParents > 0 ? JobWaitReason.Dependencies
+            : job.ScheduledAt > _time.GetUtcNow() ? (job.Attempt > 0 || job.Error is not null ? JobWaitReason.RetryBackoff : JobWaitReason.Scheduled)
+            : JobWaitReason.None;
+        return job.WaitReason == reason ? job : job with { WaitReason = reason };
+    }
+
+    private sealed class Entry(JobSnapshot job)
+    {
+        public JobSnapshot Job { get; set; } = job;
+
+        public JobLease? Lease { get; set; }
+
+        public int PendingParents { get; set; }
+
+        public List<JobId>? Children { get; set; }
+    }
+
+    // Ready jobs: highest priority first, then earliest run time, then oldest id.
+    private sealed class ReadyOrder : IComparer<Entry>
+    {
+        public static readonly ReadyOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            var c = y!.Job.Priority.CompareTo(x!.Job.Priority);
+            if (c == 0)
+            {
+                c = x.Job.ScheduledAt.CompareTo(y.Job.ScheduledAt);
+            }
+
+            return c != 0 ? c : x.Job.Id.CompareTo(y.Job.Id);
+        }
+    }
+
+    private sealed class DueOrder : IComparer<Entry>
+    {
+        public static readonly DueOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            var c = x!.Job.ScheduledAt.CompareTo(y!.Job.ScheduledAt);
+            return c != 0 ? c : x.Job.Id.CompareTo(y.Job.Id);
+        }
+    }
+}
