@@ -141,7 +141,9 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await StopAsync(_options.ShutdownTimeout).ConfigureAwait(false);
+        // Disposal does not wait out ShutdownTimeout (the hosted service's StopAsync does that):
+        // it stops running jobs at once, bounded by the grace period, so it never hangs.
+        await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         _stopping.Dispose();
     }
 

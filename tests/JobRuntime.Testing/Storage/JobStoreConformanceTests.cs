@@ -1,0 +1,595 @@
+using JobRuntime.Storage;
+using Microsoft.Extensions.Time.Testing;
+using Xunit;
+
+namespace JobRuntime.Testing.Storage;
+
+/// <summary>
+/// The contract every <see cref="IJobStore"/> must meet. A store's test class inherits this and
+/// implements <see cref="CreateStore"/>; every test here then runs against that store.
+/// </summary>
+public abstract class JobStoreConformanceTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+
+    private IJobStore? _store;
+
+    /// <summary>The fake clock the store is created with; tests move it.</summary>
+    protected FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 1, 1, 12, 0, 0, TimeSpan.Zero));
+
+    /// <summary>The store under test.</summary>
+    protected IJobStore Store => _store ?? throw new InvalidOperationException("The store is created in InitializeAsync.");
+
+    /// <summary>Creates an empty store that reads time from <paramref name="timeProvider"/>.</summary>
+    /// <param name="timeProvider">The clock.</param>
+    /// <returns>The store.</returns>
+    protected abstract Task<IJobStore> CreateStore(TimeProvider timeProvider);
+
+    /// <inheritdoc />
+    public async Task InitializeAsync() => _store = await CreateStore(Time);
+
+    /// <inheritdoc />
+    public virtual async Task DisposeAsync()
+    {
+        switch (_store)
+        {
+            case IAsyncDisposable asyncDisposable:
+                await asyncDisposable.DisposeAsync();
+                break;
+            case IDisposable disposable:
+                disposable.Dispose();
+                break;
+        }
+    }
+
+    /// <summary>A new pending job as the runtime would insert it.</summary>
+    protected JobSnapshot NewJob(string type = "test", int priority = 0, string queue = "default", TimeSpan? delay = null, int maxAttempts = 1, string? key = null, IReadOnlyList<JobId>? dependsOn = null, DependencyFailureBehavior onParentFailure = DependencyFailureBehavior.Cancel, string[]? tags = null)
+    {
+        var now = Time.GetUtcNow();
+        return new JobSnapshot
+        {
+            Id = JobId.New(now),
+            Type = type,
+            Queue = queue,
+            Priority = priority,
+            Payload = "{\"n\":1}",
+            Status = JobStatus.Pending,
+            MaxAttempts = maxAttempts,
+            CreatedAt = now,
+            ScheduledAt = now + (delay ?? TimeSpan.Zero),
+            IdempotencyKey = key,
+            DependsOn = dependsOn ?? [],
+            OnParentFailure = onParentFailure,
+            Tags = tags ?? [],
+            Title = "a title",
+        };
+    }
+
+    /// <summary>Inserts a job and returns it as stored.</summary>
+    protected async Task<JobSnapshot> Insert(JobSnapshot job)
+    {
+        var result = await Store.InsertAsync(job);
+        Assert.True(result.Created);
+        return result.Job;
+    }
+
+    /// <summary>Claims up to <paramref name="count"/> jobs.</summary>
+    protected async Task<IReadOnlyList<ClaimedJob>> Claim(int count = 10, string owner = "worker-1", IReadOnlyDictionary<string, int>? queueLimits = null)
+        => (await Store.ClaimAsync(new ClaimRequest(owner, count, Lease) { QueueLimits = queueLimits })).Jobs;
+
+    /// <summary>Claims exactly one job.</summary>
+    protected async Task<ClaimedJob> ClaimOne(string owner = "worker-1")
+        => Assert.Single(await Claim(1, owner));
+
+    [Fact]
+    public async Task InsertAsync_NewJob_IsReadBackWithEveryField()
+    {
+        var job = NewJob(priority: 3, tags: ["a", "b"]);
+        await Insert(job);
+
+        var read = await Store.GetAsync(job.Id);
+
+        Assert.NotNull(read);
+        Assert.Equal(job.Id, read.Id);
+        Assert.Equal("test", read.Type);
+        Assert.Equal("default", read.Queue);
+        Assert.Equal(3, read.Priority);
+        Assert.Equal(job.Payload, read.Payload);
+        Assert.Equal(JobStatus.Pending, read.Status);
+        Assert.Equal(JobWaitReason.None, read.WaitReason);
+        Assert.Equal(0, read.Attempt);
+        Assert.Equal(job.CreatedAt, read.CreatedAt);
+        Assert.Equal(["a", "b"], read.Tags);
+        Assert.Equal("a title", read.Title);
+        Assert.False(read.IsTerminal);
+    }
+
+    [Fact]
+    public async Task GetAsync_UnknownId_ReturnsNull()
+        => Assert.Null(await Store.GetAsync(JobId.New()));
+
+    [Fact]
+    public async Task ClaimAsync_ReadyJobs_ByPriorityThenAge()
+    {
+        var low = await Insert(NewJob(priority: 0));
+        Time.Advance(TimeSpan.FromMilliseconds(1));
+        var high = await Insert(NewJob(priority: 5));
+        Time.Advance(TimeSpan.FromMilliseconds(1));
+        var low2 = await Insert(NewJob(priority: 0));
+
+        var claimed = await Claim(10);
+
+        Assert.Equal([high.Id, low.Id, low2.Id], claimed.Select(c => c.Job.Id));
+        Assert.All(claimed, c =>
+        {
+            Assert.Equal(JobStatus.Running, c.Job.Status);
+            Assert.Equal(1, c.Job.Attempt);
+            Assert.Equal("worker-1", c.Lease.Owner);
+            Assert.Equal(Time.GetUtcNow() + Lease, c.Lease.ExpiresAt);
+        });
+        Assert.Empty(await Claim(10));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_MaxCount_ClaimsNoMore()
+    {
+        for (var i = 0; i < 5; i++)
+        {
+            await Insert(NewJob());
+        }
+
+        Assert.Equal(2, (await Claim(2)).Count);
+        Assert.Equal(3, (await Claim(10)).Count);
+    }
+
+    [Fact]
+    public async Task ClaimAsync_DelayedJob_WaitsForItsRunTimeAndReportsIt()
+    {
+        var job = await Insert(NewJob(delay: TimeSpan.FromMinutes(5)));
+        Assert.Equal(JobWaitReason.Scheduled, job.WaitReason);
+
+        var result = await Store.ClaimAsync(new ClaimRequest("w", 10, Lease));
+        Assert.Empty(result.Jobs);
+        Assert.Equal(job.ScheduledAt, result.NextDueAt);
+
+        Time.Advance(TimeSpan.FromMinutes(5));
+        Assert.Equal(JobWaitReason.None, (await Store.GetAsync(job.Id))!.WaitReason);
+        Assert.Equal(job.Id, (await ClaimOne()).Job.Id);
+    }
+
+    [Fact]
+    public async Task ClaimAsync_QueueLimit_IsRespected()
+    {
+        for (var i = 0; i < 3; i++)
+        {
+            await Insert(NewJob(queue: "gpu"));
+            await Insert(NewJob(queue: "cpu"));
+        }
+
+        var claimed = await Claim(10, queueLimits: new Dictionary<string, int> { ["gpu"] = 1 });
+
+        Assert.Equal(1, claimed.Count(c => c.Job.Queue == "gpu"));
+        Assert.Equal(3, claimed.Count(c => c.Job.Queue == "cpu"));
+    }
+
+    [Fact]
+    public async Task ClaimAsync_QueueFilter_ClaimsOnlyThoseQueues()
+    {
+        await Insert(NewJob(queue: "a"));
+        await Insert(NewJob(queue: "b"));
+
+        var claimed = (await Store.ClaimAsync(new ClaimRequest("w", 10, Lease) { Queues = ["b"] })).Jobs;
+
+        Assert.Equal("b", Assert.Single(claimed).Job.Queue);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_Completed_StoresResultArtifactsAndTimes()
+    {
+        await Insert(NewJob());
+        var claimed = await ClaimOne();
+        Time.Advance(TimeSpan.FromSeconds(3));
+
+        var write = await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("{\"x\":42}", [JobArtifact.Text("log", "hello")], new JobProgress(10, 10, "done")));
+
+        Assert.True(write.Accepted);
+        var job = (await Store.GetAsync(claimed.Job.Id))!;
+        Assert.Equal(JobStatus.Completed, job.Status);
+        Assert.Equal("{\"x\":42}", job.Result);
+        Assert.Equal(TimeSpan.FromSeconds(3), job.Duration);
+        Assert.Equal(new JobProgress(10, 10, "done"), job.Progress);
+        var artifact = Assert.Single(job.Artifacts);
+        Assert.Equal("log", artifact.Name);
+        Assert.Equal("hello"u8.ToArray(), artifact.Data);
+        Assert.True(job.IsTerminal);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_WrongToken_IsRejectedAndChangesNothing()
+    {
+        await Insert(NewJob());
+        var claimed = await ClaimOne();
+
+        var forged = claimed.Lease with { Token = Guid.NewGuid() };
+        var write = await Store.CompleteAsync(forged, JobCompletion.Completed("1"));
+
+        Assert.False(write.Accepted);
+        Assert.Equal(JobStatus.Running, (await Store.GetAsync(claimed.Job.Id))!.Status);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_SecondCompletion_IsRejected()
+    {
+        await Insert(NewJob());
+        var claimed = await ClaimOne();
+        Assert.True((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("1"))).Accepted);
+
+        var again = await Store.CompleteAsync(claimed.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("X", "late")));
+
+        Assert.False(again.Accepted);
+        var job = (await Store.GetAsync(claimed.Job.Id))!;
+        Assert.Equal(JobStatus.Completed, job.Status);
+        Assert.Equal("1", job.Result);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_Failed_StoresError()
+    {
+        await Insert(NewJob());
+        var claimed = await ClaimOne();
+
+        await Store.CompleteAsync(claimed.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("System.InvalidOperationException", "boom", "at X()")));
+
+        var job = (await Store.GetAsync(claimed.Job.Id))!;
+        Assert.Equal(JobStatus.Failed, job.Status);
+        Assert.Equal(new JobError("System.InvalidOperationException", "boom", "at X()"), job.Error);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_Retry_WaitsOutTheBackoffThenRunsAgain()
+    {
+        await Insert(NewJob(maxAttempts: 3));
+        var claimed = await ClaimOne();
+
+        await Store.CompleteAsync(claimed.Lease, JobCompletion.Retry(new JobError("E", "first"), Time.GetUtcNow() + TimeSpan.FromSeconds(10)));
+
+        var waiting = (await Store.GetAsync(claimed.Job.Id))!;
+        Assert.Equal(JobStatus.Pending, waiting.Status);
+        Assert.Equal(JobWaitReason.RetryBackoff, waiting.WaitReason);
+        Assert.Equal("first", waiting.Error?.Message);
+        Assert.Empty(await Claim());
+
+        Time.Advance(TimeSpan.FromSeconds(10));
+        var second = await ClaimOne();
+        Assert.Equal(2, second.Job.Attempt);
+        Assert.NotEqual(claimed.Lease.Token, second.Lease.Token);
+
+        // The first attempt's lease no longer fences anything.
+        Assert.False((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("stale"))).Accepted);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_Release_ReturnsTheAttemptAndMakesTheJobReady()
+    {
+        await Insert(NewJob());
+        var claimed = await ClaimOne();
+
+        await Store.CompleteAsync(claimed.Lease, JobCompletion.Release());
+
+        var job = (await Store.GetAsync(claimed.Job.Id))!;
+        Assert.Equal(JobStatus.Pending, job.Status);
+        Assert.Equal(0, job.Attempt);
+        Assert.Equal(1, (await ClaimOne()).Job.Attempt);
+    }
+
+    [Fact]
+    public async Task RenewAsync_HeldLease_ExtendsAndStoresProgress()
+    {
+        await Insert(NewJob());
+        var claimed = await ClaimOne();
+
+        var state = await Store.RenewAsync(claimed.Lease, Time.GetUtcNow() + TimeSpan.FromMinutes(5), new JobProgress(3, 10, "three"));
+
+        Assert.Equal(LeaseState.Active, state);
+        Assert.Equal(new JobProgress(3, 10, "three"), (await Store.GetAsync(claimed.Job.Id))!.Progress);
+
+        // The extended lease survives past the original expiry.
+        Time.Advance(Lease + TimeSpan.FromSeconds(1));
+        Assert.Empty((await Store.RecoverAsync(_ => TimeSpan.Zero)).Recovered);
+    }
+
+    [Fact]
+    public async Task RenewAsync_AfterCancelRequest_ReportsIt()
+    {
+        await Insert(NewJob());
+        var claimed = await ClaimOne();
+
+        Assert.Equal(JobCancelOutcome.Requested, (await Store.CancelAsync(claimed.Job.Id)).Outcome);
+
+        Assert.Equal(LeaseState.CancellationRequested, await Store.RenewAsync(claimed.Lease, Time.GetUtcNow() + Lease, null));
+        Assert.True((await Store.GetAsync(claimed.Job.Id))!.CancellationRequested);
+    }
+
+    [Fact]
+    public async Task RecoverAsync_ExpiredLeaseWithAttemptsLeft_RetriesAndFencesTheOldOwner()
+    {
+        await Insert(NewJob(maxAttempts: 2));
+        var claimed = await ClaimOne("dead-worker");
+        Time.Advance(Lease + TimeSpan.FromSeconds(1));
+
+        var result = await Store.RecoverAsync(_ => TimeSpan.FromSeconds(7));
+
+        var recovered = Assert.Single(result.Recovered);
+        Assert.Equal(JobStatus.Pending, recovered.Status);
+        Assert.Equal(Time.GetUtcNow() + TimeSpan.FromSeconds(7), recovered.ScheduledAt);
+        Assert.Contains("attempt 1 of 2", recovered.Error!.Message, StringComparison.Ordinal);
+        Assert.Equal(LeaseState.Lost, await Store.RenewAsync(claimed.Lease, Time.GetUtcNow() + Lease, new JobProgress(1, 2)));
+        Assert.False((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("late"))).Accepted);
+
+        Time.Advance(TimeSpan.FromSeconds(7));
+        var again = await ClaimOne("live-worker");
+        Assert.Equal(2, again.Job.Attempt);
+    }
+
+    [Fact]
+    public async Task RecoverAsync_ExpiredLeaseOnLastAttempt_FailsWithAClearReason()
+    {
+        await Insert(NewJob(maxAttempts: 1));
+        var claimed = await ClaimOne("dead-worker");
+        Time.Advance(Lease + TimeSpan.FromSeconds(1));
+
+        var recovered = Assert.Single((await Store.RecoverAsync(_ => TimeSpan.Zero)).Recovered);
+
+        Assert.Equal(JobStatus.Failed, recovered.Status);
+        Assert.Equal("LeaseExpired", recovered.Error!.Type);
+        Assert.Contains("attempt 1 of 1", recovered.Error.Message, StringComparison.Ordinal);
+        Assert.Contains("dead-worker", recovered.Error.Message, StringComparison.Ordinal);
+        Assert.Equal(JobStatus.Failed, (await Store.GetAsync(claimed.Job.Id))!.Status);
+    }
+
+    [Fact]
+    public async Task RecoverAsync_LiveLease_IsLeftAlone()
+    {
+        await Insert(NewJob());
+        await ClaimOne();
+        Time.Advance(Lease - TimeSpan.FromSeconds(1));
+
+        Assert.Empty((await Store.RecoverAsync(_ => TimeSpan.Zero)).Recovered);
+    }
+
+    [Fact]
+    public async Task InsertAsync_SameIdempotencyKeyWhileUnfinished_ReturnsTheFirstJob()
+    {
+        var first = await Insert(NewJob(key: "export-42"));
+
+        var second = await Store.InsertAsync(NewJob(key: "export-42"));
+
+        Assert.False(second.Created);
+        Assert.Equal(first.Id, second.Job.Id);
+        Assert.Single((await Store.ListAsync(new JobQuery())).Items);
+    }
+
+    [Fact]
+    public async Task InsertAsync_SameIdempotencyKeyAfterFinish_CreatesANewJob()
+    {
+        var first = await Insert(NewJob(key: "k"));
+        var claimed = await ClaimOne();
+        await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("1"));
+
+        var second = await Store.InsertAsync(NewJob(key: "k"));
+
+        Assert.True(second.Created);
+        Assert.NotEqual(first.Id, second.Job.Id);
+    }
+
+    [Fact]
+    public async Task InsertAsync_UnknownParent_Throws()
+        => await Assert.ThrowsAsync<JobNotFoundException>(async () => await Store.InsertAsync(NewJob(dependsOn: [JobId.New()])));
+
+    [Fact]
+    public async Task ClaimAsync_Dependent_WaitsUntilEveryParentCompleted()
+    {
+        var a = await Insert(NewJob());
+        var b = await Insert(NewJob());
+        var child = await Insert(NewJob(dependsOn: [a.Id, b.Id]));
+        Assert.Equal(JobWaitReason.Dependencies, child.WaitReason);
+
+        var parents = await Claim(10);
+        Assert.Equal(2, parents.Count);
+        await Store.CompleteAsync(parents[0].Lease, JobCompletion.Completed("1"));
+        Assert.Empty(await Claim());
+        Assert.Equal(JobWaitReason.Dependencies, (await Store.GetAsync(child.Id))!.WaitReason);
+
+        await Store.CompleteAsync(parents[1].Lease, JobCompletion.Completed("2"));
+        Assert.Equal(child.Id, (await ClaimOne()).Job.Id);
+    }
+
+    [Fact]
+    public async Task CompleteAsync_ParentFails_CancelsDependentsTransitively()
+    {
+        var parent = await Insert(NewJob());
+        var child = await Insert(NewJob(dependsOn: [parent.Id]));
+        var grandChild = await Insert(NewJob(dependsOn: [child.Id]));
+        var claimed = await ClaimOne();
+
+        var write = await Store.CompleteAsync(claimed.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("E", "x")));
+
+        Assert.Equal([child.Id, grandChild.Id], write.CancelledDependents.Order());
+        var c = (await Store.GetAsync(child.Id))!;
+        Assert.Equal(JobStatus.Cancelled, c.Status);
+        Assert.Equal("DependencyFailed", c.Error!.Type);
+        Assert.Equal(JobStatus.Cancelled, (await Store.GetAsync(grandChild.Id))!.Status);
+        Assert.Empty(await Claim());
+    }
+
+    [Fact]
+    public async Task CompleteAsync_ParentFailsWithRunBehaviour_RunsTheDependent()
+    {
+        var parent = await Insert(NewJob());
+        var child = await Insert(NewJob(dependsOn: [parent.Id], onParentFailure: DependencyFailureBehavior.Run));
+        var claimed = await ClaimOne();
+
+        await Store.CompleteAsync(claimed.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("E", "x")));
+
+        Assert.Equal(child.Id, (await ClaimOne()).Job.Id);
+    }
+
+    [Fact]
+    public async Task InsertAsync_ParentAlreadyFailed_CancelsOnArrival()
+    {
+        var parent = await Insert(NewJob());
+        var claimed = await ClaimOne();
+        await Store.CompleteAsync(claimed.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("E", "x")));
+
+        var child = await Insert(NewJob(dependsOn: [parent.Id]));
+
+        Assert.Equal(JobStatus.Cancelled, child.Status);
+        Assert.Equal("DependencyFailed", child.Error!.Type);
+    }
+
+    [Fact]
+    public async Task InsertAsync_ParentAlreadyCompleted_IsReady()
+    {
+        var parent = await Insert(NewJob());
+        await Store.CompleteAsync((await ClaimOne()).Lease, JobCompletion.Completed("1"));
+
+        var child = await Insert(NewJob(dependsOn: [parent.Id]));
+
+        Assert.Equal(JobWaitReason.None, child.WaitReason);
+        Assert.Equal(child.Id, (await ClaimOne()).Job.Id);
+    }
+
+    [Fact]
+    public async Task CancelAsync_Pending_CancelsItAndItsDependents()
+    {
+        var job = await Insert(NewJob());
+        var child = await Insert(NewJob(dependsOn: [job.Id]));
+
+        var result = await Store.CancelAsync(job.Id);
+
+        Assert.Equal(JobCancelOutcome.Cancelled, result.Outcome);
+        Assert.Equal([child.Id], result.CancelledDependents);
+        Assert.Equal(JobStatus.Cancelled, (await Store.GetAsync(job.Id))!.Status);
+        Assert.Empty(await Claim());
+    }
+
+    [Fact]
+    public async Task CancelAsync_DelayedPending_NeverRuns()
+    {
+        var job = await Insert(NewJob(delay: TimeSpan.FromMinutes(1)));
+
+        Assert.Equal(JobCancelOutcome.Cancelled, (await Store.CancelAsync(job.Id)).Outcome);
+
+        Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Empty(await Claim());
+    }
+
+    [Fact]
+    public async Task CancelAsync_FinishedOrTwice_IsHarmless()
+    {
+        var job = await Insert(NewJob());
+        Assert.Equal(JobCancelOutcome.Cancelled, (await Store.CancelAsync(job.Id)).Outcome);
+
+        Assert.Equal(JobCancelOutcome.AlreadyFinished, (await Store.CancelAsync(job.Id)).Outcome);
+        Assert.Equal(JobStatus.Cancelled, (await Store.GetAsync(job.Id))!.Status);
+    }
+
+    [Fact]
+    public async Task CancelAsync_UnknownId_IsNotFound()
+        => Assert.Equal(JobCancelOutcome.NotFound, (await Store.CancelAsync(JobId.New())).Outcome);
+
+    [Fact]
+    public async Task DeleteAsync_FinishedJob_IsGone()
+    {
+        var job = await Insert(NewJob());
+        await Store.CancelAsync(job.Id);
+
+        Assert.Equal(JobDeleteResult.Deleted, await Store.DeleteAsync(job.Id));
+        Assert.Null(await Store.GetAsync(job.Id));
+        Assert.Equal(JobDeleteResult.NotFound, await Store.DeleteAsync(job.Id));
+    }
+
+    [Fact]
+    public async Task DeleteAsync_UnfinishedJob_IsKept()
+    {
+        var job = await Insert(NewJob());
+
+        Assert.Equal(JobDeleteResult.NotFinished, await Store.DeleteAsync(job.Id));
+        Assert.NotNull(await Store.GetAsync(job.Id));
+    }
+
+    [Fact]
+    public async Task CleanupAsync_RemovesOnlyOldFinishedJobs()
+    {
+        var old = await Insert(NewJob());
+        await Store.CancelAsync(old.Id);
+        Time.Advance(TimeSpan.FromHours(2));
+        var recent = await Insert(NewJob());
+        await Store.CancelAsync(recent.Id);
+        var pending = await Insert(NewJob());
+
+        var removed = await Store.CleanupAsync(Time.GetUtcNow() - TimeSpan.FromHours(1));
+
+        Assert.Equal(1, removed);
+        Assert.Null(await Store.GetAsync(old.Id));
+        Assert.NotNull(await Store.GetAsync(recent.Id));
+        Assert.NotNull(await Store.GetAsync(pending.Id));
+    }
+
+    [Fact]
+    public async Task ListAsync_FiltersAndPagesNewestFirst()
+    {
+        var ids = new List<JobId>();
+        for (var i = 0; i < 7; i++)
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            ids.Add((await Insert(NewJob(type: i % 2 == 0 ? "even" : "odd", tags: i == 3 ? ["special"] : null))).Id);
+        }
+
+        var page1 = await Store.ListAsync(new JobQuery { Type = "even", PageSize = 2 });
+        Assert.Equal([ids[6], ids[4]], page1.Items.Select(j => j.Id));
+        Assert.NotNull(page1.NextCursor);
+        var page2 = await Store.ListAsync(new JobQuery { Type = "even", PageSize = 2, After = page1.NextCursor });
+        Assert.Equal([ids[2], ids[0]], page2.Items.Select(j => j.Id));
+        Assert.Null(page2.NextCursor);
+
+        Assert.Equal([ids[3]], (await Store.ListAsync(new JobQuery { Tag = "special" })).Items.Select(j => j.Id));
+        Assert.Equal(7, (await Store.ListAsync(new JobQuery { Statuses = [JobStatus.Pending] })).Items.Count);
+        Assert.Empty((await Store.ListAsync(new JobQuery { Statuses = [JobStatus.Completed] })).Items);
+        var from = Time.GetUtcNow() - TimeSpan.FromSeconds(1.5);
+        Assert.Equal([ids[6], ids[5]], (await Store.ListAsync(new JobQuery { CreatedFrom = from })).Items.Select(j => j.Id));
+    }
+
+    [Fact]
+    public async Task ListAsync_InvalidPageSize_Throws()
+        => await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Store.ListAsync(new JobQuery { PageSize = 0 }));
+
+    [Fact]
+    public async Task ClaimAsync_ConcurrentClaimers_NeverClaimAJobTwice()
+    {
+        const int jobs = 200;
+        for (var i = 0; i < jobs; i++)
+        {
+            await Insert(NewJob());
+        }
+
+        var claims = await Task.WhenAll(Enumerable.Range(0, 8).Select(w => Task.Run(async () =>
+        {
+            var mine = new List<JobId>();
+            while (true)
+            {
+                var batch = await Claim(7, $"w{w}");
+                if (batch.Count == 0)
+                {
+                    return mine;
+                }
+
+                mine.AddRange(batch.Select(c => c.Job.Id));
+            }
+        })));
+
+        var all = claims.SelectMany(c => c).ToList();
+        Assert.Equal(jobs, all.Count);
+        Assert.Equal(jobs, all.Distinct().Count());
+    }
+}
