@@ -414,7 +414,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
 
         var write = await Store.CompleteAsync(claimed.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("E", "x")));
 
-        Assert.Equal([child.Id, grandChild.Id], write.CancelledDependents.Order());
+        Assert.Equal(new[] { child.Id, grandChild.Id }.Order(), write.CancelledDependents.Order());
         var c = (await Store.GetAsync(child.Id))!;
         Assert.Equal(JobStatus.Cancelled, c.Status);
         Assert.Equal("DependencyFailed", c.Error!.Type);

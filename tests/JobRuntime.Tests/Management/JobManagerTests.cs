@@ -472,6 +472,7 @@ public sealed class JobManagerTests
     {
         var runtime = TestRuntime.Create(o => o.CancellationGracePeriod = TimeSpan.FromMilliseconds(100));
         var gates = runtime.Gates;
+        var executor = runtime.Services.GetRequiredService<JobRuntime.Execution.IJobExecutor>();
         var cooperative = await runtime.Manager.SubmitAsync(new GateArgs("coop"));
         var stubborn = await runtime.Manager.SubmitAsync(new GateArgs("stubborn", IgnoreCancellation: true));
         await runtime.Gates.For("coop").Started.Task;
@@ -479,8 +480,10 @@ public sealed class JobManagerTests
 
         await runtime.DisposeAsync();
 
-        Assert.NotEqual(default, cooperative);
-        Assert.NotEqual(default, stubborn);
+        // The cooperative job stopped on its token; the stubborn one was abandoned after the grace period.
+        Assert.Equal(0, executor.RunningCount);
+        Assert.Equal(1, executor.AbandonedCount);
+        Assert.NotEqual(cooperative, stubborn);
         gates.For("stubborn").Open.TrySetResult();
     }
 

@@ -1,0 +1,62 @@
+using JobRuntime;
+using JobRuntime.Management;
+using JobRuntime.Progress;
+using JobRuntime.Samples.QuickStart;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+// Register the runtime and two handlers.
+var services = new ServiceCollection()
+    .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
+services.AddJobRuntime(options => options.MaxConcurrency = 2)
+    .AddHandler<PrimeCountHandler>("primes", handler => handler.DedicatedThread = true)
+    .AddHandler<SlowCountHandler>("slow-count");
+
+await using var provider = services.BuildServiceProvider();
+var jobs = provider.GetRequiredService<IJobManager>();
+
+// A job to cancel while it runs.
+var slow = await jobs.SubmitAsync(new SlowCountArgs(Seconds: 60), new JobSubmitOptions { Title = "slow count" });
+
+// A batch of CPU-bound jobs.
+var bounds = new[] { 2_000_000, 4_000_000, 8_000_000, 16_000_000, 32_000_000 };
+var ids = new List<JobId>();
+foreach (var bound in bounds)
+{
+    ids.Add(await jobs.SubmitAsync(new PrimeCountArgs(bound), new JobSubmitOptions { Title = $"primes below {bound:N0}" }));
+}
+
+// Watch the slow job until it has made some progress, then cancel it.
+await foreach (var e in jobs.WatchAsync(slow))
+{
+    if (e.Kind == JobEventKind.Progress && e.Progress is { Current: >= 5 })
+    {
+        Console.WriteLine($"slow count at {e.Progress.Current}/{e.Progress.Total}: cancelling {slow}");
+        await jobs.CancelAsync(slow);
+        break;
+    }
+}
+
+// Watch the last prime job's progress live (newest progress wins when the console falls behind).
+var last = ids[^1];
+var lastPercent = -10.0;
+await foreach (var e in jobs.WatchAsync(last))
+{
+    if (e.Progress?.Percentage is { } percent && percent - lastPercent >= 10)
+    {
+        lastPercent = percent;
+        Console.WriteLine($"job {last} {e.Kind,-12} {percent,5:0}%  {e.Progress.Message}");
+    }
+}
+
+// Await every result.
+foreach (var id in ids)
+{
+    var result = await jobs.WaitForResultAsync<PrimeCountResult>(id);
+    var job = await jobs.GetAsync(id);
+    Console.WriteLine($"{job!.Title,-24} {result.Count,9:N0} primes   {job.Duration?.TotalMilliseconds,6:0} ms");
+}
+
+var cancelled = await jobs.WaitForCompletionAsync(slow);
+Console.WriteLine($"slow count ended {cancelled.Status} after {cancelled.Progress.Current} of {cancelled.Progress.Total} ticks");
+return cancelled.Status == JobStatus.Cancelled ? 0 : 1;
