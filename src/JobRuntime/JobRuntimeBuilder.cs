@@ -33,7 +33,7 @@ public sealed class JobRuntimeBuilder
         var types = interfaces[0].GetGenericArguments();
         var method = typeof(JobRuntimeBuilder).GetMethod(nameof(AddTypedHandler), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!
             .MakeGenericMethod(typeof(THandler), types[0], types[1]);
-        method.Invoke(this, [jobType, configure]);
+        method.Invoke(this, System.Reflection.BindingFlags.DoNotWrapExceptions, binder: null, [jobType, configure], culture: null);
         return this;
     }
 
