@@ -14,6 +14,7 @@ internal sealed class JobRun : IJobRunSink
     private JobProgress? _persisted;
     private string? _stage;
     private DateTimeOffset _persistedAt;
+    private bool _ended;
 
     public JobRun(JobDispatcher dispatcher, ClaimedJob claimed, DateTimeOffset now)
     {
@@ -35,7 +36,7 @@ internal sealed class JobRun : IJobRunSink
     public bool LeaseLost { get; set; }
 
     /// <summary>Set when the attempt ended; later reports are discarded.</summary>
-    public bool Ended { get; set; }
+    public bool Ended { get => Volatile.Read(ref _ended); set => Volatile.Write(ref _ended, value); }
 
     public JobProgress? Progress
     {
