@@ -46,10 +46,12 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         JobHandlerRegistry registry,
         IOptions<JobRuntimeOptions> options,
         TimeProvider time,
-        ILoggerFactory loggerFactory,
         IServiceScopeFactory scopes,
-        JobRuntimeMetrics metrics)
+        JobRuntimeMetrics metrics,
+        ILoggerFactory? loggerFactory = null)
     {
+        // Logging is optional: without AddLogging the runtime runs silently.
+        loggerFactory ??= Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         _store = store;
         _executor = executor;
         _broker = broker;

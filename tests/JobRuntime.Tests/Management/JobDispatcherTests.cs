@@ -101,14 +101,9 @@ public sealed class JobDispatcherTests
     [Fact]
     public async Task UnknownTypeAtRunTime_FailsTheJobWithoutRetry()
     {
-        await using var runtime = TestRuntime.Create(o => o.DefaultMaxAttempts = 5);
-        var now = DateTimeOffset.UtcNow;
-        var job = new JobSnapshot { Id = JobId.New(now), Type = "removed-in-v2", Queue = "default", Payload = "{}", CreatedAt = now, ScheduledAt = now, MaxAttempts = 5 };
-        await runtime.Store.InsertAsync(job);
+        await using var runtime = TestRuntime.Create();
 
-        // Submitting anything starts the dispatcher, which then picks up the stored job too.
-        await runtime.Manager.WaitForCompletionAsync(await runtime.Manager.SubmitAsync(new EchoArgs(1)));
-        var failed = await runtime.Manager.WaitForCompletionAsync(job.Id);
+        var failed = await RunStoredJob(runtime, "removed-in-v2", "{}");
 
         Assert.Equal(JobStatus.Failed, failed.Status);
         Assert.Equal(1, failed.Attempt);
@@ -118,13 +113,9 @@ public sealed class JobDispatcherTests
     [Fact]
     public async Task CorruptPayloadAtRunTime_FailsTheJobWithTheParserError()
     {
-        await using var runtime = TestRuntime.Create(o => o.DefaultMaxAttempts = 3);
-        var now = DateTimeOffset.UtcNow;
-        var job = new JobSnapshot { Id = JobId.New(now), Type = "echo", Queue = "default", Payload = "{\"value\":\"not a number\"}", CreatedAt = now, ScheduledAt = now, MaxAttempts = 3 };
-        await runtime.Store.InsertAsync(job);
+        await using var runtime = TestRuntime.Create();
 
-        await runtime.Manager.WaitForCompletionAsync(await runtime.Manager.SubmitAsync(new EchoArgs(1)));
-        var failed = await runtime.Manager.WaitForCompletionAsync(job.Id);
+        var failed = await RunStoredJob(runtime, "echo", "{\"value\":\"not a number\"}");
 
         Assert.Equal(JobStatus.Failed, failed.Status);
         Assert.Equal(1, failed.Attempt);
@@ -159,6 +150,18 @@ public sealed class JobDispatcherTests
         Assert.Equal("summary", artifact.Name);
         Assert.Equal("3 divergences"u8.ToArray(), artifact.Data);
         Assert.Equal("sampling", (await runtime.Manager.GetAsync(id))!.Progress.Stage);
+    }
+
+    /// <summary>Stores a job as another process (or an older version) might have, with attempts to spare, and runs it.</summary>
+    private static async Task<JobSnapshot> RunStoredJob(TestRuntime runtime, string type, string payload)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var job = new JobSnapshot { Id = JobId.New(now), Type = type, Queue = "default", Payload = payload, CreatedAt = now, ScheduledAt = now, MaxAttempts = 5 };
+        await runtime.Store.InsertAsync(job);
+
+        // Submitting anything starts the dispatcher, which then picks up the stored job too.
+        await runtime.Manager.WaitForCompletionAsync(await runtime.Manager.SubmitAsync(new EchoArgs(1)));
+        return await runtime.Manager.WaitForCompletionAsync(job.Id);
     }
 
     public sealed record ChattyArgs(int Divergences);
