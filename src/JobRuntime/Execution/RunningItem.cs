@@ -50,6 +50,10 @@ internal sealed class RunningItem
             // A handler's cancellation callback threw; the token is tripped all the same and the
             // work's own outcome reports what went wrong.
         }
+        catch (ObjectDisposedException)
+        {
+            // The work ended (and released its token) between the check above and the cancel.
+        }
 
         return true;
     }

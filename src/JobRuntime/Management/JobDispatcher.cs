@@ -30,6 +30,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly IServiceScopeFactory _scopes;
     private readonly JobRuntimeMetrics _metrics;
+    private readonly IReadOnlyCollection<string>? _queues;
     private readonly ConcurrentDictionary<JobId, JobRun> _runs = new();
     private readonly ConcurrentDictionary<Task, byte> _runTasks = new();
     private readonly AsyncSignal _flush = new();
@@ -62,6 +63,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         _logger = loggerFactory.CreateLogger("JobRuntime");
         _scopes = scopes;
         _metrics = metrics;
+        _queues = _options.Queues.Count > 0 ? [.. _options.Queues] : null;
         _executor.ItemAbandoned += request =>
         {
             Log.Abandoned(_logger, request.JobId, request.Name);
@@ -219,7 +221,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                     var request = new ClaimRequest(_options.WorkerName, free, _options.LeaseDuration)
                     {
                         QueueLimits = _executor.QueueAvailability(),
-                        Queues = _options.Queues.Count > 0 ? [.. _options.Queues] : null,
+                        Queues = _queues,
                     };
                     var claimed = await _store.ClaimAsync(request, token).ConfigureAwait(false);
                     foreach (var job in claimed.Jobs)
