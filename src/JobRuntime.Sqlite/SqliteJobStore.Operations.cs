@@ -1,0 +1,603 @@
+using JobRuntime.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace JobRuntime.Sqlite;
+
+public sealed partial class SqliteJobStore
+{
+    private const string Ready = "status = 0 AND pending_parents = 0";
+
+    /// <inheritdoc />
+    public async ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Status != JobStatus.Pending || job.Attempt != 0)
+        {
+            throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
+        }
+
+        return await WriteAsync("store a job", c => Insert(c, job), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.MaxCount <= 0)
+        {
+            return ClaimResult.Empty;
+        }
+
+        return await WriteAsync("claim jobs", c => Claim(c, request), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return await WriteAsync("renew a lease", c => Renew(c, lease, expiresAt, progress), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(completion);
+        return await WriteAsync("record a job's outcome", c => Complete(c, lease, completion), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default)
+        => await ReadAsync("read a job", connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT {Columns} FROM jr_jobs WHERE id = $id";
+            command.Parameters.AddWithValue("$id", Key(id));
+            return ReadJobs(command, _time.GetUtcNow()).FirstOrDefault();
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        return await ReadAsync("list jobs", connection =>
+        {
+            using var command = connection.CreateCommand();
+            var where = new List<string>();
+            if (query.Statuses.Count > 0)
+            {
+                where.Add($"status IN ({string.Join(", ", query.Statuses.Select(s => (int)s))})");
+            }
+
+            if (query.Type is not null)
+            {
+                where.Add("type = $type");
+                command.Parameters.AddWithValue("$type", query.Type);
+            }
+
+            if (query.Queue is not null)
+            {
+                where.Add("queue = $queue");
+                command.Parameters.AddWithValue("$queue", query.Queue);
+            }
+
+            if (query.Tag is not null)
+            {
+                where.Add("EXISTS (SELECT 1 FROM json_each(jr_jobs.tags) WHERE json_each.value = $tag)");
+                command.Parameters.AddWithValue("$tag", query.Tag);
+            }
+
+            if (query.CreatedFrom is { } from)
+            {
+                where.Add("created_at >= $from");
+                command.Parameters.AddWithValue("$from", Ticks(from));
+            }
+
+            if (query.CreatedBefore is { } before)
+            {
+                where.Add("created_at < $before");
+                command.Parameters.AddWithValue("$before", Ticks(before));
+            }
+
+            if (query.After is { } after)
+            {
+                where.Add("id < $after");
+                command.Parameters.AddWithValue("$after", Key(after));
+            }
+
+            command.CommandText = $"SELECT {Columns} FROM jr_jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY id DESC LIMIT $limit";
+            command.Parameters.AddWithValue("$limit", query.PageSize + 1);
+            var items = ReadJobs(command, _time.GetUtcNow());
+            JobId? next = null;
+            if (items.Count > query.PageSize)
+            {
+                items.RemoveAt(items.Count - 1);
+                next = items[^1].Id;
+            }
+
+            return new JobPage(items, next);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JobCancelResult> CancelAsync(JobId id, CancellationToken cancellationToken = default)
+        => await WriteAsync("cancel a job", c => Cancel(c, id), cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default)
+        => await WriteAsync("delete a job", c =>
+        {
+            var status = Status(c, id);
+            if (status is null)
+            {
+                return JobDeleteResult.NotFound;
+            }
+
+            if (!status.Value.IsTerminal())
+            {
+                return JobDeleteResult.NotFinished;
+            }
+
+            var delete = c.Command("DELETE FROM jr_jobs WHERE id = $id");
+            delete.Parameters.AddWithValue("$id", Key(id));
+            delete.ExecuteNonQuery();
+            return JobDeleteResult.Deleted;
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default)
+    {
+        var removed = await WriteAsync("clean up finished jobs", c =>
+        {
+            var delete = c.Command("DELETE FROM jr_jobs WHERE status >= 2 AND completed_at < $before");
+            delete.Parameters.AddWithValue("$before", Ticks(completedBefore));
+            var count = delete.ExecuteNonQuery();
+            c.Command("DELETE FROM jr_deps WHERE NOT EXISTS (SELECT 1 FROM jr_jobs WHERE jr_jobs.id = jr_deps.child)").ExecuteNonQuery();
+            return count;
+        }, cancellationToken).ConfigureAwait(false);
+
+        if (removed > 0)
+        {
+            // Give the freed pages back to the file system (auto_vacuum = INCREMENTAL).
+            await ReadAsync("reclaim space", connection =>
+            {
+                using var vacuum = connection.CreateCommand();
+                vacuum.CommandText = "PRAGMA incremental_vacuum";
+                vacuum.ExecuteNonQuery();
+                return 0;
+            }, cancellationToken).ConfigureAwait(false);
+        }
+
+        return removed;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(retryDelay);
+        return await WriteAsync("recover expired leases", c => Recover(c, retryDelay), cancellationToken).ConfigureAwait(false);
+    }
+
+    private static JobInsertResult Insert(WriteContext c, JobSnapshot job)
+    {
+        if (job.IdempotencyKey is { } key)
+        {
+            var existing = c.Command($"SELECT {Columns} FROM jr_jobs WHERE idempotency_key = $key AND status IN (0, 1)");
+            existing.Parameters.AddWithValue("$key", key);
+            if (ReadJobs(existing, c.Now).FirstOrDefault() is { } found)
+            {
+                return new JobInsertResult(found, Created: false);
+            }
+        }
+
+        if (Status(c, job.Id) is not null)
+        {
+            throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
+        }
+
+        var pendingParents = 0;
+        JobId? failedParent = null;
+        JobStatus failedStatus = default;
+        foreach (var parentId in job.DependsOn)
+        {
+            var status = Status(c, parentId) ?? throw new JobNotFoundException($"Parent job {parentId} of the new job does not exist.");
+            if (!status.IsTerminal())
+            {
+                pendingParents++;
+            }
+            else if (status != JobStatus.Completed && failedParent is null)
+            {
+                failedParent = parentId;
+                failedStatus = status;
+            }
+        }
+
+        var stored = job;
+        if (failedParent is { } parent && job.OnParentFailure == DependencyFailureBehavior.Cancel)
+        {
+            stored = job with { Status = JobStatus.Cancelled, Error = ParentFailedError(parent, failedStatus), CompletedAt = c.Now };
+            pendingParents = 0;
+        }
+
+        var insert = c.Command($"""
+            INSERT INTO jr_jobs (id, type, queue, priority, payload, status, result, error_type, error_message, error_stack,
+                attempt, max_attempts, created_at, scheduled_at, completed_at, title, tags, depends_on, on_parent_failure,
+                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
+            VALUES ($id, $type, $queue, $priority, $payload, $status, NULL, $error_type, $error_message, $error_stack,
+                0, $max_attempts, $created_at, $scheduled_at, $completed_at, $title, $tags, $depends_on, $on_parent_failure,
+                $key, $timeout, $trace, $rerun_of, $pending_parents)
+            """);
+        var p = insert.Parameters;
+        p.AddWithValue("$id", Key(stored.Id));
+        p.AddWithValue("$type", stored.Type);
+        p.AddWithValue("$queue", stored.Queue);
+        p.AddWithValue("$priority", stored.Priority);
+        p.AddWithValue("$payload", stored.Payload);
+        p.AddWithValue("$status", (int)stored.Status);
+        p.AddWithValue("$error_type", Db(stored.Error?.Type));
+        p.AddWithValue("$error_message", Db(stored.Error?.Message));
+        p.AddWithValue("$error_stack", Db(stored.Error?.StackTrace));
+        p.AddWithValue("$max_attempts", stored.MaxAttempts);
+        p.AddWithValue("$created_at", Ticks(stored.CreatedAt));
+        p.AddWithValue("$scheduled_at", Ticks(stored.ScheduledAt));
+        p.AddWithValue("$completed_at", Db(stored.CompletedAt?.UtcTicks));
+        p.AddWithValue("$title", Db(stored.Title));
+        p.AddWithValue("$tags", Db(Json(stored.Tags)));
+        p.AddWithValue("$depends_on", Db(Json(stored.DependsOn)));
+        p.AddWithValue("$on_parent_failure", (int)stored.OnParentFailure);
+        p.AddWithValue("$key", Db(stored.IdempotencyKey));
+        p.AddWithValue("$timeout", Db(stored.Timeout?.Ticks));
+        p.AddWithValue("$trace", Db(stored.TraceParent));
+        p.AddWithValue("$rerun_of", Db(stored.RerunOf is { } r ? Key(r) : null));
+        p.AddWithValue("$pending_parents", pendingParents);
+        insert.ExecuteNonQuery();
+
+        if (pendingParents > 0)
+        {
+            foreach (var parentId in job.DependsOn.Distinct())
+            {
+                if (Status(c, parentId) is { } status && !status.IsTerminal())
+                {
+                    var dep = c.Command("INSERT INTO jr_deps (parent, child) VALUES ($parent, $child)");
+                    dep.Parameters.AddWithValue("$parent", Key(parentId));
+                    dep.Parameters.AddWithValue("$child", Key(job.Id));
+                    dep.ExecuteNonQuery();
+                }
+            }
+        }
+
+        var reason = stored.Status != JobStatus.Pending ? JobWaitReason.None
+            : pendingParents > 0 ? JobWaitReason.Dependencies
+            : stored.ScheduledAt > c.Now ? JobWaitReason.Scheduled
+            : JobWaitReason.None;
+        return new JobInsertResult(stored with { WaitReason = reason }, Created: true);
+    }
+
+    private static ClaimResult Claim(WriteContext c, ClaimRequest request)
+    {
+        var filtered = request.Queues is not null || request.QueueLimits is not null;
+        var select = c.Command($"SELECT {Columns} FROM jr_jobs WHERE {Ready} AND scheduled_at <= $now ORDER BY priority DESC, scheduled_at, id LIMIT $limit OFFSET $offset");
+        var claimed = new List<ClaimedJob>(Math.Min(request.MaxCount, 256));
+        var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
+        var pageSize = filtered ? Math.Max(64, request.MaxCount * 4) : request.MaxCount;
+        var offset = 0;
+        var candidates = new List<JobSnapshot>();
+        while (claimed.Count + candidates.Count < request.MaxCount)
+        {
+            select.Parameters.Clear();
+            select.Parameters.AddWithValue("$now", c.NowTicks);
+            select.Parameters.AddWithValue("$limit", pageSize);
+            select.Parameters.AddWithValue("$offset", offset);
+            var page = ReadJobs(select, c.Now);
+            foreach (var job in page)
+            {
+                var count = perQueue.GetValueOrDefault(job.Queue);
+                if (!request.Allows(job.Queue, count))
+                {
+                    continue;
+                }
+
+                perQueue[job.Queue] = count + 1;
+                candidates.Add(job);
+                if (candidates.Count == request.MaxCount)
+                {
+                    break;
+                }
+            }
+
+            if (page.Count < pageSize || !filtered)
+            {
+                break;
+            }
+
+            offset += pageSize;
+        }
+
+        var update = c.Command("""
+            UPDATE jr_jobs SET status = 1, attempt = attempt + 1, started_at = $now, owner = $owner,
+                lease_token = $token, lease_expires = $expires, cancel_requested = 0
+            WHERE id = $id
+            """);
+        var expires = c.Now + request.LeaseDuration;
+        foreach (var job in candidates)
+        {
+            var lease = new JobLease(job.Id, request.Owner, Guid.NewGuid(), expires);
+            update.Parameters.Clear();
+            update.Parameters.AddWithValue("$now", c.NowTicks);
+            update.Parameters.AddWithValue("$owner", request.Owner);
+            update.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
+            update.Parameters.AddWithValue("$expires", Ticks(expires));
+            update.Parameters.AddWithValue("$id", Key(job.Id));
+            update.ExecuteNonQuery();
+            claimed.Add(new ClaimedJob(
+                job with { Status = JobStatus.Running, Attempt = job.Attempt + 1, StartedAt = c.Now, Owner = request.Owner, CancellationRequested = false, WaitReason = JobWaitReason.None },
+                lease));
+        }
+
+        var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs WHERE {Ready} AND scheduled_at > $now");
+        due.Parameters.AddWithValue("$now", c.NowTicks);
+        var next = due.ExecuteScalar();
+        return new ClaimResult(claimed, next is long ticks ? Time(ticks) : null);
+    }
+
+    private static LeaseState Renew(WriteContext c, JobLease lease, DateTimeOffset expiresAt, JobProgress? progress)
+    {
+        var update = progress is null
+            ? c.Command("UPDATE jr_jobs SET lease_expires = $expires WHERE id = $id AND status = 1 AND lease_token = $token RETURNING cancel_requested")
+            : c.Command("""
+                UPDATE jr_jobs SET lease_expires = $expires, progress_current = $current, progress_total = $total,
+                    progress_message = $message, progress_stage = $stage
+                WHERE id = $id AND status = 1 AND lease_token = $token RETURNING cancel_requested
+                """);
+        update.Parameters.AddWithValue("$expires", Ticks(expiresAt));
+        update.Parameters.AddWithValue("$id", Key(lease.JobId));
+        update.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
+        if (progress is not null)
+        {
+            AddProgress(update, progress);
+        }
+
+        var cancel = update.ExecuteScalar();
+        return cancel switch
+        {
+            null or DBNull => LeaseState.Lost,
+            long flag when flag != 0 => LeaseState.CancellationRequested,
+            _ => LeaseState.Active,
+        };
+    }
+
+    private static JobWriteResult Complete(WriteContext c, JobLease lease, JobCompletion completion)
+    {
+        var check = c.Command("SELECT attempt FROM jr_jobs WHERE id = $id AND status = 1 AND lease_token = $token");
+        check.Parameters.AddWithValue("$id", Key(lease.JobId));
+        check.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
+        if (check.ExecuteScalar() is not long)
+        {
+            return JobWriteResult.Rejected;
+        }
+
+        switch (completion.Kind)
+        {
+            case JobCompletionKind.Retry:
+            {
+                var retry = c.Command("""
+                    UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL,
+                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack,
+                        progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
+                        progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
+                        progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
+                    WHERE id = $id
+                    """);
+                retry.Parameters.AddWithValue("$at", Ticks(completion.RetryAt ?? c.Now));
+                AddError(retry, completion.Error);
+                AddOptionalProgress(retry, completion.Progress);
+                retry.Parameters.AddWithValue("$id", Key(lease.JobId));
+                retry.ExecuteNonQuery();
+                return new JobWriteResult(true, []);
+            }
+
+            case JobCompletionKind.Release:
+            {
+                var release = c.Command("UPDATE jr_jobs SET status = 0, attempt = MAX(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL WHERE id = $id");
+                release.Parameters.AddWithValue("$id", Key(lease.JobId));
+                release.ExecuteNonQuery();
+                return new JobWriteResult(true, []);
+            }
+
+            default:
+            {
+                var end = c.Command("""
+                    UPDATE jr_jobs SET status = $status, result = $result, artifacts = $artifacts, completed_at = $now,
+                        lease_token = NULL, lease_expires = NULL,
+                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack,
+                        progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
+                        progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
+                        progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
+                    WHERE id = $id
+                    """);
+                var status = completion.ResultingStatus;
+                end.Parameters.AddWithValue("$status", (int)status);
+                end.Parameters.AddWithValue("$result", Db(completion.Result));
+                end.Parameters.AddWithValue("$artifacts", Db(ArtifactsJson(completion.Artifacts)));
+                end.Parameters.AddWithValue("$now", c.NowTicks);
+                AddError(end, completion.Error);
+                AddOptionalProgress(end, completion.Progress);
+                end.Parameters.AddWithValue("$id", Key(lease.JobId));
+                end.ExecuteNonQuery();
+                var cancelled = new List<JobId>();
+                Finish(c, lease.JobId, status, cancelled);
+                return new JobWriteResult(true, cancelled);
+            }
+        }
+    }
+
+    private static JobCancelResult Cancel(WriteContext c, JobId id)
+    {
+        switch (Status(c, id))
+        {
+            case null:
+                return new JobCancelResult(JobCancelOutcome.NotFound, []);
+            case JobStatus.Pending:
+                var cancel = c.Command("""
+                    UPDATE jr_jobs SET status = 4, completed_at = $now, pending_parents = 0,
+                        error_type = 'Cancelled', error_message = 'The job was cancelled before it ran.', error_stack = NULL
+                    WHERE id = $id
+                    """);
+                cancel.Parameters.AddWithValue("$now", c.NowTicks);
+                cancel.Parameters.AddWithValue("$id", Key(id));
+                cancel.ExecuteNonQuery();
+                var cancelled = new List<JobId>();
+                Finish(c, id, JobStatus.Cancelled, cancelled);
+                return new JobCancelResult(JobCancelOutcome.Cancelled, cancelled);
+            case JobStatus.Running:
+                var flag = c.Command("UPDATE jr_jobs SET cancel_requested = 1 WHERE id = $id");
+                flag.Parameters.AddWithValue("$id", Key(id));
+                flag.ExecuteNonQuery();
+                return new JobCancelResult(JobCancelOutcome.Requested, []);
+            default:
+                return new JobCancelResult(JobCancelOutcome.AlreadyFinished, []);
+        }
+    }
+
+    private static RecoveryResult Recover(WriteContext c, Func<JobSnapshot, TimeSpan> retryDelay)
+    {
+        var expired = c.Command($"SELECT {Columns} FROM jr_jobs WHERE status = 1 AND lease_expires <= $now");
+        expired.Parameters.AddWithValue("$now", c.NowTicks);
+        var jobs = ReadJobs(expired, c.Now);
+        if (jobs.Count == 0)
+        {
+            return RecoveryResult.Empty;
+        }
+
+        var recovered = new List<JobSnapshot>(jobs.Count);
+        var cancelled = new List<JobId>();
+        foreach (var job in jobs)
+        {
+            var error = new JobError(
+                "LeaseExpired",
+                $"The worker '{job.Owner}' stopped renewing its lease (process exited while running?), attempt {job.Attempt} of {job.MaxAttempts}.");
+            if (job.Attempt < job.MaxAttempts)
+            {
+                var at = c.Now + retryDelay(job);
+                var retry = c.Command("""
+                    UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL,
+                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack
+                    WHERE id = $id
+                    """);
+                retry.Parameters.AddWithValue("$at", Ticks(at));
+                AddError(retry, error);
+                retry.Parameters.AddWithValue("$id", Key(job.Id));
+                retry.ExecuteNonQuery();
+                recovered.Add(job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error, WaitReason = at > c.Now ? JobWaitReason.RetryBackoff : JobWaitReason.None });
+            }
+            else
+            {
+                var fail = c.Command("""
+                    UPDATE jr_jobs SET status = 3, completed_at = $now, lease_token = NULL, lease_expires = NULL,
+                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack
+                    WHERE id = $id
+                    """);
+                fail.Parameters.AddWithValue("$now", c.NowTicks);
+                AddError(fail, error);
+                fail.Parameters.AddWithValue("$id", Key(job.Id));
+                fail.ExecuteNonQuery();
+                Finish(c, job.Id, JobStatus.Failed, cancelled);
+                recovered.Add(job with { Status = JobStatus.Failed, CompletedAt = c.Now, Error = error });
+            }
+        }
+
+        return new RecoveryResult(recovered, cancelled);
+    }
+
+    // A job became terminal: release or cancel its dependents (transitively).
+    private static void Finish(WriteContext c, JobId id, JobStatus status, List<JobId> cancelled)
+    {
+        var stack = new Stack<(JobId Id, JobStatus Status)>();
+        stack.Push((id, status));
+        while (stack.TryPop(out var finished))
+        {
+            var children = c.Command("""
+                SELECT j.id, j.on_parent_failure FROM jr_deps d JOIN jr_jobs j ON j.id = d.child
+                WHERE d.parent = $parent AND j.status = 0
+                """);
+            children.Parameters.AddWithValue("$parent", Key(finished.Id));
+            var list = new List<(JobId Id, DependencyFailureBehavior Behavior)>();
+            using (var reader = children.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    list.Add((ReadId(reader, 0), (DependencyFailureBehavior)reader.GetInt32(1)));
+                }
+            }
+
+            var removeDeps = c.Command("DELETE FROM jr_deps WHERE parent = $parent");
+            removeDeps.Parameters.AddWithValue("$parent", Key(finished.Id));
+            removeDeps.ExecuteNonQuery();
+            foreach (var (childId, behavior) in list)
+            {
+                if (finished.Status != JobStatus.Completed && behavior == DependencyFailureBehavior.Cancel)
+                {
+                    var error = ParentFailedError(finished.Id, finished.Status);
+                    var cancel = c.Command("""
+                        UPDATE jr_jobs SET status = 4, completed_at = $now, pending_parents = 0,
+                            error_type = $error_type, error_message = $error_message, error_stack = NULL
+                        WHERE id = $id
+                        """);
+                    cancel.Parameters.AddWithValue("$now", c.NowTicks);
+                    cancel.Parameters.AddWithValue("$error_type", error.Type);
+                    cancel.Parameters.AddWithValue("$error_message", error.Message);
+                    cancel.Parameters.AddWithValue("$id", Key(childId));
+                    cancel.ExecuteNonQuery();
+                    cancelled.Add(childId);
+                    stack.Push((childId, JobStatus.Cancelled));
+                }
+                else
+                {
+                    var release = c.Command("UPDATE jr_jobs SET pending_parents = MAX(0, pending_parents - 1) WHERE id = $id");
+                    release.Parameters.AddWithValue("$id", Key(childId));
+                    release.ExecuteNonQuery();
+                }
+            }
+        }
+    }
+
+    private static JobStatus? Status(WriteContext c, JobId id)
+    {
+        var command = c.Command("SELECT status FROM jr_jobs WHERE id = $id");
+        command.Parameters.AddWithValue("$id", Key(id));
+        return command.ExecuteScalar() is long status ? (JobStatus)status : null;
+    }
+
+    private static JobError ParentFailedError(JobId parent, JobStatus status)
+        => new("DependencyFailed", $"Parent job {parent} ended {status}.");
+
+    private static void AddError(SqliteCommand command, JobError? error)
+    {
+        command.Parameters.AddWithValue("$error_type", Db(error?.Type));
+        command.Parameters.AddWithValue("$error_message", Db(error?.Message));
+        command.Parameters.AddWithValue("$error_stack", Db(error?.StackTrace));
+    }
+
+    private static void AddProgress(SqliteCommand command, JobProgress progress)
+    {
+        command.Parameters.AddWithValue("$current", progress.Current);
+        command.Parameters.AddWithValue("$total", progress.Total);
+        command.Parameters.AddWithValue("$message", Db(progress.Message));
+        command.Parameters.AddWithValue("$stage", Db(progress.Stage));
+    }
+
+    private static void AddOptionalProgress(SqliteCommand command, JobProgress? progress)
+    {
+        if (progress is not null)
+        {
+            AddProgress(command, progress);
+            return;
+        }
+
+        command.Parameters.AddWithValue("$current", DBNull.Value);
+        command.Parameters.AddWithValue("$total", DBNull.Value);
+        command.Parameters.AddWithValue("$message", DBNull.Value);
+        command.Parameters.AddWithValue("$stage", DBNull.Value);
+    }
+}

@@ -1,0 +1,108 @@
+using Microsoft.Data.Sqlite;
+
+namespace JobRuntime.Sqlite;
+
+public sealed partial class SqliteJobStore
+{
+    /// <summary>The newest schema version this build understands.</summary>
+    public const int SchemaVersion = 1;
+
+    // Migration n brings a database from version n - 1 to n. Append only; never edit a shipped one.
+    private static readonly string[] Migrations =
+    [
+        """
+        CREATE TABLE jr_jobs (
+            id BLOB NOT NULL PRIMARY KEY,
+            type TEXT NOT NULL,
+            queue TEXT NOT NULL,
+            priority INTEGER NOT NULL,
+            payload TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            progress_current INTEGER NOT NULL DEFAULT 0,
+            progress_total INTEGER NOT NULL DEFAULT 0,
+            progress_message TEXT,
+            progress_stage TEXT,
+            result TEXT,
+            error_type TEXT,
+            error_message TEXT,
+            error_stack TEXT,
+            artifacts TEXT,
+            attempt INTEGER NOT NULL,
+            max_attempts INTEGER NOT NULL,
+            created_at INTEGER NOT NULL,
+            scheduled_at INTEGER NOT NULL,
+            started_at INTEGER,
+            completed_at INTEGER,
+            title TEXT,
+            tags TEXT,
+            depends_on TEXT,
+            on_parent_failure INTEGER NOT NULL,
+            idempotency_key TEXT,
+            timeout_ticks INTEGER,
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            owner TEXT,
+            lease_token BLOB,
+            lease_expires INTEGER,
+            trace_parent TEXT,
+            rerun_of BLOB,
+            pending_parents INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE TABLE jr_deps (
+            parent BLOB NOT NULL,
+            child BLOB NOT NULL,
+            PRIMARY KEY (parent, child)
+        ) WITHOUT ROWID;
+        CREATE INDEX jr_jobs_ready ON jr_jobs (priority DESC, scheduled_at, id) WHERE status = 0 AND pending_parents = 0;
+        CREATE INDEX jr_jobs_due ON jr_jobs (scheduled_at) WHERE status = 0 AND pending_parents = 0;
+        CREATE INDEX jr_jobs_leases ON jr_jobs (lease_expires) WHERE status = 1;
+        CREATE UNIQUE INDEX jr_jobs_idempotency ON jr_jobs (idempotency_key) WHERE idempotency_key IS NOT NULL AND status IN (0, 1);
+        CREATE INDEX jr_jobs_list ON jr_jobs (status, type, created_at);
+        CREATE INDEX jr_jobs_completed ON jr_jobs (completed_at) WHERE completed_at IS NOT NULL;
+        """,
+    ];
+
+    private async Task InitializeAsync()
+    {
+        try
+        {
+            var connection = new SqliteConnection(_connectionString);
+            await using (connection.ConfigureAwait(false))
+            {
+                await connection.OpenAsync().ConfigureAwait(false);
+
+                // auto_vacuum only takes effect on an empty database; it lets cleanup give space back.
+                Execute(connection, null, "PRAGMA auto_vacuum = INCREMENTAL");
+                Execute(connection, null, "PRAGMA journal_mode = WAL");
+                Execute(connection, null, $"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}");
+                using var transaction = connection.BeginTransaction(deferred: false);
+                Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS jr_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
+                using var read = connection.CreateCommand();
+                read.Transaction = transaction;
+                read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
+                var current = Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+                if (current > SchemaVersion)
+                {
+                    throw new SqliteJobStoreException(
+                        $"The database '{DataSource}' has JobRuntime schema version {current}, written by a newer JobRuntime.Sqlite; this version understands up to {SchemaVersion}. Upgrade the package or use another file.");
+                }
+
+                for (var version = current + 1; version <= SchemaVersion; version++)
+                {
+                    Execute(connection, transaction, Migrations[version - 1]);
+                    using var record = connection.CreateCommand();
+                    record.Transaction = transaction;
+                    record.CommandText = "INSERT INTO jr_migrations (version, applied_at) VALUES ($v, $t)";
+                    record.Parameters.AddWithValue("$v", version);
+                    record.Parameters.AddWithValue("$t", _time.GetUtcNow().UtcTicks);
+                    record.ExecuteNonQuery();
+                }
+
+                transaction.Commit();
+            }
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate("open the database", ex);
+        }
+    }
+}

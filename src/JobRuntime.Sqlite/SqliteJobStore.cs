@@ -1,0 +1,289 @@
+using System.Threading.Channels;
+using JobRuntime.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace JobRuntime.Sqlite;
+
+/// <summary>
+/// An <see cref="IJobStore"/> in one SQLite file. Writes from all callers go through one writer
+/// that commits them in batches (group commit): each caller's task completes once the transaction
+/// holding its write has committed, never before. Reads use their own pooled connections (WAL
+/// lets them run beside the writer). Several processes may share the file; claims and writes take
+/// the database's write lock (<c>BEGIN IMMEDIATE</c>), and leases fence every write of a running job.
+/// </summary>
+public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDisposable
+{
+    private readonly SqliteJobStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly string _connectionString;
+    private readonly Channel<WriteOp> _writes = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Lazy<Task> _initialized;
+    private readonly Lock _startGate = new();
+    private Task? _writer;
+    private int _disposed;
+
+    /// <summary>Creates a store. The file and schema are created on first use.</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The connection string is empty or invalid.</exception>
+    public SqliteJobStore(SqliteJobStoreOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
+        _options = options;
+        _time = timeProvider ?? TimeProvider.System;
+        var builder = new SqliteConnectionStringBuilder(options.ConnectionString)
+        {
+            DefaultTimeout = Math.Max(1, (int)Math.Ceiling(options.BusyTimeout.TotalSeconds)),
+            Pooling = true,
+        };
+        _connectionString = builder.ToString();
+        DataSource = builder.DataSource;
+        _initialized = new Lazy<Task>(InitializeAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The database file (or other data source) this store uses.</summary>
+    public string DataSource { get; }
+
+    /// <summary>Creates the schema (or checks it) now rather than on first use.</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the database is ready.</returns>
+    /// <exception cref="SqliteJobStoreException">The file is not a usable JobRuntime database.</exception>
+    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.Value.WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _writes.Writer.TryComplete();
+        if (_writer is { } writer)
+        {
+            await writer.ConfigureAwait(false);
+        }
+
+        SqliteConnection.ClearAllPools();
+    }
+
+    /// <summary>Finishes queued writes and closes the database.</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private Task<T> WriteAsync<T>(string operation, Func<WriteContext, T> apply, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        EnsureWriter();
+        var op = new WriteOp<T>(operation, apply);
+        if (!_writes.Writer.TryWrite(op))
+        {
+            throw new ObjectDisposedException(nameof(SqliteJobStore));
+        }
+
+        // The caller may stop waiting, but the write itself is not withdrawn once queued: it either
+        // commits or fails as a whole with its batch.
+        return op.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task<T> ReadAsync<T>(string operation, Func<SqliteConnection, T> read, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
+        await _initialized.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = new SqliteConnection(_connectionString);
+            await using (connection.ConfigureAwait(false))
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                return read(connection);
+            }
+        }
+        catch (SqliteException ex)
+        {
+            throw Translate(operation, ex);
+        }
+    }
+
+    private void EnsureWriter()
+    {
+        if (_writer is not null)
+        {
+            return;
+        }
+
+        lock (_startGate)
+        {
+            _writer ??= Task.Run(WriterLoopAsync);
+        }
+    }
+
+    private async Task WriterLoopAsync()
+    {
+        SqliteConnection? connection = null;
+        var commands = new Dictionary<string, SqliteCommand>(StringComparer.Ordinal);
+        var batch = new List<WriteOp>(_options.MaxBatchSize);
+        try
+        {
+            while (await _writes.Reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                while (batch.Count < _options.MaxBatchSize && _writes.Reader.TryRead(out var op))
+                {
+                    batch.Add(op);
+                }
+
+                try
+                {
+                    await _initialized.Value.ConfigureAwait(false);
+                    connection ??= await OpenWriterAsync().ConfigureAwait(false);
+                    Commit(connection, commands, batch);
+                }
+                catch (Exception ex)
+                {
+                    // Nothing in the batch was acknowledged: every caller sees the error.
+                    var error = ex is SqliteException sqlite ? Translate(batch[0].Operation, sqlite) : ex;
+                    foreach (var op in batch)
+                    {
+                        op.Fail(error);
+                    }
+
+                    if (connection is not null)
+                    {
+                        DisposeCommands(commands);
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        connection = null;
+                    }
+                }
+
+                batch.Clear();
+            }
+        }
+        finally
+        {
+            DisposeCommands(commands);
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static void DisposeCommands(Dictionary<string, SqliteCommand> commands)
+    {
+        foreach (var command in commands.Values)
+        {
+            command.Dispose();
+        }
+
+        commands.Clear();
+    }
+
+    private void Commit(SqliteConnection connection, Dictionary<string, SqliteCommand> commands, List<WriteOp> batch)
+    {
+        var now = _time.GetUtcNow();
+        using var transaction = connection.BeginTransaction(deferred: false);
+        var context = new WriteContext(connection, transaction, now, commands);
+        foreach (var op in batch)
+        {
+            // Each write runs in a savepoint so that one that is refused (a missing parent, say)
+            // does not undo the others in the batch.
+            Execute(connection, transaction, "SAVEPOINT jr_op");
+            try
+            {
+                op.Apply(context);
+                Execute(connection, transaction, "RELEASE jr_op");
+            }
+            catch (Exception ex) when (ex is not SqliteException)
+            {
+                Execute(connection, transaction, "ROLLBACK TO jr_op");
+                Execute(connection, transaction, "RELEASE jr_op");
+                op.Refuse(ex);
+            }
+        }
+
+        transaction.Commit();
+        foreach (var op in batch)
+        {
+            op.Complete();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenWriterAsync()
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync().ConfigureAwait(false);
+        Execute(connection, null, $"PRAGMA synchronous = {(_options.Synchronous == SqliteSynchronousMode.Full ? "FULL" : "NORMAL")}");
+        Execute(connection, null, $"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}");
+        return connection;
+    }
+
+    private static void Execute(SqliteConnection connection, SqliteTransaction? transaction, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private SqliteJobStoreException Translate(string operation, SqliteException ex)
+    {
+        var what = ex.SqliteErrorCode switch
+        {
+            26 => $"'{DataSource}' is not a SQLite database (or it is encrypted)",
+            11 => $"the database '{DataSource}' is corrupt",
+            8 => $"the database '{DataSource}' is read-only",
+            13 => $"the disk holding '{DataSource}' is full",
+            5 or 6 => $"the database '{DataSource}' is locked by another program",
+            14 => $"the database file '{DataSource}' cannot be opened",
+            _ => $"SQLite error {ex.SqliteErrorCode} on '{DataSource}'",
+        };
+        return new SqliteJobStoreException($"JobRuntime.Sqlite could not {operation}: {what}. {ex.Message}", ex);
+    }
+
+    /// <summary>A queued write.</summary>
+    private abstract class WriteOp(string operation)
+    {
+        public string Operation { get; } = operation;
+
+        public abstract void Apply(WriteContext context);
+
+        public abstract void Refuse(Exception error);
+
+        public abstract void Complete();
+
+        public abstract void Fail(Exception error);
+    }
+
+    private sealed class WriteOp<T>(string operation, Func<WriteContext, T> apply) : WriteOp(operation)
+    {
+        private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private T? _result;
+        private Exception? _refused;
+
+        public Task<T> Task => _tcs.Task;
+
+        public override void Apply(WriteContext context)
+        {
+            _refused = null;
+            _result = apply(context);
+        }
+
+        public override void Refuse(Exception error) => _refused = error;
+
+        public override void Complete()
+        {
+            if (_refused is not null)
+            {
+                _tcs.TrySetException(_refused);
+            }
+            else
+            {
+                _tcs.TrySetResult(_result!);
+            }
+        }
+
+        public override void Fail(Exception error) => _tcs.TrySetException(error);
+    }
+}
