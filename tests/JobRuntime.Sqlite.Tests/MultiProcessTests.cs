@@ -1,0 +1,167 @@
+using JobRuntime.Storage;
+
+namespace JobRuntime.Sqlite.Tests;
+
+/// <summary>Real processes sharing one database file, killed with SIGKILL.</summary>
+public sealed class MultiProcessTests : IDisposable
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(5);
+
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    private string LogPath => Path.Combine(_database.Directory, "side-effects.log");
+
+    private async Task<List<JobId>> SubmitAsync(SqliteJobStore store, int count, Func<int, int> delayMs, int maxAttempts)
+    {
+        var ids = new List<JobId>(count);
+        var inserts = new List<Task>(count);
+        for (var i = 0; i < count; i++)
+        {
+            var now = TimeProvider.System.GetUtcNow();
+            var job = new JobSnapshot
+            {
+                Id = JobId.New(now),
+                Type = "append",
+                Queue = "default",
+                Payload = $$"""{"delayMs":{{delayMs(i)}}}""",
+                CreatedAt = now,
+                ScheduledAt = now,
+                MaxAttempts = maxAttempts,
+            };
+            ids.Add(job.Id);
+            inserts.Add(store.InsertAsync(job).AsTask());
+        }
+
+        await Task.WhenAll(inserts);
+        return ids;
+    }
+
+    private Dictionary<string, int> ReadLog()
+    {
+        // Each worker process writes its own file, <log>.<pid>.
+        var lines = new List<string>();
+        foreach (var file in Directory.EnumerateFiles(_database.Directory, Path.GetFileName(LogPath) + ".*"))
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            lines.AddRange(reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        }
+
+        return lines.GroupBy(line => line).ToDictionary(g => g.Key, g => g.Count());
+    }
+
+    private int LogLines() => ReadLog().Values.Sum();
+
+    private static async Task<Dictionary<JobId, JobSnapshot>> ReadAllAsync(SqliteJobStore store)
+    {
+        var all = new Dictionary<JobId, JobSnapshot>();
+        var query = new JobQuery { PageSize = JobQuery.MaxPageSize };
+        while (true)
+        {
+            var page = await store.ListAsync(query);
+            foreach (var job in page.Items)
+            {
+                all[job.Id] = job;
+            }
+
+            if (page.NextCursor is not { } next)
+            {
+                return all;
+            }
+
+            query = query with { After = next };
+        }
+    }
+
+    /// <summary>Waits (polling the shared files, bounded by <see cref="Patience"/>) until the condition holds.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Gave up waiting for {what}.");
+            }
+
+            await Task.Delay(25);
+        }
+    }
+
+    [Fact]
+    public async Task SigkillAtRandomMoments_NoJobOrResultIsLost_AndOnlyInterruptedJobsRepeat()
+    {
+        await using var store = new SqliteJobStore(_database.Options());
+        var random = new Random(20261122);
+        var ids = await SubmitAsync(store, 300, _ => random.Next(0, 30), maxAttempts: 50);
+        var runningAtAKill = new HashSet<JobId>();
+        var completed = new Dictionary<JobId, string>();
+        var kills = 0;
+
+        for (var round = 0; round < 12; round++)
+        {
+            var before = LogLines();
+            using var worker = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4);
+            var target = before + random.Next(5, 40);
+            await WaitUntilAsync(async () => LogLines() >= target || (await ReadAllAsync(store)).Values.All(j => j.IsTerminal), "the worker to make progress");
+            worker.Kill();
+            kills++;
+
+            foreach (var job in (await ReadAllAsync(store)).Values)
+            {
+                if (job.Status == JobStatus.Running)
+                {
+                    runningAtAKill.Add(job.Id);
+                }
+
+                if (completed.TryGetValue(job.Id, out var result))
+                {
+                    Assert.Equal(JobStatus.Completed, job.Status);
+                    Assert.Equal(result, job.Result);
+                }
+                else if (job.Status == JobStatus.Completed)
+                {
+                    completed[job.Id] = job.Result!;
+                }
+            }
+        }
+
+        using (var last = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4))
+        {
+            await WaitUntilAsync(async () => (await ReadAllAsync(store)).Values.All(j => j.IsTerminal), "every job to finish");
+        }
+
+        var final = await ReadAllAsync(store);
+        var log = ReadLog();
+        Assert.True(kills >= 10);
+        Assert.Equal(ids.Count, final.Count);
+        Assert.All(final.Values, job => Assert.Equal(JobStatus.Completed, job.Status));
+        Assert.All(completed, kv => Assert.Equal(kv.Value, final[kv.Key].Result));
+        Assert.All(ids, id => Assert.True(log.ContainsKey(id.ToString()), $"job {id} never ran"));
+        var repeated = log.Where(kv => kv.Value > 1).Select(kv => JobId.Parse(kv.Key)).ToList();
+        Assert.All(repeated, id => Assert.Contains(id, runningAtAKill));
+        Assert.NotEmpty(runningAtAKill);
+    }
+
+    [Fact]
+    public async Task TwoProcessesSharingOneFile_Run2000JobsEachExactlyOnce()
+    {
+        await using var store = new SqliteJobStore(_database.Options());
+        var ids = await SubmitAsync(store, 2000, _ => 0, maxAttempts: 1);
+
+        using (var first = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4))
+        using (var second = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4))
+        {
+            await WaitUntilAsync(async () => (await ReadAllAsync(store)).Values.All(j => j.IsTerminal), "every job to finish");
+        }
+
+        var final = await ReadAllAsync(store);
+        Assert.All(final.Values, job => Assert.Equal(JobStatus.Completed, job.Status));
+        var log = ReadLog();
+        Assert.Equal(ids.Count, log.Count);
+        Assert.All(log, kv => Assert.Equal(1, kv.Value));
+        Assert.Equal(2, final.Values.Select(j => j.Owner).Distinct().Count());
+    }
+}

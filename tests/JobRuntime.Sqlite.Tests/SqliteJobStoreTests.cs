@@ -1,0 +1,180 @@
+using JobRuntime.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace JobRuntime.Sqlite.Tests;
+
+public sealed class SqliteJobStoreTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    private static JobSnapshot NewJob(string type = "t")
+    {
+        var now = TimeProvider.System.GetUtcNow();
+        return new JobSnapshot { Id = JobId.New(now), Type = type, Queue = "default", Payload = "{}", CreatedAt = now, ScheduledAt = now };
+    }
+
+    private long Scalar(string sql)
+    {
+        using var connection = new SqliteConnection(_database.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private void Execute(string sql)
+    {
+        using var connection = new SqliteConnection(_database.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    [Fact]
+    public async Task InitializeAsync_EmptyFile_CreatesTheSchemaAndRecordsItsVersion()
+    {
+        await using (var store = new SqliteJobStore(_database.Options()))
+        {
+            await store.InitializeAsync(CancellationToken.None);
+        }
+
+        Assert.Equal(SqliteJobStore.SchemaVersion, Scalar("SELECT MAX(version) FROM jr_migrations"));
+        Assert.Equal(1, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'jr_jobs'"));
+        Assert.Equal(2, Scalar("PRAGMA auto_vacuum")); // INCREMENTAL
+        Assert.Equal("wal", ScalarText("PRAGMA journal_mode"));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_Twice_KeepsDataAndDoesNotMigrateAgain()
+    {
+        var job = NewJob();
+        await using (var first = new SqliteJobStore(_database.Options()))
+        {
+            await first.InsertAsync(job);
+        }
+
+        await using var second = new SqliteJobStore(_database.Options());
+        Assert.Equal(job.Id, (await second.GetAsync(job.Id))!.Id);
+        Assert.Equal(1, Scalar("SELECT COUNT(*) FROM jr_migrations"));
+    }
+
+    [Fact]
+    public async Task InitializeAsync_NewerSchema_IsRefusedWithAClearMessage()
+    {
+        await using (var store = new SqliteJobStore(_database.Options()))
+        {
+            await store.InitializeAsync(CancellationToken.None);
+        }
+
+        Execute("INSERT INTO jr_migrations (version, applied_at) VALUES (99, 0)");
+
+        await using var newer = new SqliteJobStore(_database.Options());
+        var ex = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await newer.GetAsync(JobId.New()));
+        Assert.Contains("schema version 99", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("newer", ex.Message, StringComparison.Ordinal);
+        var insert = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await newer.InsertAsync(NewJob()));
+        Assert.Contains("schema version 99", insert.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnyCall_FileIsNotADatabase_ThrowsAClearError()
+    {
+        await File.WriteAllTextAsync(_database.Path, "this is a text file, not a database, and it is long enough to have a header");
+
+        await using var store = new SqliteJobStore(_database.Options());
+        var ex = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await store.InsertAsync(NewJob()));
+
+        Assert.Contains("not a SQLite database", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(_database.Path, ex.Message, StringComparison.Ordinal);
+        Assert.StartsWith("this is a text file", await File.ReadAllTextAsync(_database.Path), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Writes_ReadOnlyDatabase_FailClearlyAndReadsStillWork()
+    {
+        var job = NewJob();
+        await using (var writable = new SqliteJobStore(_database.Options()))
+        {
+            await writable.InsertAsync(job);
+        }
+
+        await using var store = new SqliteJobStore(_database.Options(o => o.ConnectionString = $"Data Source={_database.Path};Mode=ReadOnly"));
+        var ex = await Assert.ThrowsAnyAsync<SqliteJobStoreException>(async () => await store.InsertAsync(NewJob()));
+
+        Assert.Contains("read-only", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WriteFailure_IsReported_AndTheStoreServesAgainOnceItClears()
+    {
+        await using var store = new SqliteJobStore(_database.Options(o => o.BusyTimeout = TimeSpan.FromMilliseconds(200)));
+        var before = NewJob();
+        await store.InsertAsync(before);
+
+        // Another program holds the write lock.
+        using (var blocker = new SqliteConnection(_database.ConnectionString))
+        {
+            blocker.Open();
+            using var begin = blocker.CreateCommand();
+            begin.CommandText = "BEGIN EXCLUSIVE";
+            begin.ExecuteNonQuery();
+
+            var ex = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await store.InsertAsync(NewJob()));
+            Assert.Contains("locked", ex.Message, StringComparison.Ordinal);
+        }
+
+        var after = NewJob();
+        await store.InsertAsync(after);
+        Assert.NotNull(await store.GetAsync(before.Id));
+        Assert.NotNull(await store.GetAsync(after.Id));
+    }
+
+    [Fact]
+    public async Task ConcurrentInserts_AreBatched_AndAllDurable()
+    {
+        var jobs = Enumerable.Range(0, 2000).Select(_ => NewJob()).ToList();
+        await using (var store = new SqliteJobStore(_database.Options()))
+        {
+            await Task.WhenAll(jobs.Select(j => store.InsertAsync(j).AsTask()));
+        }
+
+        // Read back through a fresh store: everything acknowledged is on disk.
+        await using var reopened = new SqliteJobStore(_database.Options());
+        Assert.Equal(2000, Scalar("SELECT COUNT(*) FROM jr_jobs"));
+        foreach (var job in jobs.Take(50))
+        {
+            Assert.NotNull(await reopened.GetAsync(job.Id));
+        }
+    }
+
+    [Fact]
+    public async Task CleanupAsync_GivesSpaceBack()
+    {
+        await using var store = new SqliteJobStore(_database.Options());
+        var payload = new string('x', 4000);
+        for (var i = 0; i < 500; i++)
+        {
+            var job = NewJob() with { Payload = $"\"{payload}\"" };
+            await store.InsertAsync(job);
+            await store.CancelAsync(job.Id);
+        }
+
+        var pagesBefore = Scalar("PRAGMA page_count");
+        var removed = await store.CleanupAsync(DateTimeOffset.MaxValue);
+
+        Assert.Equal(500, removed);
+        Assert.True(Scalar("PRAGMA page_count") < pagesBefore / 2, "the file did not shrink");
+    }
+
+    private string ScalarText(string sql)
+    {
+        using var connection = new SqliteConnection(_database.ConnectionString);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return (string)command.ExecuteScalar()!;
+    }
+}

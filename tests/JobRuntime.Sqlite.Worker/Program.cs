@@ -1,0 +1,69 @@
+using JobRuntime.Handlers;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+// Usage: JobRuntime.Sqlite.Worker <database> <side-effect log> <max concurrency>
+// Runs "append" jobs from the database until killed. Each job appends its id to <log>.<pid> (flushed
+// to disk) before it completes, so the log shows every execution, including repeated ones.
+if (args.Length != 3)
+{
+    Console.Error.WriteLine("usage: JobRuntime.Sqlite.Worker <database> <side-effect log> <max concurrency>");
+    return 2;
+}
+
+var builder = Host.CreateApplicationBuilder();
+builder.Logging.ClearProviders();
+// One file per process: appends from two processes to one file could overwrite each other.
+builder.Services.AddSingleton(new SideEffectLog($"{args[1]}.{Environment.ProcessId}"));
+builder.Services.AddJobRuntime(o =>
+    {
+        o.MaxConcurrency = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
+        o.LeaseDuration = TimeSpan.FromSeconds(2);
+        o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
+        o.PollInterval = TimeSpan.FromMilliseconds(100);
+        o.RetryBaseDelay = TimeSpan.Zero;
+        o.RetryMaxDelay = TimeSpan.Zero;
+    })
+    .UseSqlite($"Data Source={args[0]}")
+    .AddHandler<AppendHandler>("append");
+using var host = builder.Build();
+Console.WriteLine("ready");
+await host.RunAsync();
+return 0;
+
+/// <summary>The arguments of an append job.</summary>
+/// <param name="DelayMs">How long the job works after writing its side effect.</param>
+internal sealed record AppendArgs(int DelayMs);
+
+/// <summary>Appends the job id to the side-effect log, then works a little.</summary>
+internal sealed class AppendHandler(SideEffectLog log) : IJobHandler<AppendArgs, string>
+{
+    public async ValueTask<string> ExecuteAsync(AppendArgs args, JobContext context)
+    {
+        log.Append(context.JobId.ToString());
+        if (args.DelayMs > 0)
+        {
+            await Task.Delay(args.DelayMs, context.CancellationToken).ConfigureAwait(false);
+        }
+
+        return context.JobId.ToString();
+    }
+}
+
+/// <summary>An append-only file, one line per execution, flushed to disk on every write.</summary>
+internal sealed class SideEffectLog(string path)
+{
+    private readonly Lock _gate = new();
+
+    public void Append(string line)
+    {
+        lock (_gate)
+        {
+            using var stream = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
+            var bytes = System.Text.Encoding.UTF8.GetBytes(line + "\n");
+            stream.Write(bytes);
+            stream.Flush(flushToDisk: true);
+        }
+    }
+}
