@@ -5,10 +5,15 @@ using JobRuntime.Samples.QuickStart;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-// Register the runtime and two handlers.
+// Jobs live in an embedded SQLite file (a new one for each run of the sample).
+var database = Path.Combine(Path.GetTempPath(), $"jobruntime-quickstart-{Environment.ProcessId}.db");
+Console.WriteLine($"job store: {database}");
+
+// Register the runtime, the store and two handlers.
 var services = new ServiceCollection()
     .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
 services.AddJobRuntime(options => options.MaxConcurrency = 2)
+    .UseSqlite($"Data Source={database}")
     .AddHandler<PrimeCountHandler>("primes", handler => handler.DedicatedThread = true)
     .AddHandler<SlowCountHandler>("slow-count");
 
@@ -42,7 +47,7 @@ var last = ids[^1];
 var lastPercent = -10.0;
 await foreach (var e in jobs.WatchAsync(last))
 {
-    if (e.Progress?.Percentage is { } percent && percent - lastPercent >= 10)
+    if (e.Progress?.Percentage is { } percent && (percent - lastPercent >= 10 || e.IsTerminal))
     {
         lastPercent = percent;
         Console.WriteLine($"job {last} {e.Kind,-12} {percent,5:0}%  {e.Progress.Message}");
@@ -59,4 +64,6 @@ foreach (var id in ids)
 
 var cancelled = await jobs.WaitForCompletionAsync(slow);
 Console.WriteLine($"slow count ended {cancelled.Status} after {cancelled.Progress.Current} of {cancelled.Progress.Total} ticks");
-return cancelled.Status == JobStatus.Cancelled ? 0 : 1;
+var stored = await jobs.ListAsync(new JobQuery { Statuses = [JobStatus.Completed] });
+Console.WriteLine($"{stored.Items.Count} completed jobs stored in {database}");
+return cancelled.Status == JobStatus.Cancelled && stored.Items.Count == ids.Count ? 0 : 1;

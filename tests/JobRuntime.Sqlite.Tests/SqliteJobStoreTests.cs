@@ -114,8 +114,8 @@ public sealed class SqliteJobStoreTests : IDisposable
         var before = NewJob();
         await store.InsertAsync(before);
 
-        // Another program holds the write lock.
-        using (var blocker = new SqliteConnection(_database.ConnectionString))
+        // Another program holds the write lock (its own connection, outside any pool).
+        using (var blocker = new SqliteConnection(_database.ConnectionString + ";Pooling=False"))
         {
             blocker.Open();
             using var begin = blocker.CreateCommand();

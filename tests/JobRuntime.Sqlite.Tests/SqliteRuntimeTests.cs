@@ -1,0 +1,79 @@
+using JobRuntime.Handlers;
+using JobRuntime.Management;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobRuntime.Sqlite.Tests;
+
+/// <summary>The whole runtime on the SQLite store, as the README registers it.</summary>
+public sealed class SqliteRuntimeTests : IDisposable
+{
+    private readonly TempDatabase _database = new();
+
+    public void Dispose() => _database.Dispose();
+
+    public sealed record SquareArgs(int Value, int Steps);
+
+    public sealed class SquareHandler : IJobHandler<SquareArgs, int>
+    {
+        public ValueTask<int> ExecuteAsync(SquareArgs args, JobContext context)
+        {
+            for (var i = 1; i <= args.Steps; i++)
+            {
+                context.ReportProgress(i, args.Steps, $"step {i}");
+            }
+
+            return ValueTask.FromResult(args.Value * args.Value);
+        }
+    }
+
+    private ServiceProvider Build() => new ServiceCollection()
+        .AddJobRuntime(o => o.MaxConcurrency = 4)
+        .UseSqlite(_database.ConnectionString)
+        .AddHandler<SquareHandler>("square")
+        .Services.BuildServiceProvider();
+
+    [Fact]
+    public async Task Jobs_RunAndTheirResultsSurviveARestart()
+    {
+        var ids = new List<JobId>();
+        await using (var provider = Build())
+        {
+            var jobs = provider.GetRequiredService<IJobManager>();
+            for (var i = 0; i < 200; i++)
+            {
+                ids.Add(await jobs.SubmitAsync(new SquareArgs(i, Steps: 20)));
+            }
+
+            for (var i = 0; i < ids.Count; i++)
+            {
+                Assert.Equal(i * i, await jobs.WaitForResultAsync<int>(ids[i]));
+            }
+        }
+
+        await using (var restarted = Build())
+        {
+            var jobs = restarted.GetRequiredService<IJobManager>();
+            var job = (await jobs.GetAsync(ids[7]))!;
+            Assert.Equal(JobStatus.Completed, job.Status);
+            Assert.Equal("49", job.Result);
+            Assert.Equal(new JobProgress(20, 20, "step 20"), job.Progress);
+            Assert.Equal(49, await jobs.WaitForResultAsync<int>(ids[7]));
+        }
+    }
+
+    [Fact]
+    public async Task PendingJobs_SubmittedBeforeAStop_RunAfterTheRestart()
+    {
+        JobId id;
+        await using (var provider = Build())
+        {
+            // Delayed so that it is normally still pending when the provider is disposed.
+            id = await provider.GetRequiredService<IJobManager>().SubmitAsync(new SquareArgs(12, 1), new JobSubmitOptions { Delay = TimeSpan.FromMilliseconds(300) });
+        }
+
+        await using var restarted = Build();
+        var jobs = restarted.GetRequiredService<IJobManager>();
+        await jobs.SubmitAsync(new SquareArgs(1, 1)); // starts the dispatcher
+        Assert.Equal(144, await jobs.WaitForResultAsync<int>(id));
+    }
+}
