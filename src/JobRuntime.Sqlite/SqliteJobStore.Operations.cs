@@ -277,7 +277,8 @@ public sealed partial class SqliteJobStore
     private static ClaimResult Claim(WriteContext c, ClaimRequest request)
     {
         var filtered = request.Queues is not null || request.QueueLimits is not null;
-        var select = c.Command($"SELECT {Columns} FROM jr_jobs WHERE {Ready} AND scheduled_at <= $now ORDER BY priority DESC, scheduled_at, id LIMIT $limit OFFSET $offset");
+        // INDEXED BY: without statistics the planner prefers the listing index and sorts every pending row.
+        var select = c.Command($"SELECT {Columns} FROM jr_jobs INDEXED BY jr_jobs_ready WHERE {Ready} AND scheduled_at <= $now ORDER BY priority DESC, scheduled_at, id LIMIT $limit OFFSET $offset");
         var claimed = new List<ClaimedJob>(Math.Min(request.MaxCount, 256));
         var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
         var pageSize = filtered ? Math.Max(64, request.MaxCount * 4) : request.MaxCount;
@@ -335,7 +336,7 @@ public sealed partial class SqliteJobStore
                 lease));
         }
 
-        var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs WHERE {Ready} AND scheduled_at > $now");
+        var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs INDEXED BY jr_jobs_due WHERE {Ready} AND scheduled_at > $now");
         due.Parameters.AddWithValue("$now", c.NowTicks);
         var next = due.ExecuteScalar();
         return new ClaimResult(claimed, next is long ticks ? Time(ticks) : null);
