@@ -61,6 +61,13 @@ public sealed class JobRuntimeOptions
     /// <value>Default: 15 seconds.</value>
     public TimeSpan RecoveryInterval { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Finished jobs older than this are deleted automatically (checked every
+    /// <see cref="RecoveryInterval"/>); <see langword="null"/> keeps them until <c>CleanupAsync</c>.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (keep).</value>
+    public TimeSpan? RetainFinishedJobs { get; set; }
+
     /// <summary>The most time between two progress writes to the store for one job (subscribers still see every update live).</summary>
     /// <value>Default: 1 second.</value>
     public TimeSpan ProgressPersistInterval { get; set; } = TimeSpan.FromSeconds(1);

@@ -53,6 +53,10 @@ internal sealed class JobRuntimeOptionsValidator : IValidateOptions<JobRuntimeOp
         Positive(errors, nameof(options.PollInterval), options.PollInterval, allowZero: false);
         Positive(errors, nameof(options.LeaseDuration), options.LeaseDuration, allowZero: false);
         Positive(errors, nameof(options.RecoveryInterval), options.RecoveryInterval, allowZero: false);
+        if (options.RetainFinishedJobs is { } retain)
+        {
+            Positive(errors, nameof(options.RetainFinishedJobs), retain, allowZero: true);
+        }
         Positive(errors, nameof(options.ProgressPersistInterval), options.ProgressPersistInterval, allowZero: false);
         if (options.ProgressPersistPercentStep is <= 0 or > 100 || double.IsNaN(options.ProgressPersistPercentStep))
         {

@@ -39,6 +39,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private Task? _claimLoop;
     private Task? _heartbeatLoop;
     private Task? _stopTask;
+    private TaskCompletionSource _maintenance = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public JobDispatcher(
         IJobStore store,
@@ -101,6 +102,9 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             _claimLoop = Task.Run(ClaimLoopAsync);
         }
     }
+
+    /// <summary>Completes after the next maintenance pass (recovery and retention).</summary>
+    internal Task WaitForMaintenanceAsync() => Volatile.Read(ref _maintenance).Task;
 
     /// <summary>Wakes the claim loop (a submit, a finished job, a freed slot).</summary>
     public void Wake() => _executor.SlotFreed.Set();
@@ -212,7 +216,13 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 if (Now >= nextRecovery)
                 {
                     await RecoverAsync(token).ConfigureAwait(false);
+                    if (_options.RetainFinishedJobs is { } retain)
+                    {
+                        await _store.CleanupAsync(Now - retain, token).ConfigureAwait(false);
+                    }
+
                     nextRecovery = Now + _options.RecoveryInterval;
+                    Interlocked.Exchange(ref _maintenance, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 }
 
                 var free = _executor.AvailableSlots;

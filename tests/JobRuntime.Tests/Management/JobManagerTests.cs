@@ -468,6 +468,36 @@ public sealed class JobManagerTests
     }
 
     [Fact]
+    public async Task RetainFinishedJobs_PrunesOldFinishedJobsAutomatically()
+    {
+        var time = new FakeTimeProvider();
+        await using var runtime = TestRuntime.Create(o =>
+        {
+            o.RetainFinishedJobs = TimeSpan.FromHours(1);
+            o.RecoveryInterval = TimeSpan.FromMinutes(1);
+        }, time);
+        var old = await runtime.Manager.SubmitAsync(new EchoArgs(1));
+        await runtime.Manager.WaitForCompletionAsync(old);
+        var pending = await runtime.Manager.SubmitAsync(new EchoArgs(2), new JobSubmitOptions { Delay = TimeSpan.FromDays(1) });
+
+        // Two hours later the next maintenance pass (recovery interval) deletes the finished job.
+        time.Advance(TimeSpan.FromHours(2));
+        var late = await runtime.Manager.SubmitAsync(new EchoArgs(3));
+        await runtime.Manager.WaitForCompletionAsync(late);
+        var dispatcher = runtime.Services.GetRequiredService<JobDispatcher>();
+        for (var passes = 0; passes < 5 && await runtime.Manager.GetAsync(old) is not null; passes++)
+        {
+            var pass = dispatcher.WaitForMaintenanceAsync();
+            time.Advance(TimeSpan.FromMinutes(1));
+            await pass;
+        }
+
+        Assert.Null(await runtime.Manager.GetAsync(old));
+        Assert.NotNull(await runtime.Manager.GetAsync(pending));
+        Assert.NotNull(await runtime.Manager.GetAsync(late));
+    }
+
+    [Fact]
     public async Task Dispose_WhileJobsRun_DoesNotHang()
     {
         var runtime = TestRuntime.Create(o => o.CancellationGracePeriod = TimeSpan.FromMilliseconds(100));
