@@ -191,11 +191,6 @@ public sealed partial class SqliteJobStore
             }
         }
 
-        if (Status(c, job.Id) is not null)
-        {
-            throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
-        }
-
         var pendingParents = 0;
         JobId? failedParent = null;
         JobStatus failedStatus = default;
@@ -227,6 +222,7 @@ public sealed partial class SqliteJobStore
             VALUES ($id, $type, $queue, $priority, $payload, $status, NULL, $error_type, $error_message, $error_stack,
                 0, $max_attempts, $created_at, $scheduled_at, $completed_at, $title, $tags, $depends_on, $on_parent_failure,
                 $key, $timeout, $trace, $rerun_of, $pending_parents)
+            ON CONFLICT (id) DO NOTHING
             """);
         var p = insert.Parameters;
         p.AddWithValue("$id", Key(stored.Id));
@@ -251,7 +247,11 @@ public sealed partial class SqliteJobStore
         p.AddWithValue("$trace", Db(stored.TraceParent));
         p.AddWithValue("$rerun_of", Db(stored.RerunOf is { } r ? Key(r) : null));
         p.AddWithValue("$pending_parents", pendingParents);
-        insert.ExecuteNonQuery();
+        if (insert.ExecuteNonQuery() == 0)
+        {
+            // Nothing was written: refusing here keeps the batch's invariant.
+            throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
+        }
 
         if (pendingParents > 0)
         {
@@ -276,15 +276,55 @@ public sealed partial class SqliteJobStore
 
     private static ClaimResult Claim(WriteContext c, ClaimRequest request)
     {
-        var filtered = request.Queues is not null || request.QueueLimits is not null;
-        // INDEXED BY: without statistics the planner prefers the listing index and sorts every pending row.
+        var expires = c.Now + request.LeaseDuration;
+
+        // One token per claim: it differs from every earlier claim of these jobs, which is all fencing needs.
+        var token = Guid.NewGuid();
+        List<JobSnapshot> claimed;
+        if (request.Queues is null && request.QueueLimits is null)
+        {
+            // INDEXED BY: without statistics the planner prefers the listing index and sorts every pending row.
+            var claim = c.Command($"""
+                UPDATE jr_jobs SET status = 1, attempt = attempt + 1, started_at = $now, owner = $owner,
+                    lease_token = $token, lease_expires = $expires, cancel_requested = 0
+                WHERE id IN (SELECT id FROM jr_jobs INDEXED BY jr_jobs_ready WHERE {Ready} AND scheduled_at <= $now
+                             ORDER BY priority DESC, scheduled_at, id LIMIT $limit)
+                RETURNING {Columns}
+                """);
+            claim.Parameters.AddWithValue("$now", c.NowTicks);
+            claim.Parameters.AddWithValue("$owner", request.Owner);
+            claim.Parameters.AddWithValue("$token", token.ToByteArray());
+            claim.Parameters.AddWithValue("$expires", Ticks(expires));
+            claim.Parameters.AddWithValue("$limit", request.MaxCount);
+            claimed = ReadJobs(claim, c.Now);
+            claimed.Sort(static (x, y) => x.Priority != y.Priority ? y.Priority.CompareTo(x.Priority)
+                : x.ScheduledAt != y.ScheduledAt ? x.ScheduledAt.CompareTo(y.ScheduledAt)
+                : x.Id.CompareTo(y.Id));
+        }
+        else
+        {
+            claimed = ClaimFiltered(c, request, token, expires);
+        }
+
+        DateTimeOffset? next = null;
+        if (claimed.Count < request.MaxCount)
+        {
+            var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs INDEXED BY jr_jobs_due WHERE {Ready} AND scheduled_at > $now");
+            due.Parameters.AddWithValue("$now", c.NowTicks);
+            next = due.ExecuteScalar() is long ticks ? Time(ticks) : null;
+        }
+
+        return new ClaimResult(claimed.ConvertAll(job => new ClaimedJob(job, new JobLease(job.Id, request.Owner, token, expires))), next);
+    }
+
+    private static List<JobSnapshot> ClaimFiltered(WriteContext c, ClaimRequest request, Guid token, DateTimeOffset expires)
+    {
         var select = c.Command($"SELECT {Columns} FROM jr_jobs INDEXED BY jr_jobs_ready WHERE {Ready} AND scheduled_at <= $now ORDER BY priority DESC, scheduled_at, id LIMIT $limit OFFSET $offset");
-        var claimed = new List<ClaimedJob>(Math.Min(request.MaxCount, 256));
         var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
-        var pageSize = filtered ? Math.Max(64, request.MaxCount * 4) : request.MaxCount;
+        var pageSize = Math.Max(64, request.MaxCount * 4);
         var offset = 0;
         var candidates = new List<JobSnapshot>();
-        while (claimed.Count + candidates.Count < request.MaxCount)
+        while (candidates.Count < request.MaxCount)
         {
             select.Parameters.Clear();
             select.Parameters.AddWithValue("$now", c.NowTicks);
@@ -307,7 +347,7 @@ public sealed partial class SqliteJobStore
                 }
             }
 
-            if (page.Count < pageSize || !filtered)
+            if (page.Count < pageSize)
             {
                 break;
             }
@@ -320,26 +360,20 @@ public sealed partial class SqliteJobStore
                 lease_token = $token, lease_expires = $expires, cancel_requested = 0
             WHERE id = $id
             """);
-        var expires = c.Now + request.LeaseDuration;
+        var claimed = new List<JobSnapshot>(candidates.Count);
         foreach (var job in candidates)
         {
-            var lease = new JobLease(job.Id, request.Owner, Guid.NewGuid(), expires);
             update.Parameters.Clear();
             update.Parameters.AddWithValue("$now", c.NowTicks);
             update.Parameters.AddWithValue("$owner", request.Owner);
-            update.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
+            update.Parameters.AddWithValue("$token", token.ToByteArray());
             update.Parameters.AddWithValue("$expires", Ticks(expires));
             update.Parameters.AddWithValue("$id", Key(job.Id));
             update.ExecuteNonQuery();
-            claimed.Add(new ClaimedJob(
-                job with { Status = JobStatus.Running, Attempt = job.Attempt + 1, StartedAt = c.Now, Owner = request.Owner, CancellationRequested = false, WaitReason = JobWaitReason.None },
-                lease));
+            claimed.Add(job with { Status = JobStatus.Running, Attempt = job.Attempt + 1, StartedAt = c.Now, Owner = request.Owner, CancellationRequested = false, WaitReason = JobWaitReason.None });
         }
 
-        var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs INDEXED BY jr_jobs_due WHERE {Ready} AND scheduled_at > $now");
-        due.Parameters.AddWithValue("$now", c.NowTicks);
-        var next = due.ExecuteScalar();
-        return new ClaimResult(claimed, next is long ticks ? Time(ticks) : null);
+        return claimed;
     }
 
     private static LeaseState Renew(WriteContext c, JobLease lease, DateTimeOffset expiresAt, JobProgress? progress)
@@ -370,67 +404,61 @@ public sealed partial class SqliteJobStore
 
     private static JobWriteResult Complete(WriteContext c, JobLease lease, JobCompletion completion)
     {
-        var check = c.Command("SELECT attempt FROM jr_jobs WHERE id = $id AND status = 1 AND lease_token = $token");
-        check.Parameters.AddWithValue("$id", Key(lease.JobId));
-        check.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
-        if (check.ExecuteScalar() is not long)
-        {
-            return JobWriteResult.Rejected;
-        }
-
+        // Every update below is fenced by the lease token; no row changed means the lease was lost.
+        const string Fence = "WHERE id = $id AND status = 1 AND lease_token = $token";
+        SqliteCommand update;
         switch (completion.Kind)
         {
             case JobCompletionKind.Retry:
-            {
-                var retry = c.Command("""
+                update = c.Command($"""
                     UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL,
                         error_type = $error_type, error_message = $error_message, error_stack = $error_stack,
                         progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
                         progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
                         progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
-                    WHERE id = $id
+                    {Fence}
                     """);
-                retry.Parameters.AddWithValue("$at", Ticks(completion.RetryAt ?? c.Now));
-                AddError(retry, completion.Error);
-                AddOptionalProgress(retry, completion.Progress);
-                retry.Parameters.AddWithValue("$id", Key(lease.JobId));
-                retry.ExecuteNonQuery();
-                return new JobWriteResult(true, []);
-            }
-
+                update.Parameters.AddWithValue("$at", Ticks(completion.RetryAt ?? c.Now));
+                AddError(update, completion.Error);
+                AddOptionalProgress(update, completion.Progress);
+                break;
             case JobCompletionKind.Release:
-            {
-                var release = c.Command("UPDATE jr_jobs SET status = 0, attempt = MAX(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL WHERE id = $id");
-                release.Parameters.AddWithValue("$id", Key(lease.JobId));
-                release.ExecuteNonQuery();
-                return new JobWriteResult(true, []);
-            }
-
+                update = c.Command($"UPDATE jr_jobs SET status = 0, attempt = MAX(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}");
+                break;
             default:
-            {
-                var end = c.Command("""
+                update = c.Command($"""
                     UPDATE jr_jobs SET status = $status, result = $result, artifacts = $artifacts, completed_at = $now,
                         lease_token = NULL, lease_expires = NULL,
                         error_type = $error_type, error_message = $error_message, error_stack = $error_stack,
                         progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
                         progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
                         progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
-                    WHERE id = $id
+                    {Fence}
                     """);
-                var status = completion.ResultingStatus;
-                end.Parameters.AddWithValue("$status", (int)status);
-                end.Parameters.AddWithValue("$result", Db(completion.Result));
-                end.Parameters.AddWithValue("$artifacts", Db(ArtifactsJson(completion.Artifacts)));
-                end.Parameters.AddWithValue("$now", c.NowTicks);
-                AddError(end, completion.Error);
-                AddOptionalProgress(end, completion.Progress);
-                end.Parameters.AddWithValue("$id", Key(lease.JobId));
-                end.ExecuteNonQuery();
-                var cancelled = new List<JobId>();
-                Finish(c, lease.JobId, status, cancelled);
-                return new JobWriteResult(true, cancelled);
-            }
+                update.Parameters.AddWithValue("$status", (int)completion.ResultingStatus);
+                update.Parameters.AddWithValue("$result", Db(completion.Result));
+                update.Parameters.AddWithValue("$artifacts", Db(ArtifactsJson(completion.Artifacts)));
+                update.Parameters.AddWithValue("$now", c.NowTicks);
+                AddError(update, completion.Error);
+                AddOptionalProgress(update, completion.Progress);
+                break;
         }
+
+        update.Parameters.AddWithValue("$id", Key(lease.JobId));
+        update.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
+        if (update.ExecuteNonQuery() == 0)
+        {
+            return JobWriteResult.Rejected;
+        }
+
+        if (completion.Kind is JobCompletionKind.Retry or JobCompletionKind.Release)
+        {
+            return new JobWriteResult(true, []);
+        }
+
+        var cancelled = new List<JobId>();
+        Finish(c, lease.JobId, completion.ResultingStatus, cancelled);
+        return new JobWriteResult(true, cancelled);
     }
 
     private static JobCancelResult Cancel(WriteContext c, JobId id)
@@ -518,23 +546,29 @@ public sealed partial class SqliteJobStore
         stack.Push((id, status));
         while (stack.TryPop(out var finished))
         {
-            var children = c.Command("""
-                SELECT j.id, j.on_parent_failure FROM jr_deps d JOIN jr_jobs j ON j.id = d.child
-                WHERE d.parent = $parent AND j.status = 0
-                """);
-            children.Parameters.AddWithValue("$parent", Key(finished.Id));
-            var list = new List<(JobId Id, DependencyFailureBehavior Behavior)>();
-            using (var reader = children.ExecuteReader())
+            // Removing the parent's edges returns its dependents; most jobs have none, so this is one statement.
+            var edges = c.Command("DELETE FROM jr_deps WHERE parent = $parent RETURNING child");
+            edges.Parameters.AddWithValue("$parent", Key(finished.Id));
+            var childIds = new List<JobId>();
+            using (var reader = edges.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    list.Add((ReadId(reader, 0), (DependencyFailureBehavior)reader.GetInt32(1)));
+                    childIds.Add(ReadId(reader, 0));
                 }
             }
 
-            var removeDeps = c.Command("DELETE FROM jr_deps WHERE parent = $parent");
-            removeDeps.Parameters.AddWithValue("$parent", Key(finished.Id));
-            removeDeps.ExecuteNonQuery();
+            var list = new List<(JobId Id, DependencyFailureBehavior Behavior)>(childIds.Count);
+            foreach (var childId in childIds)
+            {
+                var child = c.Command("SELECT on_parent_failure FROM jr_jobs WHERE id = $id AND status = 0");
+                child.Parameters.AddWithValue("$id", Key(childId));
+                if (child.ExecuteScalar() is long behavior)
+                {
+                    list.Add((childId, (DependencyFailureBehavior)behavior));
+                }
+            }
+
             foreach (var (childId, behavior) in list)
             {
                 if (finished.Status != JobStatus.Completed && behavior == DependencyFailureBehavior.Cancel)

@@ -187,18 +187,15 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         var context = new WriteContext(connection, transaction, now, commands);
         foreach (var op in batch)
         {
-            // Each write runs in a savepoint so that one that is refused (a missing parent, say)
-            // does not undo the others in the batch.
-            Execute(connection, transaction, "SAVEPOINT jr_op");
+            // Invariant of every write here: it refuses (throws something other than a
+            // SqliteException) only before it has changed anything, so a refusal needs no rollback
+            // and the rest of the batch commits. A SqliteException fails the whole batch.
             try
             {
                 op.Apply(context);
-                Execute(connection, transaction, "RELEASE jr_op");
             }
             catch (Exception ex) when (ex is not SqliteException)
             {
-                Execute(connection, transaction, "ROLLBACK TO jr_op");
-                Execute(connection, transaction, "RELEASE jr_op");
                 op.Refuse(ex);
             }
         }
