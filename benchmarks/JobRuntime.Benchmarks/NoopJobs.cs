@@ -1,0 +1,29 @@
+using JobRuntime.Handlers;
+
+namespace JobRuntime.Benchmarks;
+
+/// <summary>The arguments of a no-op job.</summary>
+/// <param name="Index">The job's index.</param>
+public sealed record NoopArgs(int Index);
+
+/// <summary>A JobRuntime job that does nothing.</summary>
+public sealed class NoopHandler : IJobHandler<NoopArgs, int>
+{
+    public ValueTask<int> ExecuteAsync(NoopArgs args, JobContext context) => ValueTask.FromResult(args.Index);
+}
+
+/// <summary>A Hangfire job that does nothing but report that it ran.</summary>
+public static class HangfireNoop
+{
+    public static void Run(int index) => Completion.Current!.One();
+}
+
+/// <summary>A Quartz.NET job that does nothing but report that it ran.</summary>
+public sealed class QuartzNoop : Quartz.IJob
+{
+    public ValueTask Execute(Quartz.IJobExecutionContext context, CancellationToken cancellationToken = default)
+    {
+        Completion.Current!.One();
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Diagnosers;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using JobRuntime.Benchmarks;
+
+// Usage:
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --filter '*'            full run
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --quick --filter '*'    a few minutes
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --smoke --filter '*'    CI: each benchmark once, tiny sizes
+var smoke = args.Contains("--smoke");
+var quick = args.Contains("--quick");
+args = [.. args.Where(a => a is not ("--smoke" or "--quick"))];
+Sizes.Mode = smoke ? SizeMode.Smoke : quick ? SizeMode.Quick : SizeMode.Full;
+
+var config = DefaultConfig.Instance.AddDiagnoser(MemoryDiagnoser.Default);
+if (smoke)
+{
+    config = config.AddJob(Job.Dry.WithId("smoke")).WithOptions(ConfigOptions.DisableOptimizationsValidator);
+}
+else if (quick)
+{
+    config = config.AddJob(Job.ShortRun.WithId("quick"));
+}
+
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(Sizes).Assembly).Run(args, config);
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;

@@ -1,0 +1,36 @@
+namespace JobRuntime.Benchmarks;
+
+/// <summary>How big the benchmarks' workloads are in each run mode.</summary>
+public enum SizeMode
+{
+    /// <summary>The sizes the results table is made with.</summary>
+    Full,
+
+    /// <summary>Smaller, for a run of a few minutes.</summary>
+    Quick,
+
+    /// <summary>Tiny, for CI: proves the suite still runs.</summary>
+    Smoke,
+}
+
+/// <summary>Workload sizes, chosen by the command line.</summary>
+public static class Sizes
+{
+    public static SizeMode Mode { get; set; } = SizeMode.Full;
+
+    /// <summary>Jobs per throughput measurement.</summary>
+    public static IEnumerable<int> Jobs => Mode switch
+    {
+        SizeMode.Smoke => [200],
+        SizeMode.Quick => [5_000],
+        _ => [20_000],
+    };
+
+    /// <summary>Progress events per fan-out measurement.</summary>
+    public static int Events => Mode switch
+    {
+        SizeMode.Smoke => 1_000,
+        SizeMode.Quick => 20_000,
+        _ => 100_000,
+    };
+}
