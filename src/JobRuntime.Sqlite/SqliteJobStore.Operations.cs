@@ -267,11 +267,7 @@ public sealed partial class SqliteJobStore
             }
         }
 
-        var reason = stored.Status != JobStatus.Pending ? JobWaitReason.None
-            : pendingParents > 0 ? JobWaitReason.Dependencies
-            : stored.ScheduledAt > c.Now ? JobWaitReason.Scheduled
-            : JobWaitReason.None;
-        return new JobInsertResult(stored with { WaitReason = reason }, Created: true);
+        return new JobInsertResult(stored with { WaitReason = JobWaitReasons.Of(stored, pendingParents > 0, c.Now) }, Created: true);
     }
 
     private static ClaimResult Claim(WriteContext c, ClaimRequest request)
@@ -518,7 +514,8 @@ public sealed partial class SqliteJobStore
                 AddError(retry, error);
                 retry.Parameters.AddWithValue("$id", Key(job.Id));
                 retry.ExecuteNonQuery();
-                recovered.Add(job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error, WaitReason = at > c.Now ? JobWaitReason.RetryBackoff : JobWaitReason.None });
+                var pending = job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error };
+                recovered.Add(pending with { WaitReason = JobWaitReasons.Of(pending, waitingForParents: false, c.Now) });
             }
             else
             {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using JobRuntime.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace JobRuntime.Sqlite;
@@ -73,12 +74,7 @@ public sealed partial class SqliteJobStore
             TraceParent = String(r, 29),
             RerunOf = r.IsDBNull(30) ? null : ReadId(r, 30),
         };
-        var pendingParents = r.GetInt32(31);
-        var reason = status != JobStatus.Pending ? JobWaitReason.None
-            : pendingParents > 0 ? JobWaitReason.Dependencies
-            : job.ScheduledAt > now ? (job.Attempt > 0 || job.Error is not null ? JobWaitReason.RetryBackoff : JobWaitReason.Scheduled)
-            : JobWaitReason.None;
-        return job with { WaitReason = reason };
+        return job with { WaitReason = JobWaitReasons.Of(job, waitingForParents: r.GetInt32(31) > 0, now) };
     }
 
     private static List<JobSnapshot> ReadJobs(SqliteCommand command, DateTimeOffset now)

@@ -7,6 +7,11 @@ public sealed class MultiProcessTests : IDisposable
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(5);
 
+    // The state waited for lives in other processes (their log files and commits), which raise no
+    // event here, so the wait polls it. The poll interval only sets how soon a met condition is
+    // noticed; no assertion depends on elapsed time.
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(25);
+
     private readonly TempDatabase _database = new();
 
     public void Dispose() => _database.Dispose();
@@ -86,7 +91,7 @@ public sealed class MultiProcessTests : IDisposable
                 throw new TimeoutException($"Gave up waiting for {what}.");
             }
 
-            await Task.Delay(25);
+            await Task.Delay(PollInterval);
         }
     }
 

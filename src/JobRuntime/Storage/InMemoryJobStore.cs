@@ -430,16 +430,8 @@ public sealed class InMemoryJobStore : IJobStore
 
     private JobSnapshot Snapshot(Entry entry)
     {
-        var job = entry.Job;
-        if (job.Status != JobStatus.Pending)
-        {
-            return job.WaitReason == JobWaitReason.None ? job : job with { WaitReason = JobWaitReason.None };
-        }
-
-        var reason = entry.PendingParents > 0 ? JobWaitReason.Dependencies
-            : job.ScheduledAt > _time.GetUtcNow() ? (job.Attempt > 0 || job.Error is not null ? JobWaitReason.RetryBackoff : JobWaitReason.Scheduled)
-            : JobWaitReason.None;
-        return job.WaitReason == reason ? job : job with { WaitReason = reason };
+        var reason = JobWaitReasons.Of(entry.Job, entry.PendingParents > 0, _time.GetUtcNow());
+        return entry.Job.WaitReason == reason ? entry.Job : entry.Job with { WaitReason = reason };
     }
 
     private sealed class Entry(JobSnapshot job)
