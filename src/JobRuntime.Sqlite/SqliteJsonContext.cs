@@ -6,7 +6,6 @@ namespace JobRuntime.Sqlite;
 [JsonSerializable(typeof(IReadOnlyList<string>))]
 [JsonSerializable(typeof(IReadOnlyList<JobId>))]
 [JsonSerializable(typeof(List<SqliteJobStore.StoredArtifact>))]
-[JsonSourceGenerationOptions(Converters = [typeof(JobIdJsonConverter)])]
 internal sealed partial class SqliteJsonContext : JsonSerializerContext
 {
 }

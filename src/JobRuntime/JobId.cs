@@ -6,6 +6,7 @@ namespace JobRuntime;
 /// Identifies a job. Ids are UUID version 7 values, so they sort by creation time both as
 /// values and in their string form.
 /// </summary>
+[System.Text.Json.Serialization.JsonConverter(typeof(JobIdJsonConverter))]
 public readonly record struct JobId : IComparable<JobId>, ISpanFormattable, ISpanParsable<JobId>
 {
     /// <summary>Wraps an existing <see cref="Guid"/>.</summary>

@@ -48,6 +48,8 @@ public static class JobRuntimeServiceCollectionExtensions
         services.TryAddSingleton<IJobExecutor>(sp => sp.GetRequiredService<JobExecutor>());
         services.TryAddSingleton<JobHandlerRegistry>();
         services.TryAddSingleton(sp => new JobRuntimeMetrics(sp.GetService<IMeterFactory>(), () => sp.GetRequiredService<JobExecutor>().RunningCount));
+        services.TryAddSingleton<ThreadDumpService>();
+        services.TryAddSingleton<IThreadDumpService>(sp => sp.GetRequiredService<ThreadDumpService>());
         services.TryAddSingleton<JobDispatcher>();
         services.TryAddSingleton<JobManager>();
         services.TryAddSingleton<IJobManager>(sp => sp.GetRequiredService<JobManager>());

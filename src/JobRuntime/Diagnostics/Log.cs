@@ -23,7 +23,7 @@ internal static partial class Log
     [LoggerMessage(6, LogLevel.Information, "Job {JobId} ({JobType}) cancelled")]
     public static partial void Cancelled(ILogger logger, JobId jobId, string jobType);
 
-    [LoggerMessage(7, LogLevel.Error, "Job {JobId} ({JobType}) timed out after {Timeout}{Abandoned}")]
+    [LoggerMessage(7, LogLevel.Warning, "Job {JobId} ({JobType}) ended timed out after {Timeout}{Abandoned}")]
     public static partial void TimedOut(ILogger logger, JobId jobId, string jobType, TimeSpan? timeout, string abandoned);
 
     [LoggerMessage(8, LogLevel.Warning, "The lease of job {JobId} was lost; its outcome was not recorded (another worker recovered it)")]
@@ -46,6 +46,12 @@ internal static partial class Log
 
     [LoggerMessage(14, LogLevel.Error, "The outcome of job {JobId} could not be recorded; recovery will retry or fail it when its lease expires")]
     public static partial void CompletionLost(ILogger logger, Exception exception, JobId jobId);
+
+    [LoggerMessage(16, LogLevel.Debug, "Thread dump provider {Provider} is not available: {Reason}")]
+    public static partial void ProviderUnavailable(ILogger logger, string provider, string reason);
+
+    [LoggerMessage(17, LogLevel.Error, "Job {JobId} ({JobType}) timed out after {Timeout}; thread dump:\n{Dump}")]
+    public static partial void TimeoutDump(ILogger logger, JobId jobId, string jobType, TimeSpan? timeout, string dump);
 
     [LoggerMessage(15, LogLevel.Warning, "Job {JobId} ({JobType}) ignored cancellation past the grace period and was abandoned; its late result will be discarded")]
     public static partial void Abandoned(ILogger logger, JobId jobId, string jobType);

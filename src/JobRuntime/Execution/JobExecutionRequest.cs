@@ -14,4 +14,11 @@ public sealed record JobExecutionRequest(JobId JobId, string Name, Func<Cancella
 
     /// <summary>The time limit; <see langword="null"/> for none.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>
+    /// Runs at the deadline, before the item's token is tripped, off the item's thread: capture
+    /// diagnostics here (a thread dump shows where the work hung before it starts unwinding). Its
+    /// token trips after the grace period; the item is stopped when it returns.
+    /// </summary>
+    public Func<JobId, CancellationToken, Task>? OnTimeout { get; init; }
 }

@@ -26,7 +26,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         _queues = o.QueueConcurrency.ToDictionary(kv => kv.Key, kv => new SemaphoreSlim(kv.Value, kv.Value), StringComparer.Ordinal);
         _time = time;
         _grace = o.CancellationGracePeriod;
-        _watchdog = new Watchdog(time, _grace, item => item.Stop(JobStopReason.TimedOut), Abandon);
+        _watchdog = new Watchdog(time, _grace, OnDeadline, Abandon);
         _onFinished = Release;
     }
 
@@ -92,7 +92,8 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
 
         if (request.Timeout is { } timeout)
         {
-            _watchdog.AddTimeout(item, item.StartedAt + timeout);
+            item.Deadline = item.StartedAt + timeout;
+            _watchdog.AddTimeout(item, item.Deadline.Value);
         }
 
         if (cancellationToken.CanBeCanceled)
@@ -148,6 +149,25 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
 
     public bool IsRunning(JobId jobId) => _running.ContainsKey(jobId);
 
+    /// <summary>The registry of running items, for thread dumps.</summary>
+    internal IReadOnlyList<Diagnostics.RunningJobInfo> RunningJobs()
+    {
+        var now = _time.GetUtcNow();
+        return _running.Values.Select(item => new Diagnostics.RunningJobInfo
+        {
+            JobId = item.Request.JobId,
+            Name = item.Request.Name,
+            ManagedThreadId = item.ManagedThreadId,
+            OsThreadId = item.OsThreadId,
+            ThreadName = item.ThreadName,
+            StartedAt = item.StartedAt,
+            Deadline = item.Deadline,
+            IsOverdue = item.Deadline <= now,
+            DedicatedThread = item.Request.DedicatedThread,
+            RootTask = item.RootTask,
+        }).ToList();
+    }
+
     /// <summary>
     /// Stops every running item with <paramref name="reason"/>, waits until they end or the grace
     /// period passes, then abandons the rest. Never waits longer than the grace period.
@@ -185,10 +205,23 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
     private static async Task RunAsync(object? state)
     {
         var item = (RunningItem)state!;
-        item.ManagedThreadId = Environment.CurrentManagedThreadId;
+        item.RecordThread();
         try
         {
-            var value = await item.Request.Work(item.Token).ConfigureAwait(false);
+            var pending = item.Request.Work(item.Token);
+            object? value;
+            if (pending.IsCompleted)
+            {
+                value = pending.Result;
+            }
+            else
+            {
+                // Suspended: keep the task so that a thread dump can read its async call chain.
+                var task = pending.AsTask();
+                item.RootTask = task;
+                value = await task.ConfigureAwait(false);
+            }
+
             Succeed(item, value);
         }
         catch (Exception ex)
@@ -199,11 +232,22 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
 
     private static void RunOnDedicatedThread(RunningItem item)
     {
-        item.ManagedThreadId = Environment.CurrentManagedThreadId;
+        item.RecordThread();
         try
         {
             var pending = item.Request.Work(item.Token);
-            var value = pending.IsCompleted ? pending.Result : pending.AsTask().GetAwaiter().GetResult();
+            object? value;
+            if (pending.IsCompleted)
+            {
+                value = pending.Result;
+            }
+            else
+            {
+                var task = pending.AsTask();
+                item.RootTask = task;
+                value = task.GetAwaiter().GetResult();
+            }
+
             Succeed(item, value);
         }
         catch (Exception ex)
@@ -227,6 +271,40 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
     }
 
     private static TimeSpan Elapsed(RunningItem item) => Stopwatch.GetElapsedTime(item.StartTimestamp);
+
+    private void OnDeadline(RunningItem item)
+    {
+        // The reason is recorded at once, so that an abandonment or a late return during the
+        // capture below still ends TimedOut; the token trips after the capture.
+        if (!item.Claim(JobStopReason.TimedOut))
+        {
+            return;
+        }
+
+        if (item.Request.OnTimeout is not { } onTimeout)
+        {
+            item.Trip();
+            return;
+        }
+
+        // Off the watchdog's timer thread, and never on the item's own thread.
+        _ = Task.Run(async () =>
+        {
+            using var limit = new CancellationTokenSource(_grace > TimeSpan.Zero ? _grace : TimeSpan.FromSeconds(1), _time);
+            try
+            {
+                await onTimeout(item.Request.JobId, limit.Token).ConfigureAwait(false);
+            }
+            catch (Exception)
+            {
+                // Diagnostics must never keep a timed-out item from being stopped.
+            }
+            finally
+            {
+                item.Trip();
+            }
+        });
+    }
 
     private void Abandon(RunningItem item)
     {

@@ -31,16 +31,48 @@ internal sealed class RunningItem
     public bool IsFinished => _outcome.Task.IsCompleted;
 
     /// <summary>The managed thread the work started on (dedicated threads keep it throughout).</summary>
-    public int ManagedThreadId { get; set; }
+    public int ManagedThreadId { get; private set; }
+
+    /// <summary>The OS id of that thread (gettid), or 0.</summary>
+    public long OsThreadId { get; private set; }
+
+    /// <summary>That thread's name.</summary>
+    public string? ThreadName { get; private set; }
+
+    /// <summary>The work's task while it is suspended: the root of its async call chain.</summary>
+    public Task? RootTask { get; set; }
+
+    /// <summary>The deadline, if the item has a timeout.</summary>
+    public DateTimeOffset? Deadline { get; set; }
+
+    /// <summary>Records the thread the work starts on; called on that thread.</summary>
+    public void RecordThread()
+    {
+        var thread = Thread.CurrentThread;
+        ManagedThreadId = thread.ManagedThreadId;
+        ThreadName = thread.Name;
+        OsThreadId = Diagnostics.NativeThread.CurrentId();
+    }
 
     /// <summary>Asks the work to stop. The first reason wins.</summary>
     public bool Stop(JobStopReason reason)
     {
-        if (Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)JobStopReason.None) != (int)JobStopReason.None || IsFinished)
+        if (!Claim(reason))
         {
             return false;
         }
 
+        Trip();
+        return true;
+    }
+
+    /// <summary>Records why the work will stop, without tripping its token yet. The first reason wins.</summary>
+    public bool Claim(JobStopReason reason)
+        => Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)JobStopReason.None) == (int)JobStopReason.None && !IsFinished;
+
+    /// <summary>Trips the work's token.</summary>
+    public void Trip()
+    {
         try
         {
             _cts.Cancel();
@@ -52,10 +84,8 @@ internal sealed class RunningItem
         }
         catch (ObjectDisposedException)
         {
-            // The work ended (and released its token) between the check above and the cancel.
+            // The work ended (and released its token) in the meantime.
         }
-
-        return true;
     }
 
     /// <summary>Records the outcome once; later calls (a late result after abandonment) are discarded.</summary>

@@ -113,6 +113,13 @@ public interface IJobManager
     /// <returns>The events.</returns>
     IAsyncEnumerable<JobEvent> WatchAllAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>The thread dump captured when a job timed out.</summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The dump, or <see langword="null"/> when the job has none (it did not time out).</returns>
+    /// <exception cref="JobNotFoundException">No job has that id.</exception>
+    ValueTask<Diagnostics.ThreadDump?> GetThreadDumpAsync(JobId jobId, CancellationToken cancellationToken = default);
+
     /// <summary>Deletes finished jobs that completed more than <paramref name="olderThan"/> ago.</summary>
     /// <param name="olderThan">The age.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

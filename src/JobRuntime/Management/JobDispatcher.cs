@@ -30,6 +30,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private readonly ILoggerFactory _loggerFactory;
     private readonly IServiceScopeFactory _scopes;
     private readonly JobRuntimeMetrics _metrics;
+    private readonly IThreadDumpService _dumps;
     private readonly IReadOnlyCollection<string>? _queues;
     private readonly ConcurrentDictionary<JobId, JobRun> _runs = new();
     private readonly ConcurrentDictionary<Task, byte> _runTasks = new();
@@ -50,8 +51,10 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         TimeProvider time,
         IServiceScopeFactory scopes,
         JobRuntimeMetrics metrics,
+        IThreadDumpService dumps,
         ILoggerFactory? loggerFactory = null)
     {
+        _dumps = dumps;
         // Logging is optional: without AddLogging the runtime runs silently.
         loggerFactory ??= Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
         _store = store;
@@ -338,6 +341,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 Queue = job.Queue,
                 DedicatedThread = descriptor?.Options.DedicatedThread ?? false,
                 Timeout = job.Timeout,
+                OnTimeout = (_, ct) => CaptureTimeoutDumpAsync(run, ct),
             };
             result = await _executor.StartAcquired(request, CancellationToken.None).ConfigureAwait(false);
         }
@@ -390,6 +394,23 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>At a job's deadline: capture where it is before its token trips, log it once, keep it for the job's record.</summary>
+    private async Task CaptureTimeoutDumpAsync(JobRun run, CancellationToken cancellationToken)
+    {
+        var job = run.Job;
+        var dump = await _dumps.CaptureAsync(job.Id, "timeout", cancellationToken).ConfigureAwait(false);
+        run.TimeoutDump = dump;
+        Log.TimeoutDump(_logger, job.Id, job.Type, job.Timeout, dump.ToText());
+        Emit(new JobEvent(job.Id, JobEventKind.Warning, JobStatus.Running, Now)
+        {
+            JobType = job.Type,
+            Attempt = job.Attempt,
+            Name = "timeout",
+            Error = new JobError("Timeout", dump.Summary),
+            Data = dump,
+        });
+    }
+
     private JobCompletion ToCompletion(JobRun run, JobExecutionResult result)
     {
         var job = run.Job;
@@ -401,8 +422,11 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             case JobExecutionStatus.Cancelled:
                 return JobCompletion.Ended(JobStatus.Cancelled, new JobError("Cancelled", "The job was cancelled while it ran.", result.Exception?.ToString()), run.Artifacts, progress);
             case JobExecutionStatus.TimedOut:
-                var message = $"The job ran longer than its timeout of {job.Timeout}" + (result.Abandoned ? " and ignored cancellation for the grace period; it was abandoned." : ".");
-                return JobCompletion.Ended(JobStatus.TimedOut, new JobError("Timeout", message, result.Exception?.ToString()), run.Artifacts, progress);
+                var dump = run.TimeoutDump;
+                var message = $"The job ran longer than its timeout of {job.Timeout}" + (result.Abandoned ? " and ignored cancellation for the grace period; it was abandoned." : ".")
+                    + (dump is null ? "" : $" {dump.Summary}");
+                var artifacts = dump is null ? run.Artifacts : [.. run.Artifacts, ThreadDumpJson.ToArtifact(dump)];
+                return JobCompletion.Ended(JobStatus.TimedOut, new JobError("Timeout", message, dump?.ToText() ?? result.Exception?.ToString()), artifacts, progress);
             case JobExecutionStatus.Shutdown:
                 return JobCompletion.Release();
             default:

@@ -213,6 +213,12 @@ internal sealed class JobManager : IJobManager
         }
     }
 
+    public async ValueTask<Diagnostics.ThreadDump?> GetThreadDumpAsync(JobId jobId, CancellationToken cancellationToken = default)
+    {
+        var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
+        return Diagnostics.ThreadDumpJson.FromJob(job);
+    }
+
     public ValueTask<int> CleanupAsync(TimeSpan olderThan, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(olderThan, TimeSpan.Zero);

@@ -15,6 +15,7 @@ internal sealed class JobRun : IJobRunSink
     private string? _stage;
     private DateTimeOffset _persistedAt;
     private bool _ended;
+    private Diagnostics.ThreadDump? _timeoutDump;
 
     public JobRun(JobDispatcher dispatcher, ClaimedJob claimed, DateTimeOffset now)
     {
@@ -34,6 +35,9 @@ internal sealed class JobRun : IJobRunSink
     public DateTimeOffset LastRenewal { get; set; }
 
     public bool LeaseLost { get; set; }
+
+    /// <summary>The dump captured at the job's deadline, if it timed out.</summary>
+    public Diagnostics.ThreadDump? TimeoutDump { get => Volatile.Read(ref _timeoutDump); set => Volatile.Write(ref _timeoutDump, value); }
 
     /// <summary>Set when the attempt ended; later reports are discarded.</summary>
     public bool Ended { get => Volatile.Read(ref _ended); set => Volatile.Write(ref _ended, value); }
