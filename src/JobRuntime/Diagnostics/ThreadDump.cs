@@ -43,7 +43,8 @@ public sealed record ThreadDump
         get
         {
             var job = Threads.FirstOrDefault(t => t.IsJobThread);
-            var where = AsyncChain.Count > 0 ? AsyncChain[^1] : job?.Frames.FirstOrDefault();
+            // The innermost async method, not the task it awaits.
+            var where = AsyncChain.LastOrDefault(step => !step.StartsWith("awaiting ", StringComparison.Ordinal)) ?? job?.Frames.FirstOrDefault();
             return $"{Reason}: {Threads.Count} thread(s) via {Method} in {CaptureDuration.TotalMilliseconds:0.#} ms" + (where is null ? "" : $"; job at {where}");
         }
     }

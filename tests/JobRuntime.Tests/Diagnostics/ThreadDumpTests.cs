@@ -1,0 +1,109 @@
+using JobRuntime.Diagnostics;
+using JobRuntime.Handlers;
+using JobRuntime.Progress;
+using JobRuntime.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobRuntime.Tests.Diagnostics;
+
+public sealed class ThreadDumpTests
+{
+    public sealed record HangArgs(string Key);
+
+    /// <summary>An async handler that hangs two calls deep, on a task nobody completes.</summary>
+    public sealed class HangingHandler(Gates gates) : IJobHandler<HangArgs, int>
+    {
+        public async ValueTask<int> ExecuteAsync(HangArgs args, JobContext context) => await OuterJobAsync(args.Key, context.CancellationToken);
+
+        private async Task<int> OuterJobAsync(string key, CancellationToken cancellationToken)
+        {
+            await InnerStepAsync(key, cancellationToken);
+            return 1;
+        }
+
+        private async Task InnerStepAsync(string key, CancellationToken cancellationToken)
+        {
+            var never = new TaskCompletionSource();
+            gates.For(key).Started.TrySetResult(default);
+            await never.Task.WaitAsync(cancellationToken);
+        }
+    }
+
+    private static TestRuntime Runtime() => TestRuntime.Create(builder: b => b.AddHandler<HangingHandler>("hang"));
+
+    [Fact]
+    public async Task Timeout_CapturesTheAsyncChainBeforeCancelling_AndKeepsTheDumpWithTheJob()
+    {
+        await using var runtime = Runtime();
+        using var events = runtime.Broker.SubscribeAll(1000);
+
+        var id = await runtime.Manager.SubmitAsync(new HangArgs("hang"), new JobSubmitOptions { Timeout = TimeSpan.FromMilliseconds(100) });
+        var job = await runtime.Manager.WaitForCompletionAsync(id);
+
+        Assert.Equal(JobStatus.TimedOut, job.Status);
+        var dump = await runtime.Manager.GetThreadDumpAsync(id);
+        Assert.NotNull(dump);
+        Assert.Equal("timeout", dump.Reason);
+        Assert.Equal(id, dump.JobId);
+        var outer = dump.AsyncChain.ToList().FindIndex(f => f.EndsWith("HangingHandler.OuterJobAsync", StringComparison.Ordinal));
+        var inner = dump.AsyncChain.ToList().FindIndex(f => f.EndsWith("HangingHandler.InnerStepAsync", StringComparison.Ordinal));
+        Assert.True(outer >= 0 && inner > outer, "chain: " + string.Join(" -> ", dump.AsyncChain));
+        Assert.StartsWith("awaiting ", dump.AsyncChain[^1], StringComparison.Ordinal);
+        var thread = Assert.Single(dump.Threads, t => t.IsJobThread);
+        Assert.Equal(id, thread.JobId);
+        Assert.True(thread.ManagedThreadId > 0);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(thread.OsThreadId > 0);
+        }
+
+        // The error carries the readable dump; a warning event carried it live at the deadline.
+        Assert.Contains($"<<< job {id} timeout", job.Error!.StackTrace, StringComparison.Ordinal);
+        Assert.Contains("InnerStepAsync", job.Error.Message, StringComparison.Ordinal);
+        var warning = Assert.Single(Drain(events), e => e.JobId == id && e.Kind == JobEventKind.Warning);
+        Assert.Equal("timeout", warning.Name);
+        Assert.IsType<ThreadDump>(warning.Data);
+    }
+
+    [Fact]
+    public async Task CaptureAsync_OnDemand_ListsRunningJobsWithTheirChains()
+    {
+        await using var runtime = Runtime();
+        var id = await runtime.Manager.SubmitAsync(new HangArgs("demand"));
+        await runtime.Gates.For("demand").Started.Task;
+
+        var dump = await runtime.Services.GetRequiredService<IThreadDumpService>().CaptureAsync(id);
+
+        Assert.Equal("core", dump.Method);
+        Assert.Equal("on demand", dump.Reason);
+        var thread = Assert.Single(dump.Threads, t => t.JobId == id);
+        Assert.True(thread.IsJobThread);
+        Assert.Contains(thread.Frames, f => f.EndsWith("InnerStepAsync", StringComparison.Ordinal));
+        Assert.Empty(dump.OverdueJobs);
+        Assert.Contains("Async call chain of job", dump.ToText(), StringComparison.Ordinal);
+        Assert.Equal(JobCancelOutcome.Requested, await runtime.Manager.CancelAsync(id));
+        Assert.Equal(JobStatus.Cancelled, (await runtime.Manager.WaitForCompletionAsync(id)).Status);
+    }
+
+    [Fact]
+    public async Task GetThreadDumpAsync_JobThatDidNotTimeOut_IsNull()
+    {
+        await using var runtime = Runtime();
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(1));
+        await runtime.Manager.WaitForCompletionAsync(id);
+
+        Assert.Null(await runtime.Manager.GetThreadDumpAsync(id));
+        await Assert.ThrowsAsync<JobNotFoundException>(async () => await runtime.Manager.GetThreadDumpAsync(JobId.New()));
+    }
+
+    private static List<JobEvent> Drain(JobEventSubscription subscription)
+    {
+        var events = new List<JobEvent>();
+        while (subscription.Reader.TryRead(out var e))
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+}
