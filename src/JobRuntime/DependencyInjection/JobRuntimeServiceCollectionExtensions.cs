@@ -50,6 +50,7 @@ public static class JobRuntimeServiceCollectionExtensions
         services.TryAddSingleton(sp => new JobRuntimeMetrics(sp.GetService<IMeterFactory>(), () => sp.GetRequiredService<JobExecutor>().RunningCount));
         services.TryAddSingleton<ThreadDumpService>();
         services.TryAddSingleton<IThreadDumpService>(sp => sp.GetRequiredService<ThreadDumpService>());
+        services.TryAddSingleton<JobRuntime.Workers.WorkerManager>();
         services.TryAddSingleton<JobDispatcher>();
         services.TryAddSingleton<JobManager>();
         services.TryAddSingleton<IJobManager>(sp => sp.GetRequiredService<JobManager>());

@@ -70,6 +70,13 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
             throw;
         }
 
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // Cancelled as the slot came free: the work never starts.
+            ReleaseSlots(request);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         return await StartAcquired(request, cancellationToken).ConfigureAwait(false);
     }
 

@@ -72,6 +72,11 @@ public sealed class ThreadDumpTests
         var id = await runtime.Manager.SubmitAsync(new HangArgs("demand"));
         await runtime.Gates.For("demand").Started.Task;
 
+        // The gate opens just before the handler's first await; the chain is readable once the
+        // handler has suspended there and handed its task to the executor.
+        var executor = runtime.Services.GetRequiredService<JobRuntime.Execution.JobExecutor>();
+        Assert.True(SpinWait.SpinUntil(() => executor.RunningJobs().Any(j => j.JobId == id && j.RootTask is not null), TimeSpan.FromMinutes(1)));
+
         var dump = await runtime.Services.GetRequiredService<IThreadDumpService>().CaptureAsync(id);
 
         Assert.Equal("core", dump.Method);
