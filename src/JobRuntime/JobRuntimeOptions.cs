@@ -76,6 +76,21 @@ public sealed class JobRuntimeOptions
     /// <value>Default: 10.</value>
     public double ProgressPersistPercentStep { get; set; } = 10;
 
+    /// <summary>
+    /// Opt-in stall detection: a running job that reports no progress (nor stage) for this long
+    /// gets a warning event carrying a thread dump, once per stall; the job keeps running.
+    /// <see langword="null"/> turns it off.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (off).</value>
+    public TimeSpan? StallTimeout { get; set; }
+
+    /// <summary>
+    /// Opt-in: on SIGQUIT (<c>kill -QUIT pid</c>, Ctrl+\ in a terminal) print a thread dump of the
+    /// running jobs to standard error, as the JVM does, without stopping the process. Unix only.
+    /// </summary>
+    /// <value>Default: <see langword="false"/>.</value>
+    public bool DumpOnSigquit { get; set; }
+
     /// <summary>How many droppable events (progress, custom) each subscriber buffers before dropping the oldest.</summary>
     /// <value>Default: 64.</value>
     public int SubscriberBufferCapacity { get; set; } = 64;

@@ -63,6 +63,11 @@ internal sealed class JobRuntimeOptionsValidator : IValidateOptions<JobRuntimeOp
             errors.Add($"{nameof(options.ProgressPersistPercentStep)} must be above 0 and at most 100 (was {options.ProgressPersistPercentStep}).");
         }
 
+        if (options.StallTimeout is { } stall)
+        {
+            Positive(errors, nameof(options.StallTimeout), stall, allowZero: false);
+        }
+
         if (options.SubscriberBufferCapacity < 1)
         {
             errors.Add($"{nameof(options.SubscriberBufferCapacity)} must be at least 1 (was {options.SubscriberBufferCapacity}).");

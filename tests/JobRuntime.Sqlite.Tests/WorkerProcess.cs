@@ -6,8 +6,23 @@ namespace JobRuntime.Sqlite.Tests;
 public sealed class WorkerProcess : IDisposable
 {
     private readonly Process _process;
+    private readonly System.Collections.Concurrent.ConcurrentQueue<string> _stderr;
 
-    private WorkerProcess(Process process) => _process = process;
+    private WorkerProcess(Process process, System.Collections.Concurrent.ConcurrentQueue<string> stderr)
+    {
+        _process = process;
+        _stderr = stderr;
+    }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    /// <summary>Standard error so far, one line per entry.</summary>
+    public IReadOnlyCollection<string> StandardError => _stderr;
+
+    /// <summary>Raised for each line the worker writes to standard error.</summary>
+    public event Action<string>? ErrorLine;
 
     private static string WorkerDll
     {
@@ -24,7 +39,7 @@ public sealed class WorkerProcess : IDisposable
     }
 
     /// <summary>Starts a worker and waits until its runtime is up.</summary>
-    public static async Task<WorkerProcess> StartAsync(string database, string log, int concurrency)
+    public static async Task<WorkerProcess> StartAsync(string database, string log, int concurrency, IReadOnlyDictionary<string, string>? environment = null)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -36,8 +51,22 @@ public sealed class WorkerProcess : IDisposable
         start.ArgumentList.Add(database);
         start.ArgumentList.Add(log);
         start.ArgumentList.Add(concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start) ?? throw new InvalidOperationException("The worker did not start.");
-        process.ErrorDataReceived += (_, _) => { };
+        var stderr = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        WorkerProcess? worker = null;
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is { } line)
+            {
+                stderr.Enqueue(line);
+                worker?.ErrorLine?.Invoke(line);
+            }
+        };
         process.BeginErrorReadLine();
         var ready = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
         if (ready != "ready")
@@ -46,7 +75,8 @@ public sealed class WorkerProcess : IDisposable
             throw new InvalidOperationException($"The worker said '{ready}' instead of 'ready'.");
         }
 
-        return new WorkerProcess(process);
+        worker = new WorkerProcess(process, stderr);
+        return worker;
     }
 
     /// <summary>Kills the worker with SIGKILL: no shutdown code runs.</summary>

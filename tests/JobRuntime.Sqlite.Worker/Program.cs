@@ -24,6 +24,7 @@ builder.Services.AddJobRuntime(o =>
         o.PollInterval = TimeSpan.FromMilliseconds(100);
         o.RetryBaseDelay = TimeSpan.Zero;
         o.RetryMaxDelay = TimeSpan.Zero;
+        o.DumpOnSigquit = Environment.GetEnvironmentVariable("JOBRUNTIME_DUMP_ON_SIGQUIT") == "1";
     })
     .UseSqlite($"Data Source={args[0]}")
     .AddHandler<AppendHandler>("append");

@@ -53,6 +53,9 @@ internal static partial class Log
     [LoggerMessage(17, LogLevel.Error, "Job {JobId} ({JobType}) timed out after {Timeout}; thread dump:\n{Dump}")]
     public static partial void TimeoutDump(ILogger logger, JobId jobId, string jobType, TimeSpan? timeout, string dump);
 
+    [LoggerMessage(18, LogLevel.Warning, "Job {JobId} ({JobType}) reported no progress for {Silent}; it keeps running. Thread dump:\n{Dump}")]
+    public static partial void Stalled(ILogger logger, JobId jobId, string jobType, TimeSpan silent, string dump);
+
     [LoggerMessage(15, LogLevel.Warning, "Job {JobId} ({JobType}) ignored cancellation past the grace period and was abandoned; its late result will be discarded")]
     public static partial void Abandoned(ILogger logger, JobId jobId, string jobType);
 }

@@ -40,6 +40,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private Task? _claimLoop;
     private Task? _heartbeatLoop;
     private Task? _stopTask;
+    private System.Runtime.InteropServices.PosixSignalRegistration? _sigquit;
     private TaskCompletionSource _maintenance = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public JobDispatcher(
@@ -101,6 +102,11 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             }
 
             Log.RuntimeStarted(_logger, _options.WorkerName, _options.MaxConcurrency);
+            if (_options.DumpOnSigquit && !OperatingSystem.IsWindows())
+            {
+                _sigquit = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGQUIT, OnSigquit);
+            }
+
             _heartbeatLoop = Task.Run(HeartbeatLoopAsync);
             _claimLoop = Task.Run(ClaimLoopAsync);
         }
@@ -164,8 +170,28 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         StopAsync(TimeSpan.Zero).GetAwaiter().GetResult();
     }
 
+    private void OnSigquit(System.Runtime.InteropServices.PosixSignalContext context)
+    {
+        // Keep the process alive (the JVM's behaviour) and print the dump off the signal thread.
+        context.Cancel = true;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                var dump = await _dumps.CaptureAsync(null, "SIGQUIT").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync(dump.ToText()).ConfigureAwait(false);
+                await Console.Error.FlushAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or IOException)
+            {
+                Log.ProviderUnavailable(_logger, "all", ex.Message);
+            }
+        });
+    }
+
     private async Task StopCoreAsync(TimeSpan wait, CancellationToken cancellationToken)
     {
+        _sigquit?.Dispose();
         Log.RuntimeStopping(_logger, _runs.Count);
         await _stopping.CancelAsync().ConfigureAwait(false);
         Wake();
@@ -411,6 +437,29 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         });
     }
 
+    /// <summary>A running job made no progress for the stall timeout: warn with a dump; the job keeps running.</summary>
+    private async Task ReportStallAsync(JobRun run, TimeSpan silent)
+    {
+        var job = run.Job;
+        try
+        {
+            var dump = await _dumps.CaptureAsync(job.Id, "stall", CancellationToken.None).ConfigureAwait(false);
+            Log.Stalled(_logger, job.Id, job.Type, silent, dump.ToText());
+            Emit(new JobEvent(job.Id, JobEventKind.Warning, JobStatus.Running, Now)
+            {
+                JobType = job.Type,
+                Attempt = job.Attempt,
+                Name = "stall",
+                Error = new JobError("Stall", $"No progress for {silent}. {dump.Summary}"),
+                Data = dump,
+            });
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)
+        {
+            Log.ProviderUnavailable(_logger, "all", ex.Message);
+        }
+    }
+
     private JobCompletion ToCompletion(JobRun run, JobExecutionResult result)
     {
         var job = run.Job;
@@ -520,6 +569,11 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         var token = _stopping.Token;
         var renewEvery = _options.LeaseDuration / 3;
         var tick = renewEvery < _options.ProgressPersistInterval ? renewEvery : _options.ProgressPersistInterval;
+        if (_options.StallTimeout is { } stall && stall / 2 < tick)
+        {
+            tick = stall / 2;
+        }
+
         while (!token.IsCancellationRequested || !_runs.IsEmpty)
         {
             foreach (var run in _runs.Values)
@@ -530,6 +584,12 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 }
 
                 var now = Now;
+                if (_options.StallTimeout is { } stallAfter && !run.StallReported && now - run.LastActivity >= stallAfter)
+                {
+                    run.StallReported = true;
+                    _ = ReportStallAsync(run, now - run.LastActivity);
+                }
+
                 var progress = run.TakeProgressToPersist(now, _options.ProgressPersistInterval, _options.ProgressPersistPercentStep);
                 if (progress is null && now - run.LastRenewal < renewEvery)
                 {

@@ -15,6 +15,7 @@ internal sealed class JobRun : IJobRunSink
     private string? _stage;
     private DateTimeOffset _persistedAt;
     private bool _ended;
+    private long _lastActivityTicks;
     private Diagnostics.ThreadDump? _timeoutDump;
 
     public JobRun(JobDispatcher dispatcher, ClaimedJob claimed, DateTimeOffset now)
@@ -26,7 +27,18 @@ internal sealed class JobRun : IJobRunSink
         _persisted = _progress;
         _persistedAt = now;
         LastRenewal = now;
+        LastActivity = now;
     }
+
+    /// <summary>When the job last reported progress or a stage (or started); written by the job, read by the heartbeat.</summary>
+    public DateTimeOffset LastActivity
+    {
+        get => new(Volatile.Read(ref _lastActivityTicks), TimeSpan.Zero);
+        private set => Volatile.Write(ref _lastActivityTicks, value.UtcTicks);
+    }
+
+    /// <summary>Whether the current stall was already reported.</summary>
+    public bool StallReported { get; set; }
 
     public JobSnapshot Job { get; }
 
@@ -77,6 +89,8 @@ internal sealed class JobRun : IJobRunSink
 
             progress = new JobProgress(current, total, message, _stage);
             _progress = progress;
+            LastActivity = _dispatcher.Now;
+            StallReported = false;
             flushNow = (progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= _dispatcher.ProgressPercentStep;
         }
 
@@ -100,6 +114,8 @@ internal sealed class JobRun : IJobRunSink
             _stage = stage;
             progress = (_progress ?? JobProgress.None) with { Stage = stage };
             _progress = progress;
+            LastActivity = _dispatcher.Now;
+            StallReported = false;
         }
 
         _dispatcher.Emit(new JobEvent(Job.Id, JobEventKind.StageChanged, JobStatus.Running, _dispatcher.Now) { JobType = Job.Type, Attempt = Job.Attempt, Progress = progress, Name = stage });

@@ -91,6 +91,51 @@ public sealed class ThreadDumpTests
     }
 
     [Fact]
+    public async Task StallTimeout_NoProgress_WarnsOnceWithADump_AndTheJobKeepsRunning()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        await using var runtime = TestRuntime.Create(o =>
+        {
+            o.StallTimeout = TimeSpan.FromSeconds(30);
+
+            // The fake clock jumps 31 s at once; a lease that long keeps recovery out of the picture.
+            o.LeaseDuration = TimeSpan.FromMinutes(10);
+        }, time);
+        using var events = runtime.Broker.SubscribeAll(1000);
+        var id = await runtime.Manager.SubmitAsync(new GateArgs("stall"));
+
+        // The gate handler reports progress once, then waits: 30 silent seconds make a stall.
+        var advanced = false;
+        JobEvent? warning = null;
+        await foreach (var e in events.ReadAllAsync())
+        {
+            if (e.JobId == id && e.Kind == JobEventKind.Progress && !advanced)
+            {
+                advanced = true;
+                runtime.Advance(time, TimeSpan.FromSeconds(31));
+            }
+            else if (e.JobId == id && e.Kind == JobEventKind.Warning)
+            {
+                warning = e;
+                break;
+            }
+        }
+
+        Assert.Equal("stall", warning!.Name);
+        Assert.Equal("Stall", warning.Error!.Type);
+        var dump = Assert.IsType<ThreadDump>(warning.Data);
+        Assert.Equal("stall", dump.Reason);
+        Assert.Equal(id, dump.JobId);
+        Assert.Equal(JobStatus.Running, (await runtime.Manager.GetAsync(id))!.Status);
+
+        // One warning per stall: more silence adds none.
+        runtime.Advance(time, TimeSpan.FromSeconds(31));
+        runtime.Gates.For("stall").Open.SetResult();
+        Assert.Equal(JobStatus.Completed, (await runtime.Manager.WaitForCompletionAsync(id)).Status);
+        Assert.DoesNotContain(Drain(events), e => e.JobId == id && e.Kind == JobEventKind.Warning);
+    }
+
+    [Fact]
     public async Task GetThreadDumpAsync_JobThatDidNotTimeOut_IsNull()
     {
         await using var runtime = Runtime();

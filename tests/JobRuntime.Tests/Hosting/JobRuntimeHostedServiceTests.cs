@@ -109,6 +109,7 @@ public sealed class JobRuntimeHostedServiceTests
         // Recovery scheduled the retry after a back-off on the clock.
         Assert.Equal(JobWaitReason.RetryBackoff, (await jobs.GetAsync(orphan.Id))!.WaitReason);
         time.Advance(TimeSpan.FromMinutes(1));
+        TestRuntime.Nudge(host.Services);
         var result = await jobs.WaitForResultAsync<EchoResult>(orphan.Id);
 
         Assert.Equal(new EchoResult(8, 2), result);

@@ -46,7 +46,7 @@ public sealed class JobDispatcherTests
 
         // Another node's manager cancels through the shared store only.
         Assert.Equal(JobCancelOutcome.Requested, (await runtime.Store.CancelAsync(id)).Outcome);
-        time.Advance(TimeSpan.FromSeconds(10));
+        runtime.Advance(time, TimeSpan.FromSeconds(10));
 
         Assert.Equal(JobStatus.Cancelled, (await runtime.Manager.WaitForCompletionAsync(id)).Status);
     }

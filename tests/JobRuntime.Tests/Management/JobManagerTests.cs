@@ -222,12 +222,12 @@ public sealed class JobManagerTests
         Assert.Equal(JobWaitReason.RetryBackoff, waiting.WaitReason);
         Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(10), waiting.ScheduledAt);
 
-        time.Advance(TimeSpan.FromSeconds(10));
+        runtime.Advance(time, TimeSpan.FromSeconds(10));
         var second = await NextOfKind(events, JobEventKind.Retrying);
         Assert.Equal("boom 2", second.Error!.Message);
         Assert.Equal(time.GetUtcNow() + TimeSpan.FromSeconds(20), (await runtime.Manager.GetAsync(id))!.ScheduledAt);
 
-        time.Advance(TimeSpan.FromSeconds(20));
+        runtime.Advance(time, TimeSpan.FromSeconds(20));
         Assert.Equal(3, await runtime.Manager.WaitForResultAsync<int>(id));
         Assert.Equal(3, (await runtime.Manager.GetAsync(id))!.Attempt);
     }
@@ -261,7 +261,7 @@ public sealed class JobManagerTests
 
         var job = (await runtime.Manager.GetAsync(id))!;
         Assert.Equal(JobWaitReason.Scheduled, job.WaitReason);
-        time.Advance(TimeSpan.FromMinutes(10));
+        runtime.Advance(time, TimeSpan.FromMinutes(10));
         Assert.Equal(2, (await runtime.Manager.WaitForResultAsync<EchoResult>(id)).Doubled);
     }
 
@@ -379,7 +379,7 @@ public sealed class JobManagerTests
         await runtime.Gates.For("stuck").Started.Task;
         var next = await runtime.Manager.SubmitAsync(new EchoArgs(3));
 
-        time.Advance(TimeSpan.FromSeconds(10));
+        runtime.Advance(time, TimeSpan.FromSeconds(10));
         time.Advance(TimeSpan.FromSeconds(5));
 
         Assert.Equal(JobStatus.TimedOut, (await runtime.Manager.WaitForCompletionAsync(stuck)).Status);
@@ -458,7 +458,7 @@ public sealed class JobManagerTests
         await using var runtime = TestRuntime.Create(time: time);
         var old = await runtime.Manager.SubmitAsync(new EchoArgs(1));
         await runtime.Manager.WaitForCompletionAsync(old);
-        time.Advance(TimeSpan.FromDays(2));
+        runtime.Advance(time, TimeSpan.FromDays(2));
         var recent = await runtime.Manager.SubmitAsync(new EchoArgs(1));
         await runtime.Manager.WaitForCompletionAsync(recent);
 
@@ -481,14 +481,14 @@ public sealed class JobManagerTests
         var pending = await runtime.Manager.SubmitAsync(new EchoArgs(2), new JobSubmitOptions { Delay = TimeSpan.FromDays(1) });
 
         // Two hours later the next maintenance pass (recovery interval) deletes the finished job.
-        time.Advance(TimeSpan.FromHours(2));
+        runtime.Advance(time, TimeSpan.FromHours(2));
         var late = await runtime.Manager.SubmitAsync(new EchoArgs(3));
         await runtime.Manager.WaitForCompletionAsync(late);
         var dispatcher = runtime.Services.GetRequiredService<JobDispatcher>();
         for (var passes = 0; passes < 5 && await runtime.Manager.GetAsync(old) is not null; passes++)
         {
             var pass = dispatcher.WaitForMaintenanceAsync();
-            time.Advance(TimeSpan.FromMinutes(1));
+            runtime.Advance(time, TimeSpan.FromMinutes(1));
             await pass;
         }
 

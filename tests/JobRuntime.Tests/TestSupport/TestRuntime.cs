@@ -51,4 +51,23 @@ public sealed class TestRuntime : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => Services.DisposeAsync();
+
+    /// <summary>
+    /// Moves the fake clock and wakes the runtime's loops, so that a loop which armed its timer
+    /// just after the jump still sees the new time (a timer armed after an advance would wait for
+    /// the next one).
+    /// </summary>
+    public void Advance(Microsoft.Extensions.Time.Testing.FakeTimeProvider time, TimeSpan by)
+    {
+        time.Advance(by);
+        Nudge(Services);
+    }
+
+    /// <summary>Wakes the claim loop and the heartbeat loop of the runtime in <paramref name="services"/>.</summary>
+    public static void Nudge(IServiceProvider services)
+    {
+        var dispatcher = services.GetRequiredService<JobRuntime.Management.JobDispatcher>();
+        dispatcher.Wake();
+        dispatcher.RequestProgressFlush();
+    }
 }
