@@ -5,6 +5,10 @@ using JobRuntime.Samples.QuickStart;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
+// `--hang` shows a hung job: a timeout, the thread dump that points at the hung call, and the
+// next job running regardless.
+var hang = args.Contains("--hang");
+
 // Jobs live in an embedded SQLite file (a new one for each run of the sample).
 var database = Path.Combine(Path.GetTempPath(), $"jobruntime-quickstart-{Environment.ProcessId}.db");
 Console.WriteLine($"job store: {database}");
@@ -12,13 +16,32 @@ Console.WriteLine($"job store: {database}");
 // Register the runtime, the store and two handlers.
 var services = new ServiceCollection()
     .AddLogging(logging => logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning));
-services.AddJobRuntime(options => options.MaxConcurrency = 2)
+services.AddJobRuntime(options =>
+    {
+        options.MaxConcurrency = hang ? 1 : 2;
+        options.CancellationGracePeriod = TimeSpan.FromSeconds(1);
+    })
     .UseSqlite($"Data Source={database}")
     .AddHandler<PrimeCountHandler>("primes", handler => handler.DedicatedThread = true)
-    .AddHandler<SlowCountHandler>("slow-count");
+    .AddHandler<SlowCountHandler>("slow-count")
+    .AddHandler<HangingDeviceHandler>("read-device");
 
 await using var provider = services.BuildServiceProvider();
 var jobs = provider.GetRequiredService<IJobManager>();
+
+if (hang)
+{
+    // One slot: the hung job holds it until the timeout abandons it, then the next job runs.
+    var hung = await jobs.SubmitAsync(new DeviceArgs("rheometer"), new JobSubmitOptions { Timeout = TimeSpan.FromSeconds(2) });
+    var next = await jobs.SubmitAsync(new PrimeCountArgs(1_000_000));
+    var timedOut = await jobs.WaitForCompletionAsync(hung);
+    Console.WriteLine($"job {hung} ended {timedOut.Status}: {timedOut.Error?.Message}");
+    var dump = await jobs.GetThreadDumpAsync(hung);
+    Console.WriteLine(dump?.ToText());
+    var primes = await jobs.WaitForResultAsync<PrimeCountResult>(next);
+    Console.WriteLine($"the next job ran anyway: {primes.Count:N0} primes below {primes.UpTo:N0}");
+    return timedOut.Status == JobStatus.TimedOut && dump is not null ? 0 : 1;
+}
 
 // A job to cancel while it runs.
 var slow = await jobs.SubmitAsync(new SlowCountArgs(Seconds: 60), new JobSubmitOptions { Title = "slow count" });
