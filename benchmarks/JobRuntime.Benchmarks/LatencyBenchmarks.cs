@@ -1,0 +1,126 @@
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Columns;
+using BenchmarkDotNet.Configs;
+using JobRuntime.Handlers;
+using JobRuntime.Management;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobRuntime.Benchmarks;
+
+/// <summary>Signals the benchmark when a job starts, and when a running job sees its token trip.</summary>
+public sealed class Signals
+{
+    public TaskCompletionSource Started { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public TaskCompletionSource Cancelled { get; set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>The arguments of a signalling job.</summary>
+/// <param name="WaitForCancel">Whether the job waits until it is cancelled.</param>
+public sealed record SignalArgs(bool WaitForCancel);
+
+/// <summary>Signals its start; optionally waits for its token and signals when it trips.</summary>
+public sealed class SignalHandler(Signals signals) : IJobHandler<SignalArgs, int>
+{
+    public async ValueTask<int> ExecuteAsync(SignalArgs args, JobContext context)
+    {
+        signals.Started.TrySetResult();
+        if (args.WaitForCancel)
+        {
+            using var registration = context.CancellationToken.Register(() => signals.Cancelled.TrySetResult());
+            await Task.Delay(Timeout.Infinite, context.CancellationToken).ConfigureAwait(false);
+        }
+
+        return 0;
+    }
+}
+
+/// <summary>
+/// Scenario 2: submit → start latency at low load (one job at a time), per store, against a bare
+/// thread-pool hop. Scenario 4: cancellation latency, CancelAsync called → the running handler's
+/// token callback runs, in process.
+/// </summary>
+[MemoryDiagnoser]
+[Config(typeof(PercentileConfig))]
+public class LatencyBenchmarks
+{
+    private ServiceProvider? _services;
+    private IJobManager? _jobs;
+    private Signals? _signals;
+    private JobId _running;
+    private string? _database;
+
+    [Params("memory", "sqlite")]
+    public string Store { get; set; } = "memory";
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var builder = new ServiceCollection()
+            .AddSingleton<Signals>()
+            .AddJobRuntime(o => o.MaxConcurrency = 4)
+            .AddHandler<SignalHandler>("signal");
+        if (Store == "sqlite")
+        {
+            _database = Path.Combine(Path.GetTempPath(), $"jobruntime-latency-{Guid.NewGuid():N}.db");
+            builder.UseSqlite($"Data Source={_database}");
+        }
+
+        _services = builder.Services.BuildServiceProvider();
+        _jobs = _services.GetRequiredService<IJobManager>();
+        _signals = _services.GetRequiredService<Signals>();
+        SubmitToStart().GetAwaiter().GetResult();
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _services?.Dispose();
+        if (_database is not null)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_database)!, Path.GetFileName(_database) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+
+    /// <summary>The floor: handing work to the thread pool and hearing back.</summary>
+    [Benchmark(Baseline = true)]
+    public async Task ThreadPoolHop()
+    {
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ThreadPool.UnsafeQueueUserWorkItem(static s => ((TaskCompletionSource)s!).TrySetResult(), started, preferLocal: false);
+        await started.Task;
+    }
+
+    [Benchmark]
+    public async Task SubmitToStart()
+    {
+        _signals!.Started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await _jobs!.SubmitAsync(new SignalArgs(false));
+        await _signals.Started.Task;
+    }
+
+    [IterationSetup(Target = nameof(CancelToObserved))]
+    public void StartJobToCancel()
+    {
+        _signals!.Started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _signals.Cancelled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _running = _jobs!.SubmitAsync(new SignalArgs(true)).AsTask().GetAwaiter().GetResult();
+        _signals.Started.Task.GetAwaiter().GetResult();
+    }
+
+    [Benchmark]
+    public async Task CancelToObserved()
+    {
+        await _jobs!.CancelAsync(_running);
+        await _signals!.Cancelled.Task;
+    }
+
+    private sealed class PercentileConfig : ManualConfig
+    {
+        public PercentileConfig() => AddColumn(StatisticColumn.P50, StatisticColumn.P95, StatisticColumn.Max);
+    }
+}
