@@ -215,18 +215,10 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         item.RecordThread();
         try
         {
-            var pending = item.Request.Work(item.Token);
-            object? value;
-            if (pending.IsCompleted)
+            var value = Begin(item, out var suspended);
+            if (suspended is not null)
             {
-                value = pending.Result;
-            }
-            else
-            {
-                // Suspended: keep the task so that a thread dump can read its async call chain.
-                var task = pending.AsTask();
-                item.RootTask = task;
-                value = await task.ConfigureAwait(false);
+                value = await suspended.ConfigureAwait(false);
             }
 
             Succeed(item, value);
@@ -242,17 +234,10 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         item.RecordThread();
         try
         {
-            var pending = item.Request.Work(item.Token);
-            object? value;
-            if (pending.IsCompleted)
+            var value = Begin(item, out var suspended);
+            if (suspended is not null)
             {
-                value = pending.Result;
-            }
-            else
-            {
-                var task = pending.AsTask();
-                item.RootTask = task;
-                value = task.GetAwaiter().GetResult();
+                value = suspended.GetAwaiter().GetResult();
             }
 
             Succeed(item, value);
@@ -261,6 +246,24 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         {
             Fail(item, ex);
         }
+    }
+
+    /// <summary>
+    /// Runs the work up to its first suspension. Returns its value if it finished; otherwise gives
+    /// the task it suspended on, kept on the item so that a thread dump can read its async chain.
+    /// </summary>
+    private static object? Begin(RunningItem item, out Task<object?>? suspended)
+    {
+        var pending = item.Request.Work(item.Token);
+        if (pending.IsCompleted)
+        {
+            suspended = null;
+            return pending.Result;
+        }
+
+        suspended = pending.AsTask();
+        item.RootTask = suspended;
+        return null;
     }
 
     private static void Succeed(RunningItem item, object? value)
