@@ -187,7 +187,7 @@ internal sealed class JobManager : IJobManager
                 yield break;
             }
 
-            if (!await WaitToReadOrPollAsync(reader, cancellationToken).ConfigureAwait(false))
+            if (!await WaitToReadOrPollAsync(subscription, cancellationToken).ConfigureAwait(false))
             {
                 // Nothing arrived for a poll interval: the job may be running in another process.
                 var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
@@ -238,7 +238,7 @@ internal sealed class JobManager : IJobManager
                 }
             }
 
-            if (reader.Completion.IsCompleted || !await WaitToReadOrPollAsync(reader, cancellationToken).ConfigureAwait(false))
+            if (reader.Completion.IsCompleted || !await WaitToReadOrPollAsync(subscription, cancellationToken).ConfigureAwait(false))
             {
                 return;
             }
@@ -246,11 +246,11 @@ internal sealed class JobManager : IJobManager
     }
 
     /// <returns><see langword="true"/> when an event can be read; <see langword="false"/> after a poll interval without one.</returns>
-    private async Task<bool> WaitToReadOrPollAsync(System.Threading.Channels.ChannelReader<JobEvent> reader, CancellationToken cancellationToken)
+    private async Task<bool> WaitToReadOrPollAsync(JobEventSubscription subscription, CancellationToken cancellationToken)
     {
         try
         {
-            return await reader.WaitToReadAsync(cancellationToken).AsTask().WaitAsync(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            return await subscription.WaitToReadAsTask(cancellationToken).WaitAsync(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {

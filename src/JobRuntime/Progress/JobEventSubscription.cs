@@ -25,6 +25,22 @@ public sealed class JobEventSubscription : IDisposable
 
     internal SubscriberQueue Queue => _queue;
 
+    private Task<bool>? _pendingWait;
+
+    /// <summary>
+    /// Waits for an event as a task that survives being given up on: a caller that stops waiting
+    /// after a poll interval and asks again gets the same outstanding wait (the buffer has one reader).
+    /// </summary>
+    internal Task<bool> WaitToReadAsTask(CancellationToken cancellationToken)
+    {
+        if (_pendingWait is { IsCompleted: false } pending)
+        {
+            return pending;
+        }
+
+        return _pendingWait = _queue.WaitToReadAsync(cancellationToken).AsTask();
+    }
+
     /// <summary>Reads events until the stream ends or <paramref name="cancellationToken"/> is cancelled.</summary>
     /// <param name="cancellationToken">Stops reading.</param>
     /// <returns>The events in the order they were published.</returns>

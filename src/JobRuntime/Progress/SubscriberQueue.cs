@@ -1,19 +1,24 @@
 using System.Threading.Channels;
+using System.Threading.Tasks.Sources;
 
 namespace JobRuntime.Progress;
 
 /// <summary>
 /// One subscriber's buffer: FIFO, never blocks the writer, keeps at most <c>capacity</c>
-/// droppable events (dropping the oldest of them) and every lifecycle event.
+/// droppable events (dropping the oldest of them) and every lifecycle event. One reader at a
+/// time: its wait reuses a single value-task source, so a reader that keeps up allocates nothing
+/// per event beyond the buffer's node.
 /// </summary>
-internal sealed class SubscriberQueue : ChannelReader<JobEvent>
+internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSource<bool>
 {
     private readonly Lock _gate = new();
     private readonly LinkedList<JobEvent> _items = new();
     private readonly Queue<LinkedListNode<JobEvent>> _droppable = new();
     private readonly int _capacity;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private TaskCompletionSource<bool>? _waiter;
+    private ManualResetValueTaskSourceCore<bool> _wait = new() { RunContinuationsAsynchronously = true };
+    private bool _waiting;
+    private CancellationTokenRegistration _waitCancellation;
     private bool _completed;
     private long _dropped;
 
@@ -38,7 +43,7 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>
 
     public void Enqueue(JobEvent item)
     {
-        TaskCompletionSource<bool>? waiter;
+        bool wake;
         lock (_gate)
         {
             if (_completed)
@@ -57,17 +62,20 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>
                 }
             }
 
-            waiter = _waiter;
-            _waiter = null;
+            wake = _waiting;
+            _waiting = false;
         }
 
-        waiter?.TrySetResult(true);
+        if (wake)
+        {
+            Signal(true);
+        }
     }
 
     /// <summary>Marks the end of the stream; buffered events can still be read.</summary>
     public void Complete()
     {
-        TaskCompletionSource<bool>? waiter;
+        bool wake;
         bool empty;
         lock (_gate)
         {
@@ -78,11 +86,15 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>
 
             _completed = true;
             empty = _items.Count == 0;
-            waiter = _waiter;
-            _waiter = null;
+            wake = _waiting;
+            _waiting = false;
         }
 
-        waiter?.TrySetResult(!empty);
+        if (wake)
+        {
+            Signal(!empty);
+        }
+
         if (empty)
         {
             _completion.TrySetResult();
@@ -128,28 +140,67 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>
         }
     }
 
-    public override async ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
+    public override ValueTask<bool> WaitToReadAsync(CancellationToken cancellationToken = default)
     {
-        while (true)
+        if (cancellationToken.IsCancellationRequested)
         {
-            Task<bool> wait;
-            lock (_gate)
+            return ValueTask.FromCanceled<bool>(cancellationToken);
+        }
+
+        lock (_gate)
+        {
+            if (_items.Count > 0)
             {
-                if (_items.Count > 0)
-                {
-                    return true;
-                }
-
-                if (_completed)
-                {
-                    return false;
-                }
-
-                _waiter ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-                wait = _waiter.Task;
+                return new ValueTask<bool>(true);
             }
 
-            await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (_completed)
+            {
+                return new ValueTask<bool>(false);
+            }
+
+            if (_waiting)
+            {
+                throw new InvalidOperationException("A job event subscription has one reader at a time.");
+            }
+
+            _wait.Reset();
+            _waiting = true;
+            if (cancellationToken.CanBeCanceled)
+            {
+                _waitCancellation = cancellationToken.UnsafeRegister(static (s, token) => ((SubscriberQueue)s!).CancelWait(token), this);
+            }
+
+            return new ValueTask<bool>(this, _wait.Version);
         }
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token) => _wait.GetResult(token);
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _wait.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+        => _wait.OnCompleted(continuation, state, token, flags);
+
+    private void Signal(bool result)
+    {
+        _waitCancellation.Dispose();
+        _waitCancellation = default;
+        _wait.SetResult(result);
+    }
+
+    private void CancelWait(CancellationToken token)
+    {
+        lock (_gate)
+        {
+            if (!_waiting)
+            {
+                return;
+            }
+
+            _waiting = false;
+        }
+
+        _wait.SetException(new OperationCanceledException(token));
     }
 }
