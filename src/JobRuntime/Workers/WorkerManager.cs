@@ -13,7 +13,7 @@ namespace JobRuntime.Workers;
 /// before the task's token trips, and a task that ignores its token is abandoned after the grace
 /// period so that its slot frees up.
 /// </summary>
-public sealed class WorkerManager : IAsyncDisposable
+public sealed class WorkerManager : IAsyncDisposable, IDisposable
 {
     private readonly IJobExecutor _executor;
     private readonly IThreadDumpService _dumps;
@@ -125,7 +125,18 @@ public sealed class WorkerManager : IAsyncDisposable
     /// <returns>A task that completes when shut down.</returns>
     public async ValueTask DisposeAsync()
     {
+        if (_shutdown.IsCancellationRequested && _active.IsEmpty)
+        {
+            return;
+        }
+
         await ShutdownAsync(wait: true).ConfigureAwait(false);
+    }
+
+    /// <summary>Shuts down synchronously, waiting at most 30 seconds (tasks that ignore their token are abandoned sooner).</summary>
+    public void Dispose()
+    {
+        ShutdownAsync(wait: true).GetAwaiter().GetResult();
         _shutdown.Dispose();
     }
 

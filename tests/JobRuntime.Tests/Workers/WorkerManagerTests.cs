@@ -130,6 +130,25 @@ public sealed class WorkerManagerTests
         task.Cancel();
     }
 
+    [Fact]
+    public async Task SynchronousDisposeOfTheProvider_AfterUsingWorkers_StopsThemWithoutThrowing()
+    {
+        var runtime = TestRuntime.Create();
+        var workers = runtime.Services.GetRequiredService<WorkerManager>();
+        var started = new TaskCompletionSource();
+        var task = workers.Submit("running at dispose", async ct =>
+        {
+            started.SetResult();
+            await Task.Delay(Timeout.Infinite, ct);
+            return 0;
+        });
+        await started.Task;
+
+        runtime.Services.Dispose();
+
+        Assert.True((await task.Completion).Cancelled);
+    }
+
     private static async Task<int> ThrowingStepAsync()
     {
         await Task.Yield();
