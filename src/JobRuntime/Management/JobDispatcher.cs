@@ -367,7 +367,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 Queue = job.Queue,
                 DedicatedThread = descriptor?.Options.DedicatedThread ?? false,
                 Timeout = job.Timeout,
-                OnTimeout = (_, ct) => CaptureTimeoutDumpAsync(run, ct),
+                OnTimeout = job.Timeout is null ? null : (_, ct) => CaptureTimeoutDumpAsync(run, ct),
             };
             result = await _executor.StartAcquired(request, CancellationToken.None).ConfigureAwait(false);
         }
