@@ -26,17 +26,6 @@ internal sealed class Watchdog : IDisposable
         _timer = time.CreateTimer(static s => ((Watchdog)s!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _heap.Count;
-            }
-        }
-    }
-
     public void AddTimeout(RunningItem item, DateTimeOffset at) => Add(new Deadline(item, Abandon: false), at);
 
     public void AddAbandon(RunningItem item, DateTimeOffset at) => Add(new Deadline(item, Abandon: true), at);

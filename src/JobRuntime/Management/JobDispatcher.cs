@@ -80,10 +80,6 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
     public double ProgressPercentStep => _options.ProgressPersistPercentStep;
 
-    public bool IsStarted => _claimLoop is not null;
-
-    public bool IsStopping => _stopping.IsCancellationRequested;
-
     public ILogger Logger => _logger;
 
     /// <summary>Starts the loops once (recovery runs first). Safe to call from many threads.</summary>
