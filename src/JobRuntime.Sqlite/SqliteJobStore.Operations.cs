@@ -211,7 +211,7 @@ public sealed partial class SqliteJobStore
         var stored = job;
         if (failedParent is { } parent && job.OnParentFailure == DependencyFailureBehavior.Cancel)
         {
-            stored = job with { Status = JobStatus.Cancelled, Error = ParentFailedError(parent, failedStatus), CompletedAt = c.Now };
+            stored = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.ParentFailed(parent, failedStatus), CompletedAt = c.Now };
             pendingParents = 0;
         }
 
@@ -466,10 +466,11 @@ public sealed partial class SqliteJobStore
             case JobStatus.Pending:
                 var cancel = c.Command("""
                     UPDATE jr_jobs SET status = 4, completed_at = $now, pending_parents = 0,
-                        error_type = 'Cancelled', error_message = 'The job was cancelled before it ran.', error_stack = NULL
+                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack
                     WHERE id = $id
                     """);
                 cancel.Parameters.AddWithValue("$now", c.NowTicks);
+                AddError(cancel, JobStoreErrors.CancelledBeforeRun);
                 cancel.Parameters.AddWithValue("$id", Key(id));
                 cancel.ExecuteNonQuery();
                 var cancelled = new List<JobId>();
@@ -499,9 +500,7 @@ public sealed partial class SqliteJobStore
         var cancelled = new List<JobId>();
         foreach (var job in jobs)
         {
-            var error = new JobError(
-                "LeaseExpired",
-                $"The worker '{job.Owner}' stopped renewing its lease (process exited while running?), attempt {job.Attempt} of {job.MaxAttempts}.");
+            var error = JobStoreErrors.LeaseExpired(job);
             if (job.Attempt < job.MaxAttempts)
             {
                 var at = c.Now + retryDelay(job);
@@ -570,7 +569,7 @@ public sealed partial class SqliteJobStore
             {
                 if (finished.Status != JobStatus.Completed && behavior == DependencyFailureBehavior.Cancel)
                 {
-                    var error = ParentFailedError(finished.Id, finished.Status);
+                    var error = JobStoreErrors.ParentFailed(finished.Id, finished.Status);
                     var cancel = c.Command("""
                         UPDATE jr_jobs SET status = 4, completed_at = $now, pending_parents = 0,
                             error_type = $error_type, error_message = $error_message, error_stack = NULL
@@ -600,9 +599,6 @@ public sealed partial class SqliteJobStore
         command.Parameters.AddWithValue("$id", Key(id));
         return command.ExecuteScalar() is long status ? (JobStatus)status : null;
     }
-
-    private static JobError ParentFailedError(JobId parent, JobStatus status)
-        => new("DependencyFailed", $"Parent job {parent} ended {status}.");
 
     private static void AddError(SqliteCommand command, JobError? error)
     {

@@ -81,7 +81,7 @@ internal sealed class JobManager : IJobManager
                 _metrics.CancelledWhilePending(1);
                 _dispatcher.Emit(new JobEvent(jobId, JobEventKind.Cancelled, JobStatus.Cancelled, _time.GetUtcNow())
                 {
-                    Error = new JobError("Cancelled", "The job was cancelled before it ran."),
+                    Error = JobStoreErrors.CancelledBeforeRun,
                 });
                 _dispatcher.EmitCancelledDependents(result.CancelledDependents);
                 _dispatcher.Wake();

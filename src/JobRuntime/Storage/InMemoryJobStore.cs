@@ -65,7 +65,7 @@ public sealed class InMemoryJobStore : IJobStore
                 entry.Job = entry.Job with
                 {
                     Status = JobStatus.Cancelled,
-                    Error = ParentFailedError(failedParent),
+                    Error = JobStoreErrors.ParentFailed(failedParent.Id, failedParent.Status),
                     CompletedAt = _time.GetUtcNow(),
                 };
             }
@@ -276,7 +276,7 @@ public sealed class InMemoryJobStore : IJobStore
                     entry.Job = entry.Job with
                     {
                         Status = JobStatus.Cancelled,
-                        Error = new JobError("Cancelled", "The job was cancelled before it ran."),
+                        Error = JobStoreErrors.CancelledBeforeRun,
                         CompletedAt = now,
                     };
                     var cancelled = new List<JobId>();
@@ -342,9 +342,7 @@ public sealed class InMemoryJobStore : IJobStore
             {
                 var job = entry.Job;
                 entry.Lease = null;
-                var error = new JobError(
-                    "LeaseExpired",
-                    $"The worker '{job.Owner}' stopped renewing its lease (process exited while running?), attempt {job.Attempt} of {job.MaxAttempts}.");
+                var error = JobStoreErrors.LeaseExpired(job);
                 if (job.Attempt < job.MaxAttempts)
                 {
                     entry.Job = job with { Status = JobStatus.Pending, Error = error, ScheduledAt = now + retryDelay(job), Owner = null };
@@ -362,9 +360,6 @@ public sealed class InMemoryJobStore : IJobStore
             return new(recovered is null && cancelled.Count == 0 ? RecoveryResult.Empty : new RecoveryResult(recovered ?? [], cancelled));
         }
     }
-
-    private static JobError ParentFailedError(JobSnapshot parent)
-        => new("DependencyFailed", $"Parent job {parent.Id} ({parent.Type}) ended {parent.Status}.");
 
     private bool TryGetLeased(JobLease lease, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
         => _jobs.TryGetValue(lease.JobId, out entry)
@@ -416,7 +411,7 @@ public sealed class InMemoryJobStore : IJobStore
                 {
                     _ready.Remove(child);
                     _delayed.Remove(child);
-                    child.Job = child.Job with { Status = JobStatus.Cancelled, Error = ParentFailedError(finished.Job), CompletedAt = now };
+                    child.Job = child.Job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.ParentFailed(finished.Job.Id, finished.Job.Status), CompletedAt = now };
                     cancelled.Add(childId);
                     stack.Push(child);
                 }

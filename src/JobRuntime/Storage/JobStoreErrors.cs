@@ -1,0 +1,26 @@
+namespace JobRuntime.Storage;
+
+/// <summary>The errors a store records on its own (not a handler's), worded alike by every store.</summary>
+public static class JobStoreErrors
+{
+    /// <summary>A pending job was cancelled before it ran.</summary>
+    public static JobError CancelledBeforeRun { get; } = new("Cancelled", "The job was cancelled before it ran.");
+
+    /// <summary>A job is cancelled because a parent did not complete.</summary>
+    /// <param name="parent">The parent.</param>
+    /// <param name="status">How the parent ended.</param>
+    /// <returns>The error.</returns>
+    public static JobError ParentFailed(JobId parent, JobStatus status)
+        => new("DependencyFailed", $"Parent job {parent} ended {status}.");
+
+    /// <summary>A running job's worker stopped renewing its lease (it most likely died).</summary>
+    /// <param name="job">The job as it was running.</param>
+    /// <returns>The error.</returns>
+    public static JobError LeaseExpired(JobSnapshot job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new JobError(
+            "LeaseExpired",
+            $"The worker '{job.Owner}' stopped renewing its lease (process exited while running?), attempt {job.Attempt} of {job.MaxAttempts}.");
+    }
+}
