@@ -194,11 +194,13 @@ public sealed partial class SqliteJobStore
         var pendingParents = 0;
         JobId? failedParent = null;
         JobStatus failedStatus = default;
-        foreach (var parentId in job.DependsOn)
+        var waitingOn = new List<JobId>();
+        foreach (var parentId in job.DependsOn.Distinct())
         {
             var status = Status(c, parentId) ?? throw new JobNotFoundException($"Parent job {parentId} of the new job does not exist.");
             if (!status.IsTerminal())
             {
+                waitingOn.Add(parentId);
                 pendingParents++;
             }
             else if (status != JobStatus.Completed && failedParent is null)
@@ -255,15 +257,12 @@ public sealed partial class SqliteJobStore
 
         if (pendingParents > 0)
         {
-            foreach (var parentId in job.DependsOn.Distinct())
+            foreach (var parentId in waitingOn)
             {
-                if (Status(c, parentId) is { } status && !status.IsTerminal())
-                {
-                    var dep = c.Command("INSERT INTO jr_deps (parent, child) VALUES ($parent, $child)");
-                    dep.Parameters.AddWithValue("$parent", Key(parentId));
-                    dep.Parameters.AddWithValue("$child", Key(job.Id));
-                    dep.ExecuteNonQuery();
-                }
+                var dep = c.Command("INSERT INTO jr_deps (parent, child) VALUES ($parent, $child)");
+                dep.Parameters.AddWithValue("$parent", Key(parentId));
+                dep.Parameters.AddWithValue("$child", Key(job.Id));
+                dep.ExecuteNonQuery();
             }
         }
 
