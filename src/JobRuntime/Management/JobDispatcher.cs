@@ -34,6 +34,9 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private readonly IReadOnlyCollection<string>? _queues;
     private readonly ConcurrentDictionary<JobId, JobRun> _runs = new();
     private readonly ConcurrentDictionary<Task, byte> _runTasks = new();
+
+    // One logger per handler type, not one per attempt (a category name is built from the type each time).
+    private readonly ConcurrentDictionary<Type, ILogger> _handlerLoggers = new();
     private readonly AsyncSignal _flush = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _startGate = new();
@@ -409,7 +412,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         var scope = _scopes.CreateAsyncScope();
         await using (scope.ConfigureAwait(false))
         {
-            var logger = _loggerFactory.CreateLogger(descriptor.HandlerType);
+            var logger = _handlerLoggers.GetOrAdd(descriptor.HandlerType, _loggerFactory.CreateLogger);
             using var logScope = logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) });
             var context = new JobContext(job, token, logger, scope.ServiceProvider, parents, run, _options.SerializerOptions);
             return await descriptor.InvokeAsync(scope.ServiceProvider, job.Payload, context, _options.SerializerOptions).ConfigureAwait(false);
