@@ -10,6 +10,10 @@ using Spectre.Console;
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+if (Console.IsOutputRedirected)
+{
+    AnsiConsole.Profile.Width = 160;    // logs and pipes: don't wrap tables at 80 columns
+}
 
 // Parse and validate everything before printing anything: bad input gets one message and exit 2.
 CommandLine command;
@@ -68,15 +72,15 @@ internal static class Commands
 {
     public static async Task<int> RunAsync(IJobManager jobs, CommandLine command, RelaxationModel model, RelaxationData data)
     {
-        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(model.Name)}[/] model, {data.Count} points from {Markup.Escape(data.Source)}");
-        AnsiConsole.MarkupLine($"job store: {Markup.Escape(command.Database)}");
-
         using var interrupt = new CancellationTokenSource();
         Console.CancelKeyPress += (_, e) =>
         {
             e.Cancel = true;
             interrupt.Cancel();
         };
+
+        AnsiConsole.MarkupLine($"[bold]{Markup.Escape(model.Name)}[/] model, {data.Count} points from {Markup.Escape(data.Source)}");
+        AnsiConsole.MarkupLine($"job store: {Markup.Escape(command.Database)}");
 
         var fitId = await jobs.SubmitAsync(
             RheologyJobRuntimeBuilderExtensions.FitJobType,
@@ -87,6 +91,7 @@ internal static class Commands
             new RheologyNutsArgs(model.Modes, data.Time, data.Modulus, command.Chains, command.Warmup, command.Draws, command.Seed, Source: data.Source),
             new JobSubmitOptions { Title = $"NUTS, {model.Name}", DependsOn = [fitId] });
 
+        AnsiConsole.MarkupLine($"submitted fit job {fitId} and NUTS job {nutsId} (Ctrl+C cancels)");
         try
         {
             await WatchAsync(jobs, fitId, nutsId, command.Chains, interrupt.Token);
