@@ -68,7 +68,39 @@ public sealed class LevenbergMarquardt
 
         Options.Validate(n);
         var stopwatch = Stopwatch.StartNew();
-        var state = new State(problem, Options, m, n);
+        var first = Run(problem, start, Options, progress, stopwatch, cancellationToken);
+        if (first.Converged || Options.ParameterScales is not null)
+        {
+            return first;
+        }
+
+        // Second chance: Jacobian-norm scaling can run a parameter onto a plateau (an exponential
+        // decayed to zero, say) from a poor start; Marquardt's unit scaling often does not.
+        var second = Run(problem, start, Options with { ParameterScales = Enumerable.Repeat(1.0, n).ToArray() }, progress, stopwatch, cancellationToken);
+        var chosen = second.Converged || second.Rss < first.Rss ? second : first;
+        string note = second.Converged
+            ? $" (Converged on a second attempt with unit parameter scaling; the first, scaled by Jacobian column norms, ended: {first.Message})"
+            : $" (A second attempt with unit parameter scaling did not converge either: {(chosen == first ? second.Message : first.Message)})";
+        return chosen with
+        {
+            Message = chosen.Message + note,
+            Iterations = first.Iterations + second.Iterations,
+            FunctionEvaluations = first.FunctionEvaluations + second.FunctionEvaluations,
+            FitTime = stopwatch.Elapsed,
+        };
+    }
+
+    private static FitResult Run(
+        INonlinearLeastSquaresProblem problem,
+        IReadOnlyList<double> start,
+        LevenbergMarquardtOptions options,
+        IProgress<FitIteration>? progress,
+        Stopwatch stopwatch,
+        CancellationToken cancellationToken)
+    {
+        int m = problem.ResidualCount;
+        int n = problem.ParameterCount;
+        var state = new State(problem, options, m, n);
         for (int j = 0; j < n; j++)
         {
             if (!double.IsFinite(start[j]))
