@@ -1,5 +1,6 @@
 using System.Text.Json;
 using JobRuntime.Samples.Fitting.Nuts;
+using JobRuntime.Samples.Fitting.Nuts.Models;
 using Xunit.Abstractions;
 
 namespace JobRuntime.Samples.Tests;

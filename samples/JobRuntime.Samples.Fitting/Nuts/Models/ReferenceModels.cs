@@ -1,13 +1,15 @@
-using JobRuntime.Samples.Fitting.Nuts;
+namespace JobRuntime.Samples.Fitting.Nuts.Models;
 
-namespace JobRuntime.Samples.Tests;
-
-internal sealed class Gaussian2D(double[] mu, double[] sd, double rho) : ILogDensity
+/// <summary>A bivariate normal with means mu, standard deviations sd and correlation rho.</summary>
+public sealed class Gaussian2D(double[] mu, double[] sd, double rho) : ILogDensity
 {
+    /// <inheritdoc />
     public int Dimension => 2;
 
+    /// <inheritdoc />
     public IReadOnlyList<string> ParameterNames { get; } = ["x[1]", "x[2]"];
 
+    /// <inheritdoc />
     public double LogDensity(ReadOnlySpan<double> x, Span<double> g)
     {
         double a = (x[0] - mu[0]) / sd[0];
@@ -19,12 +21,16 @@ internal sealed class Gaussian2D(double[] mu, double[] sd, double rho) : ILogDen
     }
 }
 
-internal sealed class IndependentNormal(double[] sd) : ILogDensity
+/// <summary>Independent zero-mean normals with the given standard deviations.</summary>
+public sealed class IndependentNormal(double[] sd) : ILogDensity
 {
+    /// <inheritdoc />
     public int Dimension => sd.Length;
 
+    /// <inheritdoc />
     public IReadOnlyList<string> ParameterNames { get; } = Enumerable.Range(1, sd.Length).Select(i => $"x[{i}]").ToArray();
 
+    /// <inheritdoc />
     public double LogDensity(ReadOnlySpan<double> x, Span<double> g)
     {
         double lp = 0;
@@ -39,12 +45,16 @@ internal sealed class IndependentNormal(double[] sd) : ILogDensity
     }
 }
 
-internal sealed class ConjugateNormal(double[] y, double sigma, double m0, double s0) : ILogDensity
+/// <summary>The mean mu of normal data y with known sigma under a N(m0, s0²) prior.</summary>
+public sealed class ConjugateNormal(double[] y, double sigma, double m0, double s0) : ILogDensity
 {
+    /// <inheritdoc />
     public int Dimension => 1;
 
+    /// <inheritdoc />
     public IReadOnlyList<string> ParameterNames { get; } = ["mu"];
 
+    /// <inheritdoc />
     public double LogDensity(ReadOnlySpan<double> x, Span<double> g)
     {
         double mu = x[0];
@@ -62,14 +72,18 @@ internal sealed class ConjugateNormal(double[] y, double sigma, double m0, doubl
 }
 
 /// <summary>theta ~ Beta(a0 + k, b0 + N − k), sampled as u = logit(theta) with the Jacobian θ(1 − θ).</summary>
-internal sealed class BetaBinomialLogit(double a0, double b0, int k, int n) : ILogDensity
+public sealed class BetaBinomialLogit(double a0, double b0, int k, int n) : ILogDensity
 {
+    /// <inheritdoc />
     public int Dimension => 1;
 
+    /// <inheritdoc />
     public IReadOnlyList<string> ParameterNames { get; } = ["logit_theta"];
 
+    /// <inheritdoc />
     public IReadOnlyList<string> OutputNames { get; } = ["theta"];
 
+    /// <inheritdoc />
     public double LogDensity(ReadOnlySpan<double> x, Span<double> g)
     {
         double u = x[0];
@@ -82,18 +96,22 @@ internal sealed class BetaBinomialLogit(double a0, double b0, int k, int n) : IL
         return (a * logTheta) + (b * log1mTheta);
     }
 
+    /// <inheritdoc />
     public void WriteOutput(ReadOnlySpan<double> x, Span<double> output) => output[0] = 1 / (1 + Math.Exp(-x[0]));
 
     private static double Softplus(double v) => v > 0 ? v + Math.Log(1 + Math.Exp(-v)) : Math.Log(1 + Math.Exp(v));
 }
 
 /// <summary>Neal's funnel in 10 dimensions: v ~ N(0, 3²), x_k | v ~ N(0, e^v).</summary>
-internal sealed class NealFunnel(bool nonCentered) : ILogDensity
+public sealed class NealFunnel(bool nonCentered) : ILogDensity
 {
+    /// <inheritdoc />
     public int Dimension => 10;
 
+    /// <inheritdoc />
     public IReadOnlyList<string> ParameterNames { get; } = ["v", .. Enumerable.Range(1, 9).Select(i => $"x[{i}]")];
 
+    /// <inheritdoc />
     public double LogDensity(ReadOnlySpan<double> x, Span<double> g)
     {
         double v = x[0];
@@ -126,14 +144,18 @@ internal sealed class NealFunnel(bool nonCentered) : ILogDensity
 /// Eight schools, non-centred: mu ~ N(0, 5), tau ~ half-Cauchy(0, 5) sampled as log tau (with its
 /// Jacobian), z_j ~ N(0, 1), theta_j = mu + tau z_j, y_j ~ N(theta_j, sigma_j).
 /// </summary>
-internal sealed class EightSchools(double[] y, double[] sigma) : ILogDensity
+public sealed class EightSchools(double[] y, double[] sigma) : ILogDensity
 {
+    /// <inheritdoc />
     public int Dimension => 2 + y.Length;
 
+    /// <inheritdoc />
     public IReadOnlyList<string> ParameterNames { get; } = ["mu", "log_tau", .. Enumerable.Range(1, y.Length).Select(i => $"z[{i}]")];
 
+    /// <inheritdoc />
     public IReadOnlyList<string> OutputNames { get; } = ["mu", "tau", .. Enumerable.Range(1, y.Length).Select(i => $"theta[{i}]")];
 
+    /// <inheritdoc />
     public double LogDensity(ReadOnlySpan<double> x, Span<double> g)
     {
         double mu = x[0];
@@ -158,6 +180,7 @@ internal sealed class EightSchools(double[] y, double[] sigma) : ILogDensity
         return lp;
     }
 
+    /// <inheritdoc />
     public void WriteOutput(ReadOnlySpan<double> x, Span<double> output)
     {
         double tau = Math.Exp(x[1]);
