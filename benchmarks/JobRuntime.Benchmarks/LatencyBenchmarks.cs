@@ -27,8 +27,17 @@ public sealed class SignalHandler(Signals signals) : IJobHandler<SignalArgs, int
         signals.Started.TrySetResult();
         if (args.WaitForCancel)
         {
+            // The callback may never run if the delay's continuation ends the handler (and disposes
+            // the registration) first, inside the same Cancel call: signal from both places.
             using var registration = context.CancellationToken.Register(() => signals.Cancelled.TrySetResult());
-            await Task.Delay(Timeout.Infinite, context.CancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                signals.Cancelled.TrySetResult();
+            }
         }
 
         return 0;

@@ -69,12 +69,16 @@ internal static class NistComparison
     {
         var formula = data.Model;
         int n = formula.ParameterCount;
-        var x = Vector<double>.Build.DenseOfEnumerable(data.X);
+        // MathNet's curve model takes one x per observation: pass the observation's index and look
+        // its predictor values up, so models with several predictors work too.
+        int m = data.Y.Count;
+        var x = Vector<double>.Build.Dense(m, i => i);
         var y = Vector<double>.Build.DenseOfEnumerable(data.Y);
+        double[] Row(int i) => data.Predictors.Select(c => c[i]).ToArray();
         Vector<double> Model(Vector<double> p, Vector<double> xs)
         {
             var pa = p.ToArray();
-            return Vector<double>.Build.Dense(xs.Count, i => formula.Evaluate(xs[i], pa));
+            return Vector<double>.Build.Dense(xs.Count, i => formula.Evaluate(Row((int)xs[i]), pa, Span<double>.Empty));
         }
 
         Matrix<double> Derivatives(Vector<double> p, Vector<double> xs)
@@ -84,7 +88,7 @@ internal static class NistComparison
             var g = new double[n];
             for (int i = 0; i < xs.Count; i++)
             {
-                formula.Evaluate(xs[i], pa, g);
+                formula.Evaluate(Row((int)xs[i]), pa, g);
                 for (int j = 0; j < n; j++)
                 {
                     jacobian[i, j] = g[j];
@@ -99,9 +103,9 @@ internal static class NistComparison
         var result = solver.FindMinimum(objective, Vector<double>.Build.DenseOfEnumerable(start));
         var best = result.MinimizingPoint.ToArray();
         double rss = 0;
-        for (int i = 0; i < data.X.Count; i++)
+        for (int i = 0; i < m; i++)
         {
-            double r = formula.Evaluate(data.X[i], best) - data.Y[i];
+            double r = formula.Evaluate(Row(i), best, Span<double>.Empty) - data.Y[i];
             rss += r * r;
         }
 

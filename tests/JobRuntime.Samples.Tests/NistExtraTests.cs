@@ -91,3 +91,72 @@ public sealed class NistExtraTests(ITestOutputHelper output)
         Assert.True(NistDataset.LogRelativeError(fit.Rss, data.CertifiedRss) >= required, $"RSS {fit.Rss:R}");
     }
 }
+
+public sealed class NistFormatTests
+{
+    [Fact]
+    public void LogResponseAndTwoPredictors_AreParsedAndFitted()
+    {
+        // Nelson's form: log[y] = b1 - b2*x1 * exp[-b3*x2], here with noise-free data.
+        double[] truth = [2.5, 0.005, 0.08];
+        var lines = new List<string>
+        {
+            "log[y] = b1 - b2*x1 * exp[-b3*x2]  +  e",
+            "  b1 =   2      2.5     2.5E+00   1.0E-01",
+            "  b2 =   0.0001 0.005   5.0E-03   1.0E-03",
+            "  b3 =  -0.01   0.08    8.0E-02   1.0E-02",
+            "Residual Sum of Squares:   0.0E+00",
+            "Data:   y      x1      x2",
+        };
+        foreach (double x1 in new[] { 1.0, 2, 4, 8, 16, 32, 48, 64 })
+        {
+            foreach (double x2 in new[] { 180.0, 225, 250, 275 })
+            {
+                double y = Math.Exp(truth[0] - (truth[1] * x1 * Math.Exp(-truth[2] * x2)));
+                lines.Add(FormattableString.Invariant($"  {y:R}  {x1}  {x2}"));
+            }
+        }
+
+        var data = NistDataset.Parse("NelsonLike", string.Join("\r\n", lines));
+        Assert.Equal(2, data.Model.PredictorCount);
+        Assert.Equal("log[y]", data.Model.Response);
+        Assert.Equal(32, data.Y.Count);
+        Assert.Equal(Math.Log(Math.Exp(truth[0] - (truth[1] * 1 * Math.Exp(-truth[2] * 180)))), data.Y[0], 12);
+
+        var fit = new LevenbergMarquardt().Solve(data.ToProblem(), data.Starts[1]);
+        Assert.True(fit.Converged, fit.Message);
+        for (int j = 0; j < 3; j++)
+        {
+            Assert.Equal(truth[j], fit.Parameters[j], 6);
+        }
+    }
+
+    [Theory]
+    [InlineData("y = b1*exp(", "unexpected end")]
+    [InlineData("y = b1*foo(x)", "unknown name 'foo'")]
+    [InlineData("y = x + 1", "no parameters")]
+    [InlineData("y = b1 * x )", "unexpected ')'")]
+    public void BadFormula_SaysWhereItFailed(string text, string expected)
+    {
+        var e = Assert.Throws<FormatException>(() => Formula.Parse(text));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Formula_GradientMatchesFiniteDifferences()
+    {
+        var formula = Formula.Parse("y = b1*x**b2 / (1 + exp[-b3*(x-b4)]) + arctan(b5*x)/pi + sqrt(b6)*ln(x)  +  e");
+        double[] p = [1.3, 0.7, 0.9, 2.0, 0.4, 2.5];
+        var g = new double[6];
+        formula.Evaluate(3.0, p, g);
+        for (int j = 0; j < 6; j++)
+        {
+            var plus = (double[])p.Clone();
+            var minus = (double[])p.Clone();
+            plus[j] += 1e-6;
+            minus[j] -= 1e-6;
+            double numeric = (formula.Evaluate(3.0, plus) - formula.Evaluate(3.0, minus)) / 2e-6;
+            Assert.Equal(numeric, g[j], 6);
+        }
+    }
+}

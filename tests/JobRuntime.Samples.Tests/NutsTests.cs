@@ -131,7 +131,7 @@ public sealed class NutsTests(ITestOutputHelper output)
     {
         using var cts = new CancellationTokenSource();
         int reports = 0;
-        var progress = new SynchronousProgress<NutsProgress>(p =>
+        var progress = new JobRuntime.Samples.Fitting.Reporter<NutsProgress>(p =>
         {
             if (Interlocked.Increment(ref reports) == 50)
             {
@@ -148,7 +148,7 @@ public sealed class NutsTests(ITestOutputHelper output)
     {
         var seen = new System.Collections.Concurrent.ConcurrentBag<NutsProgress>();
         var options = new NutsOptions { Chains = 3, WarmupIterations = 50, Draws = 40 };
-        new NutsSampler(options).Sample(new IndependentNormal([1]), new SynchronousProgress<NutsProgress>(seen.Add));
+        new NutsSampler(options).Sample(new IndependentNormal([1]), new JobRuntime.Samples.Fitting.Reporter<NutsProgress>(seen.Add));
         Assert.Equal(3 * 90, seen.Count);
         Assert.Equal(3 * 50, seen.Count(p => p.Stage == NutsStage.Warmup));
         Assert.All(seen, p => Assert.Equal(90, p.TotalIterations));
@@ -206,9 +206,4 @@ public sealed class NutsTests(ITestOutputHelper output)
     }
 
     private static double[] Doubles(JsonElement element, string name) => element.GetProperty(name).EnumerateArray().Select(e => e.GetDouble()).ToArray();
-
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
-    {
-        public void Report(T value) => report(value);
-    }
 }

@@ -8,7 +8,7 @@ namespace JobRuntime.Samples.Fitting.Nist;
 /// exact derivatives in every parameter (forward-mode automatic differentiation).
 /// </summary>
 /// <remarks>
-/// Grammar: numbers, parameters b1…b99, the predictor x, + − * / and ** (or ^, right-associative,
+/// Grammar: numbers, parameters b1…b99, the predictor x (or x1, x2, …), + − * / and ** (or ^, right-associative,
 /// binding tighter than unary minus as in Fortran), parentheses or brackets, and the functions
 /// exp, ln/log, sqrt, sin, cos, tan, arctan/atan, plus the constant pi.
 /// </remarks>
@@ -26,6 +26,12 @@ public sealed class Formula
     /// <summary>The number of parameters (the highest bK index used).</summary>
     public int ParameterCount { get; }
 
+    /// <summary>The number of predictor columns (x or x1 → 1, x2 → 2, …).</summary>
+    public int PredictorCount { get; private init; } = 1;
+
+    /// <summary>The left-hand side the formula models: "y", or "log[y]" when the response is log-transformed (NIST's Nelson).</summary>
+    public string Response { get; private init; } = "y";
+
     /// <summary>The formula text as parsed.</summary>
     public string Text { get; }
 
@@ -37,9 +43,11 @@ public sealed class Formula
     {
         ArgumentNullException.ThrowIfNull(text);
         string body = text.Trim();
+        string response = "y";
         int eq = body.IndexOf('=', StringComparison.Ordinal);
         if (eq >= 0)
         {
+            response = body[..eq].Trim().ToLowerInvariant();
             body = body[(eq + 1)..];
         }
 
@@ -51,20 +59,27 @@ public sealed class Formula
 
         var parser = new Parser(body);
         var root = parser.ParseAll();
-        return new Formula(root, parser.MaxParameter, body.Trim());
+        return new Formula(root, parser.MaxParameter, body.Trim()) { PredictorCount = Math.Max(1, parser.MaxPredictor), Response = response.Replace(" ", string.Empty, StringComparison.Ordinal) };
     }
 
-    /// <summary>Evaluates the formula at <paramref name="x"/>.</summary>
+    /// <summary>Evaluates the formula at a single predictor value <paramref name="x"/>.</summary>
     /// <param name="x">The predictor value.</param>
     /// <param name="parameters">The parameters b1…bn.</param>
-    public double Evaluate(double x, ReadOnlySpan<double> parameters) => _root.Eval(x, parameters, Span<double>.Empty);
+    public double Evaluate(double x, ReadOnlySpan<double> parameters) => _root.Eval([x], parameters, Span<double>.Empty);
 
-    /// <summary>Evaluates the formula and writes its gradient in the parameters into <paramref name="gradient"/>.</summary>
+    /// <summary>Evaluates the formula at a single predictor value and writes its gradient in the parameters into <paramref name="gradient"/>.</summary>
     /// <param name="x">The predictor value.</param>
     /// <param name="parameters">The parameters b1…bn.</param>
     /// <param name="gradient">Receives ∂f/∂bⱼ, one per parameter.</param>
     /// <returns>The value.</returns>
-    public double Evaluate(double x, ReadOnlySpan<double> parameters, Span<double> gradient)
+    public double Evaluate(double x, ReadOnlySpan<double> parameters, Span<double> gradient) => Evaluate([x], parameters, gradient);
+
+    /// <summary>Evaluates the formula at predictor values x1, x2, … (x is x1) and writes its gradient unless <paramref name="gradient"/> is empty.</summary>
+    /// <param name="x">The predictor values, <see cref="PredictorCount"/> of them.</param>
+    /// <param name="parameters">The parameters b1…bn.</param>
+    /// <param name="gradient">Receives ∂f/∂bⱼ, or empty.</param>
+    /// <returns>The value.</returns>
+    public double Evaluate(ReadOnlySpan<double> x, ReadOnlySpan<double> parameters, Span<double> gradient)
     {
         gradient.Clear();
         return _root.Eval(x, parameters, gradient);
@@ -75,28 +90,28 @@ public sealed class Formula
         public abstract bool DependsOnParameters { get; }
 
         // Returns the value; adds nothing, but writes the gradient into grad (which is zeroed by the caller) unless empty.
-        public abstract double Eval(double x, ReadOnlySpan<double> p, Span<double> grad);
+        public abstract double Eval(ReadOnlySpan<double> x, ReadOnlySpan<double> p, Span<double> grad);
     }
 
     private sealed class Constant(double value) : Node
     {
         public override bool DependsOnParameters => false;
 
-        public override double Eval(double x, ReadOnlySpan<double> p, Span<double> grad) => value;
+        public override double Eval(ReadOnlySpan<double> x, ReadOnlySpan<double> p, Span<double> grad) => value;
     }
 
-    private sealed class Variable : Node
+    private sealed class Variable(int column) : Node
     {
         public override bool DependsOnParameters => false;
 
-        public override double Eval(double x, ReadOnlySpan<double> p, Span<double> grad) => x;
+        public override double Eval(ReadOnlySpan<double> x, ReadOnlySpan<double> p, Span<double> grad) => x[column];
     }
 
     private sealed class Parameter(int index) : Node
     {
         public override bool DependsOnParameters => true;
 
-        public override double Eval(double x, ReadOnlySpan<double> p, Span<double> grad)
+        public override double Eval(ReadOnlySpan<double> x, ReadOnlySpan<double> p, Span<double> grad)
         {
             if (!grad.IsEmpty)
             {
@@ -111,7 +126,7 @@ public sealed class Formula
     {
         public override bool DependsOnParameters => operand.DependsOnParameters;
 
-        public override double Eval(double x, ReadOnlySpan<double> p, Span<double> grad)
+        public override double Eval(ReadOnlySpan<double> x, ReadOnlySpan<double> p, Span<double> grad)
         {
             double u = operand.Eval(x, p, grad);
             if (op == '-')
@@ -132,7 +147,7 @@ public sealed class Formula
     {
         public override bool DependsOnParameters => argument.DependsOnParameters;
 
-        public override double Eval(double x, ReadOnlySpan<double> p, Span<double> grad)
+        public override double Eval(ReadOnlySpan<double> x, ReadOnlySpan<double> p, Span<double> grad)
         {
             double u = argument.Eval(x, p, grad);
             (double value, double derivative) = name switch
@@ -161,7 +176,7 @@ public sealed class Formula
     {
         public override bool DependsOnParameters => left.DependsOnParameters || right.DependsOnParameters;
 
-        public override double Eval(double x, ReadOnlySpan<double> p, Span<double> grad)
+        public override double Eval(ReadOnlySpan<double> x, ReadOnlySpan<double> p, Span<double> grad)
         {
             if (grad.IsEmpty || !DependsOnParameters)
             {
@@ -241,6 +256,8 @@ public sealed class Formula
         private int _pos;
 
         public int MaxParameter { get; private set; }
+
+        public int MaxPredictor { get; private set; }
 
         public Node ParseAll()
         {
@@ -378,7 +395,14 @@ public sealed class Formula
                 string name = text[start.._pos].ToLowerInvariant();
                 if (name == "x")
                 {
-                    return new Variable();
+                    MaxPredictor = Math.Max(MaxPredictor, 1);
+                    return new Variable(0);
+                }
+
+                if (name.Length > 1 && name[0] == 'x' && int.TryParse(name.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out int column) && column >= 1)
+                {
+                    MaxPredictor = Math.Max(MaxPredictor, column);
+                    return new Variable(column - 1);
                 }
 
                 if (name == "pi")

@@ -10,8 +10,10 @@ namespace JobRuntime.Samples.Fitting.Nist;
 /// </summary>
 public sealed class NistDataset
 {
-    private NistDataset(string name, Formula model, double[][] starts, double[] certified, double[] certifiedSd, double certifiedRss, double[] x, double[] y)
+    private NistDataset(string name, Formula model, double[][] starts, double[] certified, double[] certifiedSd, double certifiedRss, double[][] predictors, double[] y)
     {
+        Predictors = predictors;
+        double[] x = predictors[0];
         Name = name;
         Model = model;
         Starts = starts;
@@ -40,10 +42,13 @@ public sealed class NistDataset
     /// <summary>The certified residual sum of squares.</summary>
     public double CertifiedRss { get; }
 
-    /// <summary>The predictor values.</summary>
+    /// <summary>The values of the first (often only) predictor.</summary>
     public IReadOnlyList<double> X { get; }
 
-    /// <summary>The responses.</summary>
+    /// <summary>Every predictor column (x1, x2, …).</summary>
+    public IReadOnlyList<IReadOnlyList<double>> Predictors { get; }
+
+    /// <summary>The responses as the model sees them (ln y when the model is for log[y]).</summary>
     public IReadOnlyList<double> Y { get; }
 
     /// <summary>Loads a dataset from a <c>.dat</c> file.</summary>
@@ -62,7 +67,7 @@ public sealed class NistDataset
         string[] lines = text.Replace("\r", string.Empty, StringComparison.Ordinal).Split('\n');
 
         // The model: from the line starting "y =" up to the line ending "+ e".
-        int modelStart = Array.FindIndex(lines, l => l.TrimStart().StartsWith("y ", StringComparison.Ordinal) && l.Contains('=', StringComparison.Ordinal));
+        int modelStart = Array.FindIndex(lines, l => IsModelLine(l.TrimStart()));
         if (modelStart < 0)
         {
             throw new FormatException($"{name}: no model line 'y = …' was found.");
@@ -127,7 +132,8 @@ public sealed class NistDataset
             throw new FormatException($"{name}: no 'Data:  y  x' header.");
         }
 
-        var x = new List<double>();
+        int columns = 1 + formula.PredictorCount;
+        var predictors = Enumerable.Range(0, formula.PredictorCount).Select(_ => new List<double>()).ToArray();
         var y = new List<double>();
         for (int i = dataHeader + 1; i < lines.Length; i++)
         {
@@ -137,16 +143,20 @@ public sealed class NistDataset
                 continue;
             }
 
-            if (fields.Length != 2)
+            if (fields.Length != columns)
             {
-                throw new FormatException($"{name}: data line {i + 1} '{lines[i].Trim()}' does not hold two numbers.");
+                throw new FormatException($"{name}: data line {i + 1} '{lines[i].Trim()}' does not hold {columns} numbers (y and {formula.PredictorCount} predictor(s)).");
             }
 
-            y.Add(Number(fields[0], name));
-            x.Add(Number(fields[1], name));
+            double response = Number(fields[0], name);
+            y.Add(formula.Response is "log[y]" or "ln[y]" or "log(y)" or "ln(y)" ? Math.Log(response) : response);
+            for (int c = 0; c < formula.PredictorCount; c++)
+            {
+                predictors[c].Add(Number(fields[c + 1], name));
+            }
         }
 
-        return new NistDataset(name, formula, starts, certified, sd, rss, [.. x], [.. y]);
+        return new NistDataset(name, formula, starts, certified, sd, rss, predictors.Select(p => p.ToArray()).ToArray(), [.. y]);
     }
 
     /// <summary>The dataset as a curve-fitting problem with exact derivatives.</summary>
@@ -155,11 +165,11 @@ public sealed class NistDataset
     {
         var formula = Model;
         return new CurveFitProblem(
-            X,
+            Predictors,
             Y,
             formula.ParameterCount,
-            (x, p) => formula.Evaluate(x[0], p),
-            (x, p, g) => formula.Evaluate(x[0], p, g),
+            (x, p) => formula.Evaluate(x, p, Span<double>.Empty),
+            (x, p, g) => formula.Evaluate(x, p, g),
             parameterNames: Enumerable.Range(1, formula.ParameterCount).Select(i => $"b{i}").ToArray());
     }
 
@@ -176,6 +186,18 @@ public sealed class NistDataset
 
         double error = certified == 0 ? Math.Abs(estimate) : Math.Abs(estimate - certified) / Math.Abs(certified);
         return error == 0 ? 15 : Math.Clamp(-Math.Log10(error), 0, 15);
+    }
+
+    private static bool IsModelLine(string line)
+    {
+        int eq = line.IndexOf('=', StringComparison.Ordinal);
+        if (eq < 0)
+        {
+            return false;
+        }
+
+        string lhs = line[..eq].Replace(" ", string.Empty, StringComparison.Ordinal).ToLowerInvariant();
+        return lhs is "y" or "log[y]" or "ln[y]" or "log(y)" or "ln(y)";
     }
 
     private static double Number(string text, string name) =>

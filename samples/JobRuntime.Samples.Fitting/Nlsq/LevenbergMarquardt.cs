@@ -112,26 +112,13 @@ public sealed class LevenbergMarquardt
         }
 
         state.Evaluate(state.X, state.R);
-        if (!AllFinite(state.R))
+        if (!Spans.AllFinite(state.R))
         {
             throw new ArgumentException("The residuals are not finite at the start; choose a start where the model is defined.", nameof(start));
         }
 
         var (reason, message) = state.Iterate(progress, cancellationToken);
         return state.Result(reason, message, stopwatch.Elapsed);
-    }
-
-    private static bool AllFinite(ReadOnlySpan<double> values)
-    {
-        foreach (double v in values)
-        {
-            if (!double.IsFinite(v))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private static double Norm(ReadOnlySpan<double> v)
@@ -267,7 +254,7 @@ public sealed class LevenbergMarquardt
 
                     double predicted = (SumOfSquares(_jh) + (2 * mu * stepNorm * stepNorm)) / rss;
                     Evaluate(_xTrial, _rTrial);
-                    double rssTrial = AllFinite(_rTrial) ? SumOfSquares(_rTrial) : double.PositiveInfinity;
+                    double rssTrial = Spans.AllFinite(_rTrial) ? SumOfSquares(_rTrial) : double.PositiveInfinity;
                     double actual = (rss - rssTrial) / rss;
                     double rho = predicted > 0 ? actual / predicted : (actual > 0 ? 1 : -1);
 
@@ -350,7 +337,7 @@ public sealed class LevenbergMarquardt
             double rss = SumOfSquares(R);
             var covariance = new double[n * n];
             var errors = new double[n];
-            bool haveJacobian = AllFinite(_j);
+            bool haveJacobian = Spans.AllFinite(_j);
             if (haveJacobian && _iterations == 0)
             {
                 haveJacobian = ComputeJacobian(X);
@@ -495,7 +482,7 @@ public sealed class LevenbergMarquardt
             if (problem.HasJacobian)
             {
                 problem.Jacobian(x, _j);
-                return AllFinite(_j);
+                return Spans.AllFinite(_j);
             }
 
             bool central = options.Differences == FiniteDifferences.Central;
@@ -528,7 +515,7 @@ public sealed class LevenbergMarquardt
                 xp[j] = xj;
             }
 
-            return AllFinite(_j);
+            return Spans.AllFinite(_j);
         }
     }
 }

@@ -75,7 +75,7 @@ internal sealed class NutsChain
     {
         position.CopyTo(_current.Q);
         _current.LogP = _target.LogDensity(_current.Q, _current.G);
-        return double.IsFinite(_current.LogP) && AllFinite(_current.G);
+        return double.IsFinite(_current.LogP) && Spans.AllFinite(_current.G);
     }
 
     public void SetInverseMetric(ReadOnlySpan<double> values) => values.CopyTo(_invMetric);
@@ -351,19 +351,6 @@ internal sealed class NutsChain
 
         double max = Math.Max(a, b);
         return max + Math.Log(Math.Exp(a - max) + Math.Exp(b - max));
-    }
-
-    private static bool AllFinite(ReadOnlySpan<double> values)
-    {
-        foreach (double v in values)
-        {
-            if (!double.IsFinite(v))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     internal readonly record struct Transition(double AcceptStat, int TreeDepth, int Leapfrogs, bool Divergent, double LogDensity);

@@ -330,10 +330,3 @@ public static class RheologyJobRuntimeBuilderExtensions
             .AddHandler<RheologyNutsHandler>(NutsJobType, h => h.DedicatedThread = true);
     }
 }
-
-/// <summary>An <see cref="IProgress{T}"/> that calls back synchronously on the reporting thread.</summary>
-/// <typeparam name="T">The report type.</typeparam>
-internal sealed class Reporter<T>(Action<T> report) : IProgress<T>
-{
-    public void Report(T value) => report(value);
-}

@@ -27,10 +27,14 @@ public interface IJobExecutor
     /// <exception cref="ObjectDisposedException">The executor was shut down.</exception>
     Task<JobExecutionResult> ExecuteAsync(JobExecutionRequest request, CancellationToken cancellationToken = default);
 
-    /// <summary>Trips the token of a running item. The first reason wins; later calls are harmless.</summary>
+    /// <summary>
+    /// Trips the token of a running item. The first reason wins; later calls are harmless. The
+    /// reason is recorded at once; the token trips on the thread pool moments later, so the item's
+    /// cancellation callbacks never run on the caller's thread.
+    /// </summary>
     /// <param name="jobId">The item's id.</param>
     /// <param name="reason">Why it should stop.</param>
-    /// <returns><see langword="true"/> when the item was running here.</returns>
+    /// <returns><see langword="true"/> when the item was running here and this call gave the reason.</returns>
     bool TryStop(JobId jobId, JobStopReason reason);
 
     /// <summary>Whether an item with this id is running here.</summary>

@@ -151,7 +151,16 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
             throw new ArgumentOutOfRangeException(nameof(reason), reason, "A stop needs a reason.");
         }
 
-        return _running.TryGetValue(jobId, out var item) && item.Stop(reason);
+        if (!_running.TryGetValue(jobId, out var item) || !item.Claim(reason))
+        {
+            return false;
+        }
+
+        // Trip the token on the thread pool, not on the caller's thread: cancellation callbacks and
+        // continuations that complete inline would otherwise run the job's code on the thread that
+        // called CancelAsync (a UI thread, say) until the job's next await.
+        ThreadPool.UnsafeQueueUserWorkItem(static i => i.Trip(), item, preferLocal: false);
+        return true;
     }
 
     public bool IsRunning(JobId jobId) => _running.ContainsKey(jobId);

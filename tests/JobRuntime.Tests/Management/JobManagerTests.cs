@@ -142,6 +142,31 @@ public sealed class JobManagerTests
     }
 
     [Fact]
+    public async Task CancelAsync_Running_NeverRunsTheJobsCallbacksOnTheCallersThread()
+    {
+        await using var runtime = TestRuntime.Create();
+        var id = await runtime.Manager.SubmitAsync(new CallbackArgs("cb"));
+        await runtime.Gates.For("cb").Started.Task;
+
+        // Cancel from a dedicated (non-pool) thread, as a UI thread would: the handler's
+        // cancellation callback must run elsewhere.
+        int callerThread = 0;
+        var caller = new Thread(() =>
+        {
+            callerThread = Environment.CurrentManagedThreadId;
+            Assert.Equal(JobCancelOutcome.Requested, runtime.Manager.CancelAsync(id).AsTask().GetAwaiter().GetResult());
+        });
+        caller.Start();
+        caller.Join();
+
+        await runtime.Gates.For("cb").Open.Task;
+        var job = await runtime.Manager.WaitForCompletionAsync(id);
+        Assert.Equal(JobStatus.Completed, job.Status);
+        int callbackThread = int.Parse(job.Result!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.NotEqual(callerThread, callbackThread);
+    }
+
+    [Fact]
     public async Task UnknownId_GivesClearNotFoundAnswers()
     {
         await using var runtime = TestRuntime.Create();

@@ -141,3 +141,20 @@ public sealed class Gate
 
     public TaskCompletionSource Open { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 }
+
+public sealed record CallbackArgs(string Key);
+
+/// <summary>Signals its start, then records the thread its cancellation callback runs on.</summary>
+public sealed class CallbackThreadHandler(Gates gates) : IJobHandler<CallbackArgs, int>
+{
+    public async ValueTask<int> ExecuteAsync(CallbackArgs args, JobContext context)
+    {
+        var gate = gates.For(args.Key);
+        var callbackThread = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var registration = context.CancellationToken.Register(() => callbackThread.TrySetResult(Environment.CurrentManagedThreadId));
+        gate.Started.TrySetResult(context.JobId);
+        int thread = await callbackThread.Task.ConfigureAwait(false);
+        gate.Open.TrySetResult();
+        return thread;
+    }
+}

@@ -45,6 +45,7 @@ public sealed class TestRuntime : IAsyncDisposable
             .AddHandler<ProbeHandler>("probe")
             .AddHandler<SumHandler>("sum")
             .AddHandler<ThreadHandler>("pool-thread")
+            .AddHandler<CallbackThreadHandler>("callback-thread")
             .AddHandler<ThreadHandler>("dedicated-thread", h => h.DedicatedThread = true);
         builder?.Invoke(runtime);
         return new TestRuntime(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
