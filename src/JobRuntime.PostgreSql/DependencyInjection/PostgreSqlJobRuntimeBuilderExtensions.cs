@@ -1,0 +1,42 @@
+using JobRuntime;
+using JobRuntime.PostgreSql;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers the PostgreSQL store.</summary>
+public static class PostgreSqlJobRuntimeBuilderExtensions
+{
+    /// <summary>Keeps jobs in PostgreSQL, in the schema "jobruntime" (created and migrated on first use).</summary>
+    /// <param name="builder">The runtime builder.</param>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    /// <returns>The builder.</returns>
+    public static JobRuntimeBuilder UsePostgreSql(this JobRuntimeBuilder builder, string connectionString)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return builder.UsePostgreSql(options => options.ConnectionString = connectionString);
+    }
+
+    /// <summary>
+    /// Keeps jobs in PostgreSQL. Uses the <see cref="NpgsqlDataSource"/> registered in DI when there
+    /// is one, otherwise <see cref="PostgreSqlJobStoreOptions.ConnectionString"/>.
+    /// </summary>
+    /// <param name="builder">The runtime builder.</param>
+    /// <param name="configure">Sets the options.</param>
+    /// <returns>The builder.</returns>
+    public static JobRuntimeBuilder UsePostgreSql(this JobRuntimeBuilder builder, Action<PostgreSqlJobStoreOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        builder.Services.AddOptions<PostgreSqlJobStoreOptions>().Configure(configure);
+        return builder.UseStore(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<PostgreSqlJobStoreOptions>>().Value;
+            var time = sp.GetService<TimeProvider>();
+            return sp.GetService<NpgsqlDataSource>() is { } dataSource
+                ? new PostgreSqlJobStore(dataSource, options, time)
+                : new PostgreSqlJobStore(options, time);
+        });
+    }
+}

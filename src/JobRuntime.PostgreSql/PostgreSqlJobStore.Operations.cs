@@ -1,0 +1,482 @@
+using JobRuntime.Storage;
+using NpgsqlTypes;
+
+namespace JobRuntime.PostgreSql;
+
+public sealed partial class PostgreSqlJobStore
+{
+    private const string Ready = "status = 0 AND pending_parents = 0";
+
+    // Every update of a running job is fenced by its lease token; no row changed means the lease was lost.
+    private const string Fence = "WHERE id = @id AND status = 1 AND lease_token = @token";
+
+    private const string ProgressUpdate = """
+        progress_current = COALESCE(@current::bigint, progress_current), progress_total = COALESCE(@total::bigint, progress_total),
+        progress_message = CASE WHEN @current::bigint IS NULL THEN progress_message ELSE @message::text END,
+        progress_stage = CASE WHEN @current::bigint IS NULL THEN progress_stage ELSE @stage::text END
+        """;
+
+    private const string ErrorUpdate = "error_type = @error_type::text, error_message = @error_message::text, error_stack = @error_stack::text";
+
+    /// <inheritdoc />
+    public async ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Status != JobStatus.Pending || job.Attempt != 0)
+        {
+            throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
+        }
+
+        return await InTransactionAsync("store a job", tx => InsertCoreAsync(tx, job), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.MaxCount <= 0)
+        {
+            return ClaimResult.Empty;
+        }
+
+        return await InTransactionAsync("claim jobs", tx => ClaimCoreAsync(tx, request), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        return await InTransactionAsync("renew a lease", async tx =>
+        {
+            var sql = progress is null
+                ? $"UPDATE {{S}}.jobs SET lease_expires = @expires {Fence} RETURNING cancel_requested"
+                : $"UPDATE {{S}}.jobs SET lease_expires = @expires, {ProgressUpdate} {Fence} RETURNING cancel_requested";
+            var parameters = new List<(string, object?)> { ("expires", Ticks(expiresAt)), ("id", Key(lease.JobId)), ("token", lease.Token) };
+            parameters.AddRange(ProgressParameters(progress));
+            return await tx.ScalarAsync(sql, [.. parameters]).ConfigureAwait(false) switch
+            {
+                null => LeaseState.Lost,
+                true => LeaseState.CancellationRequested,
+                _ => LeaseState.Active,
+            };
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(lease);
+        ArgumentNullException.ThrowIfNull(completion);
+        return await InTransactionAsync("record a job's outcome", tx => CompleteCoreAsync(tx, lease, completion), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default)
+        => await InTransactionAsync("read a job", async tx =>
+            (await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE id = @id", ("id", Key(id))).ConfigureAwait(false)).FirstOrDefault(),
+            cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        query.Validate();
+        var where = new List<string>();
+        var parameters = new List<(string, object?)>();
+        if (query.Statuses.Count > 0)
+        {
+            where.Add("status = ANY(@statuses)");
+            parameters.Add(("statuses", query.Statuses.Select(s => (short)s).ToArray()));
+        }
+
+        if (query.Type is not null)
+        {
+            where.Add("type = @type");
+            parameters.Add(("type", query.Type));
+        }
+
+        if (query.Queue is not null)
+        {
+            where.Add("queue = @queue");
+            parameters.Add(("queue", query.Queue));
+        }
+
+        if (query.Tag is not null)
+        {
+            where.Add("@tag = ANY(tags)");
+            parameters.Add(("tag", query.Tag));
+        }
+
+        if (query.CreatedFrom is { } from)
+        {
+            where.Add("created_at >= @from");
+            parameters.Add(("from", Ticks(from)));
+        }
+
+        if (query.CreatedBefore is { } before)
+        {
+            where.Add("created_at < @before");
+            parameters.Add(("before", Ticks(before)));
+        }
+
+        if (query.After is { } after)
+        {
+            where.Add("id < @after");
+            parameters.Add(("after", Key(after)));
+        }
+
+        parameters.Add(("limit", query.PageSize + 1));
+        var sql = $"SELECT {Columns} FROM {{S}}.jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY id DESC LIMIT @limit";
+        return await InTransactionAsync("list jobs", async tx =>
+        {
+            var items = await tx.JobsAsync(sql, [.. parameters]).ConfigureAwait(false);
+            JobId? next = null;
+            if (items.Count > query.PageSize)
+            {
+                items.RemoveAt(items.Count - 1);
+                next = items[^1].Id;
+            }
+
+            return new JobPage(items, next);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask<JobCancelResult> CancelAsync(JobId id, CancellationToken cancellationToken = default)
+        => await InTransactionAsync("cancel a job", async tx =>
+        {
+            switch (await LockStatusAsync(tx, id).ConfigureAwait(false))
+            {
+                case null:
+                    return new JobCancelResult(JobCancelOutcome.NotFound, []);
+                case JobStatus.Pending:
+                    await tx.ExecuteAsync(
+                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, pending_parents = 0, {ErrorUpdate} WHERE id = @id",
+                        [("now", tx.NowTicks), ("id", Key(id)), .. ErrorParameters(JobStoreErrors.CancelledBeforeRun)]).ConfigureAwait(false);
+                    var cancelled = new List<JobId>();
+                    await FinishAsync(tx, id, JobStatus.Cancelled, cancelled).ConfigureAwait(false);
+                    return new JobCancelResult(JobCancelOutcome.Cancelled, cancelled);
+                case JobStatus.Running:
+                    await tx.ExecuteAsync("UPDATE {S}.jobs SET cancel_requested = true WHERE id = @id", ("id", Key(id))).ConfigureAwait(false);
+                    return new JobCancelResult(JobCancelOutcome.Requested, []);
+                default:
+                    return new JobCancelResult(JobCancelOutcome.AlreadyFinished, []);
+            }
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default)
+        => await InTransactionAsync("delete a job", async tx =>
+        {
+            var status = await LockStatusAsync(tx, id).ConfigureAwait(false);
+            if (status is null)
+            {
+                return JobDeleteResult.NotFound;
+            }
+
+            if (!status.Value.IsTerminal())
+            {
+                return JobDeleteResult.NotFinished;
+            }
+
+            await tx.ExecuteAsync("DELETE FROM {S}.jobs WHERE id = @id", ("id", Key(id))).ConfigureAwait(false);
+            await tx.ExecuteAsync("DELETE FROM {S}.deps WHERE child = @id", ("id", Key(id))).ConfigureAwait(false);
+            return JobDeleteResult.Deleted;
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default)
+        => await InTransactionAsync("clean up finished jobs", async tx =>
+        {
+            var removed = await tx.ExecuteAsync("DELETE FROM {S}.jobs WHERE status >= 2 AND completed_at < @before", ("before", Ticks(completedBefore))).ConfigureAwait(false);
+            if (removed > 0)
+            {
+                await tx.ExecuteAsync("DELETE FROM {S}.deps d WHERE NOT EXISTS (SELECT 1 FROM {S}.jobs j WHERE j.id = d.child)").ConfigureAwait(false);
+            }
+
+            return removed;
+        }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(retryDelay);
+        return await InTransactionAsync("recover expired leases", async tx =>
+        {
+            // SKIP LOCKED: a job another node is completing right now is not expired for long.
+            var jobs = await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE status = 1 AND lease_expires <= @now FOR UPDATE SKIP LOCKED", ("now", tx.NowTicks)).ConfigureAwait(false);
+            if (jobs.Count == 0)
+            {
+                return RecoveryResult.Empty;
+            }
+
+            var recovered = new List<JobSnapshot>(jobs.Count);
+            var cancelled = new List<JobId>();
+            foreach (var job in jobs)
+            {
+                var error = JobStoreErrors.LeaseExpired(job);
+                if (job.Attempt < job.MaxAttempts)
+                {
+                    var at = tx.Now + retryDelay(job);
+                    await tx.ExecuteAsync(
+                        $"UPDATE {{S}}.jobs SET status = 0, scheduled_at = @at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
+                        [("at", Ticks(at)), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
+                    var pending = job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error };
+                    recovered.Add(pending with { WaitReason = JobWaitReasons.Of(pending, waitingForParents: false, tx.Now) });
+                }
+                else
+                {
+                    await tx.ExecuteAsync(
+                        $"UPDATE {{S}}.jobs SET status = 3, completed_at = @now, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
+                        [("now", tx.NowTicks), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
+                    await FinishAsync(tx, job.Id, JobStatus.Failed, cancelled).ConfigureAwait(false);
+                    recovered.Add(job with { Status = JobStatus.Failed, CompletedAt = tx.Now, Error = error });
+                }
+            }
+
+            return new RecoveryResult(recovered, cancelled);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<JobInsertResult> InsertCoreAsync(Tx tx, JobSnapshot job)
+    {
+        // Lock the parents (FOR SHARE) so none finishes between reading its status and recording the edge.
+        var pendingParents = 0;
+        JobId? failedParent = null;
+        JobStatus failedStatus = default;
+        var waitingOn = new List<JobId>();
+        var parents = job.DependsOn.Distinct().ToArray();
+        if (parents.Length > 0)
+        {
+            var statuses = new Dictionary<Guid, JobStatus>();
+            await using (var read = tx.Command("SELECT id, status FROM {S}.jobs WHERE id = ANY(@ids) FOR SHARE", ("ids", parents.Select(Key).ToArray())))
+            {
+                await using var reader = await read.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+                while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
+                {
+                    statuses[reader.GetGuid(0)] = (JobStatus)reader.GetInt16(1);
+                }
+            }
+
+            foreach (var parentId in parents)
+            {
+                if (!statuses.TryGetValue(Key(parentId), out var status))
+                {
+                    throw new JobNotFoundException($"Parent job {parentId} of the new job does not exist.");
+                }
+
+                if (!status.IsTerminal())
+                {
+                    waitingOn.Add(parentId);
+                    pendingParents++;
+                }
+                else if (status != JobStatus.Completed && failedParent is null)
+                {
+                    failedParent = parentId;
+                    failedStatus = status;
+                }
+            }
+        }
+
+        var stored = job;
+        if (failedParent is { } parent && job.OnParentFailure == DependencyFailureBehavior.Cancel)
+        {
+            stored = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.ParentFailed(parent, failedStatus), CompletedAt = tx.Now };
+            pendingParents = 0;
+        }
+
+        // Insert-on-conflict: the partial unique index on live idempotency keys decides, never a read-then-write.
+        var inserted = await tx.ScalarAsync(
+            """
+            INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, error_type, error_message, error_stack,
+                attempt, max_attempts, created_at, scheduled_at, completed_at, title, tags, depends_on, on_parent_failure,
+                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
+            VALUES (@id, @type, @queue, @priority, @payload, @status, @error_type::text, @error_message::text, @error_stack::text,
+                0, @max_attempts, @created_at, @scheduled_at, @completed_at::bigint, @title::text, @tags::text[], @depends_on::uuid[], @on_parent_failure,
+                @key::text, @timeout::bigint, @trace::text, @rerun_of::uuid, @pending_parents)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+            """,
+            [
+                ("id", Key(stored.Id)), ("type", stored.Type), ("queue", stored.Queue), ("priority", stored.Priority), ("payload", stored.Payload),
+                ("status", (short)stored.Status), .. ErrorParameters(stored.Error), ("max_attempts", stored.MaxAttempts),
+                ("created_at", Ticks(stored.CreatedAt)), ("scheduled_at", Ticks(stored.ScheduledAt)), ("completed_at", stored.CompletedAt?.UtcTicks),
+                ("title", stored.Title), ("tags", stored.Tags.Count == 0 ? null : stored.Tags.ToArray()),
+                ("depends_on", stored.DependsOn.Count == 0 ? null : stored.DependsOn.Select(Key).ToArray()),
+                ("on_parent_failure", (short)stored.OnParentFailure), ("key", stored.IdempotencyKey), ("timeout", stored.Timeout?.Ticks),
+                ("trace", stored.TraceParent), ("rerun_of", stored.RerunOf is { } r ? Key(r) : null), ("pending_parents", pendingParents),
+            ]).ConfigureAwait(false);
+        if (inserted is null)
+        {
+            if (stored.IdempotencyKey is { } key
+                && (await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE idempotency_key = @key AND status IN (0, 1)", ("key", key)).ConfigureAwait(false)).FirstOrDefault() is { } existing)
+            {
+                return new JobInsertResult(existing, Created: false);
+            }
+
+            throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
+        }
+
+        foreach (var parentId in waitingOn)
+        {
+            await tx.ExecuteAsync("INSERT INTO {S}.deps (parent, child) VALUES (@parent, @child) ON CONFLICT DO NOTHING", ("parent", Key(parentId)), ("child", Key(job.Id))).ConfigureAwait(false);
+        }
+
+        return new JobInsertResult(stored with { WaitReason = JobWaitReasons.Of(stored, pendingParents > 0, tx.Now) }, Created: true);
+    }
+
+    private static async Task<ClaimResult> ClaimCoreAsync(Tx tx, ClaimRequest request)
+    {
+        var expires = tx.Now + request.LeaseDuration;
+
+        // One token per claim: it differs from every earlier claim of these jobs, which is all fencing needs.
+        var token = Guid.NewGuid();
+        const string Claim = """
+            UPDATE {S}.jobs j SET status = 1, attempt = j.attempt + 1, started_at = @now, owner = @owner,
+                lease_token = @token, lease_expires = @expires, cancel_requested = false
+            FROM picked WHERE j.id = picked.id
+            """;
+        List<JobSnapshot> claimed;
+        var returning = "RETURNING " + string.Join(", ", Columns.Split(", ").Select(c => "j." + c));
+        if (request.QueueLimits is null)
+        {
+            // The MATERIALIZED CTE fences the planner: exactly the picked rows are locked and updated.
+            claimed = await tx.JobsAsync(
+                $$"""
+                WITH picked AS MATERIALIZED (
+                    SELECT id FROM {S}.jobs WHERE {{Ready}} AND scheduled_at <= @now {{(request.Queues is null ? string.Empty : "AND queue = ANY(@queues)")}}
+                    ORDER BY priority DESC, scheduled_at, id LIMIT @limit FOR UPDATE SKIP LOCKED)
+                {{Claim}} {{returning}}
+                """,
+                ("now", tx.NowTicks), ("owner", request.Owner), ("token", token), ("expires", Ticks(expires)), ("limit", request.MaxCount),
+                ("queues", request.Queues?.ToArray())).ConfigureAwait(false);
+        }
+        else
+        {
+            // Per-queue limits: lock a page of candidates, keep what the limits allow, update those.
+            var candidates = await tx.JobsAsync(
+                $"SELECT {Columns} FROM {{S}}.jobs WHERE {Ready} AND scheduled_at <= @now ORDER BY priority DESC, scheduled_at, id LIMIT @limit FOR UPDATE SKIP LOCKED",
+                ("now", tx.NowTicks), ("limit", Math.Max(64, request.MaxCount * 4))).ConfigureAwait(false);
+            var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
+            var chosen = new List<Guid>();
+            foreach (var job in candidates)
+            {
+                var count = perQueue.GetValueOrDefault(job.Queue);
+                if (chosen.Count < request.MaxCount && request.Allows(job.Queue, count))
+                {
+                    perQueue[job.Queue] = count + 1;
+                    chosen.Add(Key(job.Id));
+                }
+            }
+
+            claimed = chosen.Count == 0
+                ? []
+                : await tx.JobsAsync(
+                    $"WITH picked AS (SELECT unnest(@ids::uuid[]) AS id) {Claim} {returning}",
+                    ("now", tx.NowTicks), ("owner", request.Owner), ("token", token), ("expires", Ticks(expires)), ("ids", chosen.ToArray())).ConfigureAwait(false);
+        }
+
+        claimed.Sort(static (x, y) => x.Priority != y.Priority ? y.Priority.CompareTo(x.Priority)
+            : x.ScheduledAt != y.ScheduledAt ? x.ScheduledAt.CompareTo(y.ScheduledAt)
+            : x.Id.CompareTo(y.Id));
+        DateTimeOffset? next = null;
+        if (claimed.Count < request.MaxCount)
+        {
+            next = await tx.ScalarAsync($"SELECT MIN(scheduled_at) FROM {{S}}.jobs WHERE {Ready} AND scheduled_at > @now", ("now", tx.NowTicks)).ConfigureAwait(false) is long ticks
+                ? Time(ticks)
+                : null;
+        }
+
+        return new ClaimResult(claimed.ConvertAll(job => new ClaimedJob(job, new JobLease(job.Id, request.Owner, token, expires))), next);
+    }
+
+    private static async Task<JobWriteResult> CompleteCoreAsync(Tx tx, JobLease lease, JobCompletion completion)
+    {
+        var fence = new (string, object?)[] { ("id", Key(lease.JobId)), ("token", lease.Token) };
+        int changed = completion.Kind switch
+        {
+            JobCompletionKind.Retry => await tx.ExecuteAsync(
+                $"UPDATE {{S}}.jobs SET status = 0, scheduled_at = @at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate}, {ProgressUpdate} {Fence}",
+                [("at", Ticks(completion.RetryAt ?? tx.Now)), .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false),
+            JobCompletionKind.Release => await tx.ExecuteAsync(
+                $"UPDATE {{S}}.jobs SET status = 0, attempt = GREATEST(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}",
+                fence).ConfigureAwait(false),
+            _ => await tx.ExecuteAsync(
+                $$"""
+                UPDATE {S}.jobs SET status = @status, result = @result::text, artifacts = @artifacts::text, completed_at = @now,
+                    lease_token = NULL, lease_expires = NULL, {{ErrorUpdate}}, {{ProgressUpdate}}
+                {{Fence}}
+                """,
+                [("status", (short)completion.ResultingStatus), ("result", completion.Result), ("artifacts", ArtifactsJson(completion.Artifacts)), ("now", tx.NowTicks),
+                    .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false),
+        };
+
+        if (changed == 0)
+        {
+            return JobWriteResult.Rejected;
+        }
+
+        if (completion.Kind is JobCompletionKind.Retry or JobCompletionKind.Release)
+        {
+            return new JobWriteResult(true, []);
+        }
+
+        var cancelled = new List<JobId>();
+        await FinishAsync(tx, lease.JobId, completion.ResultingStatus, cancelled).ConfigureAwait(false);
+        return new JobWriteResult(true, cancelled);
+    }
+
+    // A job became terminal: release or cancel its dependents (transitively).
+    private static async Task FinishAsync(Tx tx, JobId id, JobStatus status, List<JobId> cancelled)
+    {
+        var stack = new Stack<(JobId Id, JobStatus Status)>();
+        stack.Push((id, status));
+        while (stack.TryPop(out var finished))
+        {
+            // Removing the parent's edges returns its dependents; most jobs have none, so this is one statement.
+            var children = new List<(JobId Id, DependencyFailureBehavior Behavior)>();
+            await using (var edges = tx.Command(
+                """
+                WITH removed AS (DELETE FROM {S}.deps WHERE parent = @parent RETURNING child)
+                SELECT j.id, j.on_parent_failure FROM {S}.jobs j JOIN removed ON j.id = removed.child WHERE j.status = 0
+                ORDER BY j.id FOR UPDATE OF j
+                """,
+                ("parent", Key(finished.Id))))
+            {
+                await using var reader = await edges.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+                while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
+                {
+                    children.Add((new JobId(reader.GetGuid(0)), (DependencyFailureBehavior)reader.GetInt16(1)));
+                }
+            }
+
+            foreach (var (childId, behavior) in children)
+            {
+                if (finished.Status != JobStatus.Completed && behavior == DependencyFailureBehavior.Cancel)
+                {
+                    var error = JobStoreErrors.ParentFailed(finished.Id, finished.Status);
+                    await tx.ExecuteAsync(
+                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, pending_parents = 0, {ErrorUpdate} WHERE id = @id",
+                        [("now", tx.NowTicks), ("id", Key(childId)), .. ErrorParameters(error with { StackTrace = null })]).ConfigureAwait(false);
+                    cancelled.Add(childId);
+                    stack.Push((childId, JobStatus.Cancelled));
+                }
+                else
+                {
+                    await tx.ExecuteAsync("UPDATE {S}.jobs SET pending_parents = GREATEST(0, pending_parents - 1) WHERE id = @id", ("id", Key(childId))).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private static async Task<JobStatus?> LockStatusAsync(Tx tx, JobId id)
+        => await tx.ScalarAsync("SELECT status FROM {S}.jobs WHERE id = @id FOR UPDATE", ("id", Key(id))).ConfigureAwait(false) is short status
+            ? (JobStatus)status
+            : null;
+
+    private static (string, object?)[] ErrorParameters(JobError? error) =>
+        [("error_type", error?.Type), ("error_message", error?.Message), ("error_stack", error?.StackTrace)];
+
+    private static (string, object?)[] ProgressParameters(JobProgress? progress) =>
+        [("current", progress?.Current), ("total", progress?.Total), ("message", progress?.Message), ("stage", progress?.Stage)];
+}

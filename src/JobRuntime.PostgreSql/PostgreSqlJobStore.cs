@@ -1,0 +1,193 @@
+using System.Net.Sockets;
+using System.Text.Json;
+using JobRuntime.Storage;
+using Npgsql;
+
+namespace JobRuntime.PostgreSql;
+
+/// <summary>
+/// An <see cref="IJobStore"/> in PostgreSQL, for several processes or machines sharing one database.
+/// Claims are one statement (a materialised CTE with <c>FOR UPDATE SKIP LOCKED</c> and a limit of
+/// the free slots); every write of a running job is fenced by its lease token; the schema lives in
+/// its own PostgreSQL schema and is created or migrated on first use under an advisory lock, so
+/// many nodes may start at once. Times are stored as UTC ticks from the runtime's clock.
+/// </summary>
+public sealed partial class PostgreSqlJobStore : IJobStore, IAsyncDisposable
+{
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly bool _ownsDataSource;
+    private readonly TimeProvider _time;
+    private readonly string _schema;
+    private readonly Lazy<Task> _initialized;
+
+    /// <summary>Creates a store on a connection string (<see cref="PostgreSqlJobStoreOptions.ConnectionString"/>).</summary>
+    /// <param name="options">The options.</param>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    /// <exception cref="ArgumentException">The connection string is missing or invalid, or the schema name is not a plain identifier.</exception>
+    public PostgreSqlJobStore(PostgreSqlJobStoreOptions options, TimeProvider? timeProvider = null)
+        : this(CreateDataSource(options), options, timeProvider, ownsDataSource: true)
+    {
+    }
+
+    /// <summary>Creates a store on an existing data source (for example one registered in DI); the caller keeps owning it.</summary>
+    /// <param name="dataSource">The data source.</param>
+    /// <param name="options">The options (the connection string is ignored).</param>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public PostgreSqlJobStore(NpgsqlDataSource dataSource, PostgreSqlJobStoreOptions? options = null, TimeProvider? timeProvider = null)
+        : this(dataSource, options ?? new PostgreSqlJobStoreOptions(), timeProvider, ownsDataSource: false)
+    {
+    }
+
+    private PostgreSqlJobStore(NpgsqlDataSource dataSource, PostgreSqlJobStoreOptions options, TimeProvider? timeProvider, bool ownsDataSource)
+    {
+        ArgumentNullException.ThrowIfNull(dataSource);
+        options.Validate();
+        _dataSource = dataSource;
+        _ownsDataSource = ownsDataSource;
+        _time = timeProvider ?? TimeProvider.System;
+        _schema = options.Schema;
+        _initialized = new Lazy<Task>(InitializeCoreAsync, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The PostgreSQL schema holding the tables.</summary>
+    public string Schema => _schema;
+
+    /// <summary>Creates or migrates the schema now rather than on first use.</summary>
+    /// <param name="cancellationToken">Cancels the wait.</param>
+    /// <returns>A task that completes when the schema is ready.</returns>
+    /// <exception cref="PostgreSqlJobStoreException">The server is unreachable, refuses the schema, or holds a newer schema version.</exception>
+    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.Value.WaitAsync(cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_ownsDataSource)
+        {
+            await _dataSource.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static NpgsqlDataSource CreateDataSource(PostgreSqlJobStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options.ConnectionString));
+        try
+        {
+            return NpgsqlDataSource.Create(options.ConnectionString);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentException($"The PostgreSQL connection string is invalid: {ex.Message}", nameof(options), ex);
+        }
+    }
+
+    private string Sql(string text) => text.Replace("{S}", $"\"{_schema}\"", StringComparison.Ordinal);
+
+    /// <summary>Runs <paramref name="work"/> in one transaction on a pooled connection, translating database errors.</summary>
+    private async Task<T> InTransactionAsync<T>(string operation, Func<Tx, Task<T>> work, CancellationToken cancellationToken)
+    {
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                await using (transaction.ConfigureAwait(false))
+                {
+                    var result = await work(new Tx(this, connection, transaction, _time.GetUtcNow(), cancellationToken)).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                    return result;
+                }
+            }
+        }
+        catch (Exception ex) when (Translate(operation, ex) is { } translated)
+        {
+            throw translated;
+        }
+    }
+
+    private PostgreSqlJobStoreException? Translate(string operation, Exception ex)
+    {
+        if (ex is OperationCanceledException or ArgumentException or InvalidOperationException { InnerException: null } or JobNotFoundException or PostgreSqlJobStoreException)
+        {
+            return null;
+        }
+
+        return ex switch
+        {
+            PostgresException { SqlState: "42501" } pg => new PostgreSqlJobStoreException($"Could not {operation}: the database refused permission ({pg.MessageText}). Grant the JobRuntime role USAGE and CREATE on schema \"{_schema}\" (or create the schema for it).", ex),
+            PostgresException pg => new PostgreSqlJobStoreException($"Could not {operation}: PostgreSQL error {pg.SqlState}: {pg.MessageText}", ex),
+            NpgsqlException { InnerException: SocketException or TimeoutException } or NpgsqlException { IsTransient: true } => new PostgreSqlJobStoreException($"Could not {operation}: the PostgreSQL server could not be reached ({ex.Message}).", ex),
+            NpgsqlException => new PostgreSqlJobStoreException($"Could not {operation}: {ex.Message}", ex),
+            _ => null,
+        };
+    }
+
+    private static Guid Key(JobId id) => id.Value;
+
+    private static object Db(object? value) => value ?? DBNull.Value;
+
+    private static long Ticks(DateTimeOffset value) => value.UtcTicks;
+
+    private static DateTimeOffset Time(long ticks) => new(ticks, TimeSpan.Zero);
+
+    private static string? ArtifactsJson(IReadOnlyList<JobArtifact> artifacts)
+        => artifacts.Count == 0 ? null : JsonSerializer.Serialize(artifacts.Select(a => new StoredArtifact(a.Name, a.ContentType, a.FilePath, a.Data)).ToList(), PostgreSqlJsonContext.Default.ListStoredArtifact);
+
+    private static IReadOnlyList<JobArtifact> ReadArtifacts(NpgsqlDataReader reader, int ordinal)
+        => reader.IsDBNull(ordinal)
+            ? []
+            : JsonSerializer.Deserialize(reader.GetString(ordinal), PostgreSqlJsonContext.Default.ListStoredArtifact)!
+                .Select(a => new JobArtifact(a.Name, a.ContentType, a.FilePath, a.Data)).ToList();
+
+    /// <summary>One transaction's connection, transaction and clock reading.</summary>
+    private sealed class Tx(PostgreSqlJobStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        public DateTimeOffset Now { get; } = now;
+
+        public long NowTicks => Now.UtcTicks;
+
+        public CancellationToken Token { get; } = cancellationToken;
+
+        public NpgsqlCommand Command(string sql, params (string Name, object? Value)[] parameters)
+        {
+            var command = new NpgsqlCommand(store.Sql(sql), connection, transaction);
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            }
+
+            return command;
+        }
+
+        public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
+        {
+            await using var command = Command(sql, parameters);
+            return await command.ExecuteNonQueryAsync(Token).ConfigureAwait(false);
+        }
+
+        public async Task<object?> ScalarAsync(string sql, params (string Name, object? Value)[] parameters)
+        {
+            await using var command = Command(sql, parameters);
+            var value = await command.ExecuteScalarAsync(Token).ConfigureAwait(false);
+            return value is DBNull ? null : value;
+        }
+
+        public async Task<List<JobSnapshot>> JobsAsync(string sql, params (string Name, object? Value)[] parameters)
+        {
+            await using var command = Command(sql, parameters);
+            await using var reader = await command.ExecuteReaderAsync(Token).ConfigureAwait(false);
+            var jobs = new List<JobSnapshot>();
+            while (await reader.ReadAsync(Token).ConfigureAwait(false))
+            {
+                jobs.Add(ReadJob(reader, Now));
+            }
+
+            return jobs;
+        }
+    }
+
+    /// <summary>An artifact as stored in the artifacts JSON column (blob data as base64).</summary>
+    internal sealed record StoredArtifact(string Name, string ContentType, string? FilePath, byte[]? Data);
+}

@@ -1,0 +1,15 @@
+using JobRuntime.Storage;
+using JobRuntime.Testing.Storage;
+
+namespace JobRuntime.PostgreSql.Tests;
+
+public sealed class PostgreSqlJobStoreConformanceTests : JobStoreConformanceTests
+{
+    protected override async Task<IJobStore> CreateStore(TimeProvider timeProvider)
+    {
+        var server = await PostgresServer.GetAsync();
+        var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = PostgresServer.NewSchema() }, timeProvider);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+}
