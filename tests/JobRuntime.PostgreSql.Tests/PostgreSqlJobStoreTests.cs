@@ -1,0 +1,239 @@
+using JobRuntime.Management;
+using JobRuntime.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+
+namespace JobRuntime.PostgreSql.Tests;
+
+public sealed class PostgreSqlJobStoreTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public async Task ManyNodesStartingAtOnce_CreateTheSchemaOnce()
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        var stores = Enumerable.Range(0, 8).Select(_ => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema })).ToArray();
+        try
+        {
+            await Task.WhenAll(stores.Select(s => Task.Run(() => s.InitializeAsync(CancellationToken.None))));
+            await using var connection = new NpgsqlConnection(server.ConnectionString);
+            await connection.OpenAsync();
+            await using var count = new NpgsqlCommand($"SELECT COUNT(*) FROM \"{schema}\".migrations", connection);
+            Assert.Equal(1L, await count.ExecuteScalarAsync());
+            await using var table = new NpgsqlCommand("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = @s AND table_name = 'jobs'", connection);
+            table.Parameters.AddWithValue("s", schema);
+            Assert.Equal(1L, await table.ExecuteScalarAsync());
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task NewerSchemaVersion_IsRefusedClearly()
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        await using (var first = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }))
+        {
+            await first.InitializeAsync(CancellationToken.None);
+        }
+
+        await ExecuteAsync(server, $"INSERT INTO \"{schema}\".migrations (version) VALUES (99)");
+        await using var second = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
+        var ex = await Assert.ThrowsAsync<PostgreSqlJobStoreException>(() => second.InitializeAsync(CancellationToken.None));
+        Assert.Contains("version 99", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("newer", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RoleWithoutCreatePermission_FailsAtStartUpWithAClearError()
+    {
+        var server = await PostgresServer.GetAsync();
+        var role = "r_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync(server, $"CREATE ROLE {role} LOGIN");
+        var limited = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Username = role }.ConnectionString;
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = limited, Schema = PostgresServer.NewSchema() });
+        var ex = await Assert.ThrowsAsync<PostgreSqlJobStoreException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Contains("refused permission", ex.Message, StringComparison.Ordinal);
+        Assert.IsType<PostgresException>(ex.InnerException);
+    }
+
+    [Fact]
+    public async Task UnreachableServer_FailsWithAClearError()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = $"Host=127.0.0.1;Port={port};Username=postgres;Timeout=5" });
+        var ex = await Assert.ThrowsAsync<PostgreSqlJobStoreException>(() => store.InitializeAsync(CancellationToken.None));
+        Assert.Contains("could not be reached", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void BadSchemaName_IsRejected()
+    {
+        Assert.Throws<ArgumentException>(() => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = "Host=127.0.0.1", Schema = "x\"; DROP TABLE y; --" }));
+        Assert.Throws<ArgumentException>(() => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = " " }));
+    }
+
+    [Fact]
+    public async Task FourNodesClaimingAtOnce_ClaimEveryJobExactlyOnce()
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now);
+        var nodes = Enumerable.Range(0, 4).Select(_ => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }, time)).ToArray();
+        try
+        {
+            const int Jobs = 2000;
+            for (int i = 0; i < Jobs; i++)
+            {
+                await nodes[i % 4].InsertAsync(NewJob(i % 5));
+            }
+
+            var claimed = await Task.WhenAll(nodes.Select((node, n) => Task.Run(async () =>
+            {
+                var mine = new List<JobId>();
+                while (true)
+                {
+                    var result = await node.ClaimAsync(new ClaimRequest($"node-{n}", 25, TimeSpan.FromSeconds(30)));
+                    if (result.Jobs.Count == 0)
+                    {
+                        return mine;
+                    }
+
+                    mine.AddRange(result.Jobs.Select(j => j.Job.Id));
+                }
+            })));
+
+            var all = claimed.SelectMany(c => c).ToList();
+            Assert.Equal(Jobs, all.Count);
+            Assert.Equal(Jobs, all.Distinct().Count());
+            Assert.All(claimed, c => Assert.NotEmpty(c));
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task SameIdempotencyKeyFromManyNodesAtOnce_MakesOneJob()
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        var nodes = Enumerable.Range(0, 6).Select(_ => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema })).ToArray();
+        try
+        {
+            await nodes[0].InitializeAsync(CancellationToken.None);
+            for (int round = 0; round < 20; round++)
+            {
+                var key = $"export-{round}";
+                using var start = new ManualResetEventSlim();
+                var inserts = nodes.Select(node => Task.Run(async () =>
+                {
+                    start.Wait();
+                    return await node.InsertAsync(NewJob(0) with { IdempotencyKey = key });
+                })).ToArray();
+                start.Set();
+                var results = await Task.WhenAll(inserts);
+                Assert.Single(results, r => r.Created);
+                Assert.Single(results.Select(r => r.Job.Id).Distinct());
+            }
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Runtime_OnPostgreSql_RunsJobsAndCancelsARunningOne()
+    {
+        var server = await PostgresServer.GetAsync();
+        var services = new ServiceCollection().AddSingleton<BlockingHandler.Gate>();
+        services.AddJobRuntime(o => o.MaxConcurrency = 4)
+            .UsePostgreSql(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.Schema = PostgresServer.NewSchema();
+            })
+            .AddHandler<DoubleHandler>("double")
+            .AddHandler<BlockingHandler>("block");
+        await using var provider = services.BuildServiceProvider();
+        var jobs = provider.GetRequiredService<IJobManager>();
+
+        var ids = new List<JobId>();
+        for (int i = 0; i < 100; i++)
+        {
+            ids.Add(await jobs.SubmitAsync("double", i));
+        }
+
+        for (int i = 0; i < ids.Count; i++)
+        {
+            Assert.Equal(2 * i, await jobs.WaitForResultAsync<int>(ids[i]));
+        }
+
+        var blocked = await jobs.SubmitAsync("block", 0);
+        await provider.GetRequiredService<BlockingHandler.Gate>().Started.Task;
+        Assert.Equal(JobCancelOutcome.Requested, await jobs.CancelAsync(blocked));
+        Assert.Equal(JobStatus.Cancelled, (await jobs.WaitForCompletionAsync(blocked)).Status);
+        var page = await jobs.ListAsync(new JobQuery { Statuses = [JobStatus.Completed], PageSize = 500 });
+        Assert.Equal(100, page.Items.Count);
+    }
+
+    private static JobSnapshot NewJob(int priority) => new()
+    {
+        Id = JobId.New(Now),
+        Type = "test",
+        Queue = "default",
+        Priority = priority,
+        Payload = "{}",
+        Status = JobStatus.Pending,
+        MaxAttempts = 1,
+        CreatedAt = Now,
+        ScheduledAt = Now,
+    };
+
+    private static async Task ExecuteAsync(PostgresServer server, string sql)
+    {
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}
+
+public sealed class DoubleHandler : Handlers.IJobHandler<int, int>
+{
+    public ValueTask<int> ExecuteAsync(int args, Handlers.JobContext context) => ValueTask.FromResult(2 * args);
+}
+
+public sealed class BlockingHandler(BlockingHandler.Gate gate) : Handlers.IJobHandler<int, int>
+{
+    public async ValueTask<int> ExecuteAsync(int args, Handlers.JobContext context)
+    {
+        gate.Started.TrySetResult();
+        await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        return args;
+    }
+
+    public sealed class Gate
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}
