@@ -27,7 +27,16 @@ public sealed partial class PostgreSqlJobStore
             throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
         }
 
-        return await InTransactionAsync("store a job", tx => InsertCoreAsync(tx, job), cancellationToken).ConfigureAwait(false);
+        return await InTransactionAsync("store a job", async tx =>
+        {
+            var result = await InsertCoreAsync(tx, job).ConfigureAwait(false);
+            if (result.Created && result.Job.Status == JobStatus.Pending && result.Job.WaitReason != JobWaitReason.Dependencies)
+            {
+                await NotifyJobsAvailableAsync(tx, result.Job.Queue).ConfigureAwait(false);
+            }
+
+            return result;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -158,6 +167,7 @@ public sealed partial class PostgreSqlJobStore
                     return new JobCancelResult(JobCancelOutcome.Cancelled, cancelled);
                 case JobStatus.Running:
                     await tx.ExecuteAsync("UPDATE {S}.jobs SET cancel_requested = true WHERE id = @id", ("id", Key(id))).ConfigureAwait(false);
+                    await NotifyCancelAsync(tx, id).ConfigureAwait(false);
                     return new JobCancelResult(JobCancelOutcome.Requested, []);
                 default:
                     return new JobCancelResult(JobCancelOutcome.AlreadyFinished, []);

@@ -12,13 +12,14 @@ namespace JobRuntime.PostgreSql;
 /// its own PostgreSQL schema and is created or migrated on first use under an advisory lock, so
 /// many nodes may start at once. Times are stored as UTC ticks from the runtime's clock.
 /// </summary>
-public sealed partial class PostgreSqlJobStore : IJobStore, IAsyncDisposable
+public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
     private readonly TimeProvider _time;
     private readonly string _schema;
     private readonly Lazy<Task> _initialized;
+    private readonly PostgreSqlJobStoreOptions _options;
 
     /// <summary>Creates a store on a connection string (<see cref="PostgreSqlJobStoreOptions.ConnectionString"/>).</summary>
     /// <param name="options">The options.</param>
@@ -46,6 +47,8 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IAsyncDisposable
         _ownsDataSource = ownsDataSource;
         _time = timeProvider ?? TimeProvider.System;
         _schema = options.Schema;
+        _options = options;
+        Channel = ("jr_" + options.Schema)[..Math.Min(60, 3 + options.Schema.Length)];
         _initialized = new Lazy<Task>(InitializeCoreAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 

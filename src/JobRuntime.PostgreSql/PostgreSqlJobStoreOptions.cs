@@ -9,6 +9,19 @@ public sealed class PostgreSqlJobStoreOptions
     /// <summary>The PostgreSQL schema holding JobRuntime's tables. Default "jobruntime".</summary>
     public string Schema { get; set; } = "jobruntime";
 
+    /// <summary>
+    /// Whether nodes tell each other about new jobs and cancellations with NOTIFY and a listening
+    /// connection. Default true. Turn off behind a connection pooler in transaction mode (PgBouncer),
+    /// where LISTEN does not work: the runtime then polls and learns of cancellations at lease renewal.
+    /// </summary>
+    public bool Notifications { get; set; } = true;
+
+    /// <summary>At most one "jobs available" notification per queue per this interval from one node. Default 100 ms.</summary>
+    public TimeSpan NotifyDebounce { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>How often the listening connection is checked when quiet, to notice a dead connection. Default 15 s.</summary>
+    public TimeSpan ListenKeepAlive { get; set; } = TimeSpan.FromSeconds(15);
+
     /// <summary>Validates the options.</summary>
     /// <exception cref="ArgumentException">The schema name is not a plain identifier.</exception>
     public void Validate()
@@ -18,6 +31,11 @@ public sealed class PostgreSqlJobStoreOptions
             || !Schema.All(c => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '_'))
         {
             throw new ArgumentException($"The schema name '{Schema}' must be 1–63 lower-case letters, digits or underscores, starting with a letter or underscore.", nameof(Schema));
+        }
+
+        if (NotifyDebounce < TimeSpan.Zero || ListenKeepAlive <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("NotifyDebounce must not be negative and ListenKeepAlive must be positive.", nameof(ListenKeepAlive));
         }
     }
 }

@@ -228,12 +228,22 @@ public sealed class BlockingHandler(BlockingHandler.Gate gate) : Handlers.IJobHa
     public async ValueTask<int> ExecuteAsync(int args, Handlers.JobContext context)
     {
         gate.Started.TrySetResult();
-        await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        try
+        {
+            await Task.Delay(Timeout.Infinite, context.CancellationToken);
+        }
+        finally
+        {
+            gate.Cancelled.TrySetResult();
+        }
+
         return args;
     }
 
     public sealed class Gate
     {
         public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

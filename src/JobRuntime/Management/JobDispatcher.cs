@@ -42,6 +42,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private readonly Lock _startGate = new();
     private Task? _claimLoop;
     private Task? _heartbeatLoop;
+    private Task? _signalLoop;
     private Task? _stopTask;
     private System.Runtime.InteropServices.PosixSignalRegistration? _sigquit;
     private TaskCompletionSource _maintenance = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -108,6 +109,10 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
             _heartbeatLoop = Task.Run(HeartbeatLoopAsync);
             _claimLoop = Task.Run(ClaimLoopAsync);
+            if (_store is IJobStoreSignals signals)
+            {
+                _signalLoop = Task.Run(() => ListenAsync(signals));
+            }
         }
     }
 
@@ -126,6 +131,40 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
     /// <summary>Trips the token of a job running in this process.</summary>
     public bool StopLocal(JobId id, JobStopReason reason) => _executor.TryStop(id, reason);
+
+    /// <summary>Reacts to a store's signal: new work wakes the claim loop; a cancellation stops the job if it runs here.</summary>
+    private void OnStoreSignal(JobStoreSignal signal)
+    {
+        switch (signal.Kind)
+        {
+            case JobStoreSignalKind.JobsAvailable:
+                Wake();
+                break;
+            case JobStoreSignalKind.CancelRequested when signal.JobId is { } id && _runs.ContainsKey(id):
+                if (StopLocal(id, JobStopReason.Cancelled))
+                {
+                    Emit(new JobEvent(id, JobEventKind.CancellationRequested, JobStatus.Running, Now));
+                }
+
+                break;
+        }
+    }
+
+    private async Task ListenAsync(IJobStoreSignals signals)
+    {
+        try
+        {
+            await signals.ListenAsync(OnStoreSignal, _stopping.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            // Signals are hints: without them the runtime still polls and renews leases.
+            Log.StoreError(_logger, ex, "listen for store signals", TimeSpan.Zero);
+        }
+    }
 
     /// <summary>Publishes the terminal events of dependents cancelled by a write.</summary>
     public void EmitCancelledDependents(IReadOnlyList<JobId> ids)
@@ -213,6 +252,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         await _executor.StopAllAsync(JobStopReason.Shutdown).ConfigureAwait(false);
         await Task.WhenAll(_runTasks.Keys.ToArray()).ConfigureAwait(false);
         await IgnoreCancellation(_heartbeatLoop).ConfigureAwait(false);
+        await IgnoreCancellation(_signalLoop).ConfigureAwait(false);
     }
 
     private static async Task IgnoreCancellation(Task? task)

@@ -1,0 +1,37 @@
+namespace JobRuntime.Storage;
+
+/// <summary>What another node told this one through the store.</summary>
+public enum JobStoreSignalKind
+{
+    /// <summary>Jobs were submitted (or became ready): claim now rather than at the next poll.</summary>
+    JobsAvailable,
+
+    /// <summary>Cancellation of a running job was requested; the node running it should trip its token.</summary>
+    CancelRequested,
+}
+
+/// <summary>A signal from the store.</summary>
+/// <param name="Kind">What happened.</param>
+/// <param name="JobId">The job, for <see cref="JobStoreSignalKind.CancelRequested"/>.</param>
+/// <param name="Queue">The queue, when known, for <see cref="JobStoreSignalKind.JobsAvailable"/>.</param>
+public readonly record struct JobStoreSignal(JobStoreSignalKind Kind, JobId? JobId = null, string? Queue = null);
+
+/// <summary>
+/// Implemented by stores shared by several nodes that can push news as it happens (PostgreSQL's
+/// LISTEN/NOTIFY, say). The runtime listens while it runs: new work wakes its claim loop and a
+/// cancellation requested on another node trips the token of the job running here at once,
+/// instead of at the next poll or lease renewal. Signals are hints; polling and lease renewals
+/// remain the guarantee.
+/// </summary>
+public interface IJobStoreSignals
+{
+    /// <summary>
+    /// Listens until <paramref name="cancellationToken"/> is cancelled, calling
+    /// <paramref name="onSignal"/> for each signal. Reconnects by itself after connection loss and
+    /// then reports <see cref="JobStoreSignalKind.JobsAvailable"/> (news may have been missed).
+    /// </summary>
+    /// <param name="onSignal">Called for each signal; must return quickly.</param>
+    /// <param name="cancellationToken">Stops listening.</param>
+    /// <returns>A task that completes when listening stops.</returns>
+    Task ListenAsync(Action<JobStoreSignal> onSignal, CancellationToken cancellationToken);
+}

@@ -1,0 +1,164 @@
+using System.Diagnostics;
+using JobRuntime.Management;
+using JobRuntime.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace JobRuntime.PostgreSql.Tests;
+
+/// <summary>
+/// Two nodes on one schema. Leases are long (renewal every 200 s) and polling slow (10 min), so
+/// anything that arrives within the tests' guard came through NOTIFY.
+/// </summary>
+public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
+    private readonly string _schema = PostgresServer.NewSchema();
+    private PostgresServer? _server;
+    private ServiceProvider? _nodeA;
+    private PostgreSqlJobStore? _nodeB;
+
+    private IJobManager JobsA => _nodeA!.GetRequiredService<IJobManager>();
+
+    private BlockingHandler.Gate GateA => _nodeA!.GetRequiredService<BlockingHandler.Gate>();
+
+    public async Task InitializeAsync()
+    {
+        _server = await PostgresServer.GetAsync();
+        var services = new ServiceCollection().AddSingleton<BlockingHandler.Gate>();
+        services.AddJobRuntime(o =>
+            {
+                o.MaxConcurrency = 2;
+                o.LeaseDuration = TimeSpan.FromMinutes(10);
+                o.PollInterval = TimeSpan.FromMinutes(10);
+            })
+            .UsePostgreSql(o =>
+            {
+                o.ConnectionString = _server.ConnectionString;
+                o.Schema = _schema;
+            })
+            .AddHandler<DoubleHandler>("double")
+            .AddHandler<BlockingHandler>("block");
+        _nodeA = services.BuildServiceProvider();
+        _nodeB = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = _server.ConnectionString, Schema = _schema });
+        await _nodeB.InitializeAsync(CancellationToken.None);
+
+        // Start node A's runtime (it starts on first submit) and wait until it listens.
+        var first = await JobsA.SubmitAsync("double", 1);
+        Assert.Equal(2, await JobsA.WaitForResultAsync<int>(first).WaitAsync(Guard));
+        await WaitForListenerAsync([]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _nodeA!.DisposeAsync();
+        await _nodeB!.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task CancelFromAnotherNode_TripsTheRunningJobsToken()
+    {
+        var id = await JobsA.SubmitAsync("block", 1);
+        await GateA.Started.Task.WaitAsync(Guard);
+
+        var clock = Stopwatch.StartNew();
+        Assert.Equal(JobCancelOutcome.Requested, (await _nodeB!.CancelAsync(id)).Outcome);
+        await GateA.Cancelled.Task.WaitAsync(Guard);
+        output.WriteLine($"cancel on node B → token tripped on node A: {clock.Elapsed.TotalMilliseconds:F1} ms");
+        Assert.Equal(JobStatus.Cancelled, (await JobsA.WaitForCompletionAsync(id).WaitAsync(Guard)).Status);
+    }
+
+    [Fact]
+    public async Task JobInsertedByAnotherNode_WakesTheIdleNode()
+    {
+        await Task.Yield();
+        var job = await _nodeB!.InsertAsync(NewJob("double", "21"));
+        Assert.Equal(42, await JobsA.WaitForResultAsync<int>(job.Job.Id).WaitAsync(Guard));
+    }
+
+    [Fact]
+    public async Task TerminatedListeningConnection_ReconnectsAndStillReceivesWorkAndCancels()
+    {
+        var killed = await TerminateListenerAsync();
+        Assert.Single(killed);
+        await WaitForListenerAsync(killed);
+
+        var work = await _nodeB!.InsertAsync(NewJob("double", "5"));
+        Assert.Equal(10, await JobsA.WaitForResultAsync<int>(work.Job.Id).WaitAsync(Guard));
+
+        var id = await JobsA.SubmitAsync("block", 2);
+        await GateA.Started.Task.WaitAsync(Guard);
+        Assert.Equal(JobCancelOutcome.Requested, (await _nodeB.CancelAsync(id)).Outcome);
+        await GateA.Cancelled.Task.WaitAsync(Guard);
+    }
+
+    private JobSnapshot NewJob(string type, string payload)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new JobSnapshot
+        {
+            Id = JobId.New(now),
+            Type = type,
+            Queue = "default",
+            Payload = payload,
+            Status = JobStatus.Pending,
+            MaxAttempts = 1,
+            CreatedAt = now,
+            ScheduledAt = now,
+        };
+    }
+
+    private async Task<List<int>> TerminateListenerAsync()
+    {
+        await using var connection = new NpgsqlConnection(_server!.ConnectionString);
+        await connection.OpenAsync();
+
+        // Two steps: in one statement the planner may call pg_terminate_backend before filtering.
+        var pids = new List<int>();
+        await using (var find = new NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE application_name = @name", connection))
+        {
+            find.Parameters.AddWithValue("name", _nodeB!.ListenerName);
+            await using var reader = await find.ExecuteReaderAsync();
+            while (await reader.ReadAsync())
+            {
+                pids.Add(reader.GetInt32(0));
+            }
+        }
+
+        foreach (var pid in pids)
+        {
+            await using var terminate = new NpgsqlCommand("SELECT pg_terminate_backend(@pid)", connection);
+            terminate.Parameters.AddWithValue("pid", pid);
+            Assert.Equal(true, await terminate.ExecuteScalarAsync());
+        }
+
+        return pids;
+    }
+
+    /// <summary>Waits (bounded) until node A has a listening connection that is not one of <paramref name="gone"/>.</summary>
+    private async Task WaitForListenerAsync(IReadOnlyCollection<int> gone)
+    {
+        await using var connection = new NpgsqlConnection(_server!.ConnectionString);
+        await connection.OpenAsync();
+        using var guard = new CancellationTokenSource(Guard);
+        while (true)
+        {
+            await using (var command = new NpgsqlCommand("SELECT pid FROM pg_stat_activity WHERE application_name = @name", connection))
+            {
+                command.Parameters.AddWithValue("name", _nodeB!.ListenerName);
+                await using var reader = await command.ExecuteReaderAsync(guard.Token);
+                while (await reader.ReadAsync(guard.Token))
+                {
+                    if (!gone.Contains(reader.GetInt32(0)))
+                    {
+                        return;
+                    }
+                }
+            }
+
+            // Polling a server view is the only way to observe another process's connection.
+            await Task.Delay(TimeSpan.FromMilliseconds(50), guard.Token);
+        }
+    }
+}
