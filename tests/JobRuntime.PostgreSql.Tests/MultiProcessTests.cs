@@ -66,16 +66,25 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IDisposable
             // The victim's leases as they are now: what a zombie would use to complete late.
             var held = await ReadLeasesAsync(server, victim.Id);
             Assert.NotEmpty(held);
+            foreach (var (id, _) in held)
+            {
+                // Its handler has started (and written its side effect) in the victim.
+                await WaitForLogAsync($"run {id}");
+            }
+
             var killedAt = DateTimeOffset.UtcNow;
             victim.Kill();
             await WaitUntilAsync(server, $"SELECT COUNT(*) FROM \"{_schema}\".jobs WHERE status = 2", 16);
             output.WriteLine($"{held.Count} jobs held by the killed worker; all 16 completed {(DateTimeOffset.UtcNow - killedAt).TotalSeconds:F1} s after the kill (lease {lease.TotalSeconds} s)");
 
             var runs = ReadLog("run");
+            var victimPid = victim.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var survivorPid = survivor.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
             foreach (var (id, _) in held)
             {
                 // Run by the victim (killed mid-job) and once more by the survivor.
-                Assert.Equal(2, runs.Count(r => r.Id == id.ToString()));
+                Assert.Single(runs, r => r.Id == id.ToString() && r.Pid == victimPid);
+                Assert.Single(runs, r => r.Id == id.ToString() && r.Pid == survivorPid);
             }
 
             foreach (var group in runs.GroupBy(r => r.Id).Where(g => !held.Any(h => h.Id.ToString() == g.Key)))
