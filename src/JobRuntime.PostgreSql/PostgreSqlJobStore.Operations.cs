@@ -48,7 +48,12 @@ public sealed partial class PostgreSqlJobStore
             return ClaimResult.Empty;
         }
 
-        return await InTransactionAsync("claim jobs", tx => ClaimCoreAsync(tx, request), cancellationToken).ConfigureAwait(false);
+        return await InTransactionAsync("claim jobs", async tx =>
+        {
+            var result = await ClaimCoreAsync(tx, request).ConfigureAwait(false);
+            await NotifyStatusAsync(tx, result.Jobs.Select(j => j.Job.Id)).ConfigureAwait(false);
+            return result;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -62,12 +67,18 @@ public sealed partial class PostgreSqlJobStore
                 : $"UPDATE {{S}}.jobs SET lease_expires = @expires, {ProgressUpdate} {Fence} RETURNING cancel_requested";
             var parameters = new List<(string, object?)> { ("expires", Ticks(expiresAt)), ("id", Key(lease.JobId)), ("token", lease.Token) };
             parameters.AddRange(ProgressParameters(progress));
-            return await tx.ScalarAsync(sql, [.. parameters]).ConfigureAwait(false) switch
+            var state = await tx.ScalarAsync(sql, [.. parameters]).ConfigureAwait(false) switch
             {
                 null => LeaseState.Lost,
                 true => LeaseState.CancellationRequested,
                 _ => LeaseState.Active,
             };
+            if (progress is not null && state != LeaseState.Lost)
+            {
+                await NotifyProgressAsync(tx, lease.JobId, progress).ConfigureAwait(false);
+            }
+
+            return state;
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -76,7 +87,16 @@ public sealed partial class PostgreSqlJobStore
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(completion);
-        return await InTransactionAsync("record a job's outcome", tx => CompleteCoreAsync(tx, lease, completion), cancellationToken).ConfigureAwait(false);
+        return await InTransactionAsync("record a job's outcome", async tx =>
+        {
+            var result = await CompleteCoreAsync(tx, lease, completion).ConfigureAwait(false);
+            if (result.Accepted && completion.Kind is not (JobCompletionKind.Retry or JobCompletionKind.Release))
+            {
+                await NotifyStatusAsync(tx, [lease.JobId, .. result.CancelledDependents]).ConfigureAwait(false);
+            }
+
+            return result;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -164,6 +184,7 @@ public sealed partial class PostgreSqlJobStore
                         [("now", tx.NowTicks), ("id", Key(id)), .. ErrorParameters(JobStoreErrors.CancelledBeforeRun)]).ConfigureAwait(false);
                     var cancelled = new List<JobId>();
                     await FinishAsync(tx, id, JobStatus.Cancelled, cancelled).ConfigureAwait(false);
+                    await NotifyStatusAsync(tx, [id, .. cancelled]).ConfigureAwait(false);
                     return new JobCancelResult(JobCancelOutcome.Cancelled, cancelled);
                 case JobStatus.Running:
                     await tx.ExecuteAsync("UPDATE {S}.jobs SET cancel_requested = true WHERE id = @id", ("id", Key(id))).ConfigureAwait(false);
@@ -244,6 +265,7 @@ public sealed partial class PostgreSqlJobStore
                 }
             }
 
+            await NotifyStatusAsync(tx, recovered.Where(j => j.IsTerminal).Select(j => j.Id).Concat(cancelled)).ConfigureAwait(false);
             return new RecoveryResult(recovered, cancelled);
         }, cancellationToken).ConfigureAwait(false);
     }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using JobRuntime.Storage;
 using Npgsql;
 
@@ -87,7 +88,51 @@ public sealed partial class PostgreSqlJobStore
             return new JobStoreSignal(JobStoreSignalKind.CancelRequested, new JobId(id));
         }
 
+        if (payload.StartsWith("s:", StringComparison.Ordinal) && Guid.TryParseExact(payload[2..], "N", out var changed))
+        {
+            return new JobStoreSignal(JobStoreSignalKind.StatusChanged, new JobId(changed));
+        }
+
+        // p:<id>:<current>:<total>:<stage length>:<stage><message>
+        var parts = payload.Split(':', 6);
+        if (parts.Length == 6 && parts[0] == "p" && Guid.TryParseExact(parts[1], "N", out var running)
+            && long.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var current)
+            && long.TryParse(parts[3], NumberStyles.Integer, CultureInfo.InvariantCulture, out var total)
+            && int.TryParse(parts[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out var stageLength)
+            && stageLength >= -1 && stageLength <= parts[5].Length)
+        {
+            var stage = stageLength < 0 ? null : parts[5][..stageLength];
+            var rest = parts[5][Math.Max(0, stageLength)..];
+            var message = rest.Length == 0 ? null : rest[1..];
+            return new JobStoreSignal(JobStoreSignalKind.Progress, new JobId(running), Progress: new JobProgress(current, total, message, stage));
+        }
+
         return null;
+    }
+
+    /// <summary>Notifies watchers on other nodes that a job's state changed (inside the writing transaction).</summary>
+    private async Task NotifyStatusAsync(Tx tx, IEnumerable<JobId> ids)
+    {
+        if (_options.Notifications && _options.LiveEvents)
+        {
+            var payloads = ids.Select(id => "s:" + id.ToString()).ToArray();
+            if (payloads.Length > 0)
+            {
+                await tx.ScalarAsync("SELECT COUNT(pg_notify(@channel, p)) FROM unnest(@payloads::text[]) AS p", ("channel", Channel), ("payloads", payloads)).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>Notifies watchers on other nodes of a job's persisted progress (payload well under NOTIFY's 8000 bytes).</summary>
+    private async Task NotifyProgressAsync(Tx tx, JobId id, JobProgress progress)
+    {
+        if (_options.Notifications && _options.LiveEvents)
+        {
+            var stage = progress.Stage is { } s ? s[..Math.Min(s.Length, 200)] : null;
+            var message = progress.Message is { } m ? "|" + m[..Math.Min(m.Length, 2000)] : string.Empty;
+            var payload = string.Create(CultureInfo.InvariantCulture, $"p:{id}:{progress.Current}:{progress.Total}:{stage?.Length ?? -1}:{stage}{message}");
+            await tx.ScalarAsync("SELECT pg_notify(@channel, @payload)", ("channel", Channel), ("payload", payload)).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Notifies (inside the writing transaction, so only on commit) that a queue has new work, at most once per debounce interval.</summary>

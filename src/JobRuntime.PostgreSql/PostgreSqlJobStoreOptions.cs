@@ -16,6 +16,13 @@ public sealed class PostgreSqlJobStoreOptions
     /// </summary>
     public bool Notifications { get; set; } = true;
 
+    /// <summary>
+    /// Whether persisted progress and job starts and ends are also notified, so that a watcher on
+    /// another node sees them at once rather than at its next poll. Costs one NOTIFY per state
+    /// change (progress is already throttled). Default true; needs <see cref="Notifications"/>.
+    /// </summary>
+    public bool LiveEvents { get; set; } = true;
+
     /// <summary>At most one "jobs available" notification per queue per this interval from one node. Default 100 ms.</summary>
     public TimeSpan NotifyDebounce { get; set; } = TimeSpan.FromMilliseconds(100);
 

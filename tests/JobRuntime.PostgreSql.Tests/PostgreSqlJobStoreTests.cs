@@ -247,3 +247,25 @@ public sealed class BlockingHandler(BlockingHandler.Gate gate) : Handlers.IJobHa
         public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }
+
+/// <summary>Reports step 1, waits for the test, reports the rest.</summary>
+public sealed class SteppingHandler(SteppingHandler.Gate gate) : Handlers.IJobHandler<int, int>
+{
+    public async ValueTask<int> ExecuteAsync(int steps, Handlers.JobContext context)
+    {
+        context.SetStage("stepping");
+        context.ReportProgress(1, steps, "step 1");
+        await gate.Continue.Task.WaitAsync(context.CancellationToken);
+        for (int i = 2; i <= steps; i++)
+        {
+            context.ReportProgress(i, steps, $"step {i}");
+        }
+
+        return steps;
+    }
+
+    public sealed class Gate
+    {
+        public TaskCompletionSource Continue { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using JobRuntime.Management;
+using JobRuntime.Progress;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -39,7 +40,9 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
                 o.Schema = _schema;
             })
             .AddHandler<DoubleHandler>("double")
-            .AddHandler<BlockingHandler>("block");
+            .AddHandler<BlockingHandler>("block")
+            .AddHandler<SteppingHandler>("steps");
+        services.AddSingleton<SteppingHandler.Gate>();
         _nodeA = services.BuildServiceProvider();
         _nodeB = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = _server.ConnectionString, Schema = _schema });
         await _nodeB.InitializeAsync(CancellationToken.None);
@@ -93,6 +96,46 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
         await GateA.Cancelled.Task.WaitAsync(Guard);
     }
 
+    [Fact]
+    public async Task WatcherOnAnotherNode_SeesProgressLiveAndTheEnd()
+    {
+        // Node W serves no queue the job is in: it only watches.
+        var services = new ServiceCollection();
+        services.AddJobRuntime(o =>
+            {
+                o.Queues.Add("elsewhere");
+                o.PollInterval = TimeSpan.FromMinutes(10);
+            })
+            .UsePostgreSql(o =>
+            {
+                o.ConnectionString = _server!.ConnectionString;
+                o.Schema = _schema;
+            })
+            .AddHandler<DoubleHandler>("double");
+        await using var nodeW = services.BuildServiceProvider();
+        var jobsW = nodeW.GetRequiredService<IJobManager>();
+        await jobsW.SubmitAsync("double", 0, new JobSubmitOptions { Queue = "elsewhere" });    // starts W's runtime
+        await WaitForListenerAsync([], count: 2);
+
+        var gate = _nodeA!.GetRequiredService<SteppingHandler.Gate>();
+        var id = await JobsA.SubmitAsync("steps", 3);
+        var seen = new List<JobEvent>();
+        await foreach (var e in jobsW.WatchAsync(id).WithCancellation(new CancellationTokenSource(Guard).Token))
+        {
+            seen.Add(e);
+            if (e.Kind == JobEventKind.Progress && e.Progress?.Current == 1)
+            {
+                // Node A's job waits here: this progress came live from node A, not from a poll.
+                gate.Continue.TrySetResult();
+            }
+        }
+
+        output.WriteLine(string.Join(" | ", seen));
+        Assert.Contains(seen, e => e.Kind == JobEventKind.Progress && e.Progress is { Current: 1, Total: 3, Stage: "stepping", Message: "step 1" });
+        Assert.Equal(JobEventKind.Completed, seen[^1].Kind);
+        Assert.True(gate.Continue.Task.IsCompleted);
+    }
+
     private JobSnapshot NewJob(string type, string payload)
     {
         var now = DateTimeOffset.UtcNow;
@@ -136,8 +179,8 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
         return pids;
     }
 
-    /// <summary>Waits (bounded) until node A has a listening connection that is not one of <paramref name="gone"/>.</summary>
-    private async Task WaitForListenerAsync(IReadOnlyCollection<int> gone)
+    /// <summary>Waits (bounded) until <paramref name="count"/> listening connections that are not in <paramref name="gone"/> exist.</summary>
+    private async Task WaitForListenerAsync(IReadOnlyCollection<int> gone, int count = 1)
     {
         await using var connection = new NpgsqlConnection(_server!.ConnectionString);
         await connection.OpenAsync();
@@ -148,9 +191,10 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
             {
                 command.Parameters.AddWithValue("name", _nodeB!.ListenerName);
                 await using var reader = await command.ExecuteReaderAsync(guard.Token);
+                var live = 0;
                 while (await reader.ReadAsync(guard.Token))
                 {
-                    if (!gone.Contains(reader.GetInt32(0)))
+                    if (!gone.Contains(reader.GetInt32(0)) && ++live >= count)
                     {
                         return;
                     }

@@ -147,6 +147,41 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 }
 
                 break;
+            case JobStoreSignalKind.Progress when signal.JobId is { } id && signal.Progress is { } progress && !_runs.ContainsKey(id) && IsWatched(id):
+                // A job running on another node: relay its progress to this node's watchers.
+                Emit(new JobEvent(id, JobEventKind.Progress, JobStatus.Running, Now) { Progress = progress });
+                break;
+            case JobStoreSignalKind.StatusChanged when signal.JobId is { } id && !_runs.ContainsKey(id) && IsWatched(id):
+                _ = RelayStatusAsync(id);
+                break;
+        }
+    }
+
+    private bool IsWatched(JobId id) => _broker is not ProgressBroker local || local.IsWatched(id);
+
+    /// <summary>A watched job started or ended on another node: publish its state from the stored row.</summary>
+    private async Task RelayStatusAsync(JobId id)
+    {
+        try
+        {
+            if (await _store.GetAsync(id, _stopping.Token).ConfigureAwait(false) is { } job && job.Status != JobStatus.Pending)
+            {
+                var kind = job.Status switch
+                {
+                    JobStatus.Running => JobEventKind.Started,
+                    JobStatus.Completed => JobEventKind.Completed,
+                    JobStatus.Failed => JobEventKind.Failed,
+                    JobStatus.Cancelled => JobEventKind.Cancelled,
+                    JobStatus.TimedOut => JobEventKind.TimedOut,
+                    _ => JobEventKind.State,
+                };
+                Emit(new JobEvent(job.Id, kind, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress, Error = job.Error });
+            }
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A hint only: watchers also poll the store.
+            Log.StoreError(_logger, ex, "relay another node's job state", TimeSpan.Zero);
         }
     }
 

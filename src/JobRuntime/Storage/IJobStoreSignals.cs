@@ -8,20 +8,28 @@ public enum JobStoreSignalKind
 
     /// <summary>Cancellation of a running job was requested; the node running it should trip its token.</summary>
     CancelRequested,
+
+    /// <summary>A job running on another node reported progress (as persisted, so throttled).</summary>
+    Progress,
+
+    /// <summary>A job started or ended on another node; its stored row has the details.</summary>
+    StatusChanged,
 }
 
 /// <summary>A signal from the store.</summary>
 /// <param name="Kind">What happened.</param>
 /// <param name="JobId">The job, for <see cref="JobStoreSignalKind.CancelRequested"/>.</param>
 /// <param name="Queue">The queue, when known, for <see cref="JobStoreSignalKind.JobsAvailable"/>.</param>
-public readonly record struct JobStoreSignal(JobStoreSignalKind Kind, JobId? JobId = null, string? Queue = null);
+/// <param name="Progress">The progress, for <see cref="JobStoreSignalKind.Progress"/>.</param>
+public readonly record struct JobStoreSignal(JobStoreSignalKind Kind, JobId? JobId = null, string? Queue = null, JobProgress? Progress = null);
 
 /// <summary>
 /// Implemented by stores shared by several nodes that can push news as it happens (PostgreSQL's
 /// LISTEN/NOTIFY, say). The runtime listens while it runs: new work wakes its claim loop and a
 /// cancellation requested on another node trips the token of the job running here at once,
-/// instead of at the next poll or lease renewal. Signals are hints; polling and lease renewals
-/// remain the guarantee.
+/// instead of at the next poll or lease renewal; progress and lifecycle changes of jobs running
+/// elsewhere reach this node's watchers. Signals are hints; polling and lease renewals remain the
+/// guarantee (a watcher that missed one catches up from the stored row).
 /// </summary>
 public interface IJobStoreSignals
 {
