@@ -8,6 +8,17 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --filter '*'            full run
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --quick --filter '*'    a few minutes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --smoke --filter '*'    CI: each benchmark once, tiny sizes
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --pg-burndown          PostgreSQL burn-down, two worker processes
+if (args.FirstOrDefault() == "--pg-worker")
+{
+    return await PostgresBurnDown.WorkerAsync(args);
+}
+
+if (args.Contains("--pg-burndown"))
+{
+    return await PostgresBurnDown.RunAsync(args);
+}
+
 var smoke = args.Contains("--smoke");
 var quick = args.Contains("--quick");
 args = [.. args.Where(a => a is not ("--smoke" or "--quick"))];

@@ -1,3 +1,4 @@
+using JobRuntime.Testing;
 using JobRuntime.Storage;
 using JobRuntime.Testing.Storage;
 

@@ -1,3 +1,4 @@
+using JobRuntime.Testing;
 using JobRuntime.Management;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,3 +1,4 @@
+using JobRuntime.Testing;
 using System.Diagnostics;
 using JobRuntime.Management;
 using JobRuntime.Progress;

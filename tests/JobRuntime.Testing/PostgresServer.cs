@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace JobRuntime.PostgreSql.Tests;
+namespace JobRuntime.Testing;
 
 /// <summary>
 /// The PostgreSQL server the tests use: <c>JOBRUNTIME_TEST_PG</c> when set, otherwise a throw-away
@@ -11,7 +11,7 @@ namespace JobRuntime.PostgreSql.Tests;
 /// a free loopback port, in a temporary directory removed when the test process exits. When no
 /// server can be had the tests fail with the reason; they never skip.
 /// </summary>
-internal sealed class PostgresServer
+public sealed class PostgresServer
 {
     private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     private readonly string? _directory;

@@ -1,0 +1,175 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hangfire;
+using Hangfire.PostgreSql;
+using JobRuntime.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace JobRuntime.Benchmarks;
+
+/// <summary>
+/// Burn-down throughput on PostgreSQL, outside BenchmarkDotNet because it needs several processes:
+/// N no-op jobs are inserted in one statement while two JobRuntime worker processes (separate OS
+/// processes, each its own node) wait; the clock runs from the insert's commit until the last job
+/// is completed. Hangfire.PostgreSql runs the same kind of burn-down in the same run (its jobs
+/// enqueued before its servers start, two servers in this process).
+/// Usage: --pg-burndown [--jobs 100000] [--hangfire-jobs 2000] [--concurrency 16]
+/// </summary>
+internal static class PostgresBurnDown
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int jobs = Option(args, "--jobs", 100_000);
+        int hangfireJobs = Option(args, "--hangfire-jobs", 2_000);
+        int concurrency = Option(args, "--concurrency", 16);
+        var server = await PostgresServer.GetAsync();
+        Console.WriteLine($"PostgreSQL burn-down on {Environment.ProcessorCount} cores; server started from Debian's postgresql binaries (fsync off)");
+
+        var jobRuntime = await JobRuntimeAsync(server.ConnectionString, jobs, concurrency);
+        Console.WriteLine(FormattableString.Invariant($"JobRuntime.PostgreSql: {jobs:N0} jobs, 2 worker processes × {concurrency} slots: {jobRuntime.TotalSeconds:F2} s = {jobs / jobRuntime.TotalSeconds:N0} jobs/s"));
+        if (hangfireJobs > 0)
+        {
+            var hangfire = Hangfire(server.ConnectionString, hangfireJobs, concurrency);
+            Console.WriteLine(FormattableString.Invariant($"Hangfire.PostgreSql 1.21.1: {hangfireJobs:N0} jobs, 2 servers × {concurrency} workers, queue poll 100 ms: {hangfire.TotalSeconds:F2} s = {hangfireJobs / hangfire.TotalSeconds:N0} jobs/s"));
+            Console.WriteLine(FormattableString.Invariant($"ratio: {(jobs / jobRuntime.TotalSeconds) / (hangfireJobs / hangfire.TotalSeconds):F1}×"));
+        }
+
+        return 0;
+    }
+
+    /// <summary>A worker node: runs "noop" jobs from the schema until killed.</summary>
+    public static async Task<int> WorkerAsync(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddJobRuntime(o =>
+            {
+                o.MaxConcurrency = int.Parse(args[3], CultureInfo.InvariantCulture);
+                o.PollInterval = TimeSpan.FromMilliseconds(250);
+            })
+            .UsePostgreSql(o =>
+            {
+                o.ConnectionString = args[1];
+                o.Schema = args[2];
+                o.LiveEvents = false;
+            })
+            .AddHandler<NoopHandler>("noop");
+        using var host = builder.Build();
+        await host.StartAsync();
+        Console.WriteLine("ready");
+        await host.WaitForShutdownAsync();
+        return 0;
+    }
+
+    private static async Task<TimeSpan> JobRuntimeAsync(string connectionString, int jobs, int concurrency)
+    {
+        var schema = "bench_" + Guid.NewGuid().ToString("N")[..8];
+        await using (var store = new PostgreSql.PostgreSqlJobStore(new PostgreSql.PostgreSqlJobStoreOptions { ConnectionString = connectionString, Schema = schema }))
+        {
+            await store.InitializeAsync(CancellationToken.None);
+        }
+
+        var workers = new List<Process>();
+        try
+        {
+            for (int i = 0; i < 2; i++)
+            {
+                workers.Add(await StartWorkerAsync(connectionString, schema, concurrency));
+            }
+
+            await using var connection = new NpgsqlConnection(connectionString);
+            await connection.OpenAsync();
+            long now = DateTimeOffset.UtcNow.UtcTicks;
+            await using (var insert = new NpgsqlCommand(
+                $$"""
+                INSERT INTO "{{schema}}".jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at, on_parent_failure, pending_parents)
+                SELECT gen_random_uuid(), 'noop', 'default', 0, '{"index":' || g || '}', 0, 0, 1, @now, @now, 0, 0 FROM generate_series(1, @n) AS g;
+                NOTIFY "jr_{{schema}}", 'a:default';
+                """,
+                connection))
+            {
+                insert.Parameters.AddWithValue("now", now);
+                insert.Parameters.AddWithValue("n", jobs);
+                insert.CommandTimeout = 600;
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            var clock = Stopwatch.StartNew();
+            await using var remaining = new NpgsqlCommand($"SELECT (SELECT COUNT(*) FROM \"{schema}\".jobs WHERE status = 0) + (SELECT COUNT(*) FROM \"{schema}\".jobs WHERE status = 1)", connection);
+            while (Convert.ToInt64(await remaining.ExecuteScalarAsync(), CultureInfo.InvariantCulture) > 0)
+            {
+                await Task.Delay(20);
+                if (clock.Elapsed > TimeSpan.FromMinutes(20))
+                {
+                    throw new TimeoutException("The burn-down did not finish within 20 minutes.");
+                }
+            }
+
+            clock.Stop();
+            await using var failed = new NpgsqlCommand($"SELECT COUNT(*) FROM \"{schema}\".jobs WHERE status <> 2", connection);
+            var notCompleted = Convert.ToInt64(await failed.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
+            return notCompleted == 0 ? clock.Elapsed : throw new InvalidOperationException($"{notCompleted} jobs did not complete.");
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                worker.Kill(entireProcessTree: true);
+                await worker.WaitForExitAsync();
+                worker.Dispose();
+            }
+        }
+    }
+
+    private static async Task<Process> StartWorkerAsync(string connectionString, string schema, int concurrency)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add(typeof(PostgresBurnDown).Assembly.Location);
+        start.ArgumentList.Add("--pg-worker");
+        start.ArgumentList.Add(connectionString);
+        start.ArgumentList.Add(schema);
+        start.ArgumentList.Add(concurrency.ToString(CultureInfo.InvariantCulture));
+        var process = Process.Start(start) ?? throw new InvalidOperationException("The worker did not start.");
+        var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+        return line == "ready" ? process : throw new InvalidOperationException($"The worker said '{line}'.");
+    }
+
+    private static TimeSpan Hangfire(string connectionString, int jobs, int concurrency)
+    {
+        var options = new PostgreSqlStorageOptions
+        {
+            SchemaName = "hf_" + Guid.NewGuid().ToString("N")[..8],
+            QueuePollInterval = TimeSpan.FromMilliseconds(100),
+            PrepareSchemaIfNecessary = true,
+        };
+#pragma warning disable CS0618 // the connection-string constructor is the simplest that every 1.x version has
+        var storage = new PostgreSqlStorage(connectionString, options);
+#pragma warning restore CS0618
+        var client = new BackgroundJobClient(storage);
+        var completion = Completion.Current = new Completion(jobs);
+        for (int i = 0; i < jobs; i++)
+        {
+            var index = i;
+            client.Enqueue(() => HangfireNoop.Run(index));
+        }
+
+        var clock = Stopwatch.StartNew();
+        using var first = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = concurrency, ServerName = "hf-1" }, storage);
+        using var second = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = concurrency, ServerName = "hf-2" }, storage);
+        if (!completion.Task.Wait(TimeSpan.FromMinutes(20)))
+        {
+            throw new TimeoutException("Hangfire did not finish within 20 minutes.");
+        }
+
+        return clock.Elapsed;
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
+    }
+}
