@@ -87,16 +87,13 @@ public sealed partial class PostgreSqlJobStore
     {
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(completion);
-        return await InTransactionAsync("record a job's outcome", async tx =>
+        if (completion.Kind is not (JobCompletionKind.Retry or JobCompletionKind.Release))
         {
-            var result = await CompleteCoreAsync(tx, lease, completion).ConfigureAwait(false);
-            if (result.Accepted && completion.Kind is not (JobCompletionKind.Retry or JobCompletionKind.Release))
-            {
-                await NotifyStatusAsync(tx, [lease.JobId, .. result.CancelledDependents]).ConfigureAwait(false);
-            }
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+            return await EnqueueCompletion(lease, completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
 
-            return result;
-        }, cancellationToken).ConfigureAwait(false);
+        return await InTransactionAsync("record a job's outcome", tx => CompleteCoreAsync(tx, lease, completion), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -64,6 +64,13 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // Finish the queued outcomes first: every acknowledged completion is written.
+        _completions.Writer.TryComplete();
+        if (_completer is { } completer)
+        {
+            await completer.ConfigureAwait(false);
+        }
+
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
