@@ -48,6 +48,7 @@ public sealed partial class PostgreSqlJobStore
             return ClaimResult.Empty;
         }
 
+        await RefreshStatisticsIfStaleAsync(cancellationToken).ConfigureAwait(false);
         return await InTransactionAsync("claim jobs", async tx =>
         {
             var result = await ClaimCoreAsync(tx, request).ConfigureAwait(false);
@@ -496,6 +497,39 @@ public sealed partial class PostgreSqlJobStore
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A queue table changes faster than autovacuum re-analyses it (by default at most once a minute,
+    /// after 10 % of the rows changed): after a burst of submits into a small table the planner
+    /// would claim from the wrong index and sort every ready row. At most every few seconds, each
+    /// node checks the modification counter and analyses the table when it moved a lot.
+    /// </summary>
+    private async Task RefreshStatisticsIfStaleAsync(CancellationToken cancellationToken)
+    {
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _statisticsCheckedAt);
+        if (last != 0 && _time.GetElapsedTime(last, now) < StatisticsCheckInterval)
+        {
+            return;
+        }
+
+        if (Interlocked.CompareExchange(ref _statisticsCheckedAt, now, last) != last)
+        {
+            return;
+        }
+
+        await InTransactionAsync("refresh the jobs table's statistics", async tx =>
+        {
+            var stale = await tx.ScalarAsync(
+                "SELECT n_mod_since_analyze > GREATEST(1000, n_live_tup / 5) FROM pg_stat_user_tables WHERE relid = '{S}.jobs'::regclass").ConfigureAwait(false);
+            if (stale is true)
+            {
+                await tx.ExecuteAsync("ANALYZE {S}.jobs").ConfigureAwait(false);
+            }
+
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
     }
 
     private static async Task<JobStatus?> LockStatusAsync(Tx tx, JobId id)

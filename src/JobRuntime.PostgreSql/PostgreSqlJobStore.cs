@@ -20,6 +20,8 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private readonly string _schema;
     private readonly Lazy<Task> _initialized;
     private readonly PostgreSqlJobStoreOptions _options;
+    private static readonly TimeSpan StatisticsCheckInterval = TimeSpan.FromSeconds(2);
+    private long _statisticsCheckedAt;
 
     /// <summary>Creates a store on a connection string (<see cref="PostgreSqlJobStoreOptions.ConnectionString"/>).</summary>
     /// <param name="options">The options.</param>
