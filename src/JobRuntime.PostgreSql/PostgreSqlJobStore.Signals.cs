@@ -50,7 +50,7 @@ public sealed partial class PostgreSqlJobStore
 
                     // (Re)connected: news may have been missed while no one listened.
                     failures = 0;
-                    onSignal(new JobStoreSignal(JobStoreSignalKind.JobsAvailable));
+                    onSignal(new JobStoreSignal(JobStoreSignalKind.Resync));
                     while (!cancellationToken.IsCancellationRequested)
                     {
                         if (!await connection.WaitAsync(_options.ListenKeepAlive, cancellationToken).ConfigureAwait(false))

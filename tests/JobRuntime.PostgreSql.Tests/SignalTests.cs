@@ -98,6 +98,22 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CancelSentWhileTheListenerIsDown_ArrivesAfterItReconnects()
+    {
+        var id = await JobsA.SubmitAsync("block", 3);
+        await GateA.Started.Task.WaitAsync(Guard);
+
+        // The notification goes out while node A has no working listener (it reconnects after a
+        // back-off of at least 100 ms); only the resync after reconnecting can deliver it before
+        // the next lease renewal, 200 s away.
+        var killed = await TerminateListenerAsync();
+        Assert.Single(killed);
+        Assert.Equal(JobCancelOutcome.Requested, (await _nodeB!.CancelAsync(id)).Outcome);
+        await GateA.Cancelled.Task.WaitAsync(Guard);
+        Assert.Equal(JobStatus.Cancelled, (await JobsA.WaitForCompletionAsync(id).WaitAsync(Guard)).Status);
+    }
+
+    [Fact]
     public async Task WatcherOnAnotherNode_SeesProgressLiveAndTheEnd()
     {
         // Node W serves no queue the job is in: it only watches.

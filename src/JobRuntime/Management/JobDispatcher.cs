@@ -43,6 +43,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private Task? _claimLoop;
     private Task? _heartbeatLoop;
     private Task? _signalLoop;
+    private int _renewAllRequested;
     private Task? _stopTask;
     private System.Runtime.InteropServices.PosixSignalRegistration? _sigquit;
     private TaskCompletionSource _maintenance = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -139,6 +140,11 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         {
             case JobStoreSignalKind.JobsAvailable:
                 Wake();
+                break;
+            case JobStoreSignalKind.Resync:
+                Wake();
+                Interlocked.Exchange(ref _renewAllRequested, 1);
+                RequestProgressFlush();
                 break;
             case JobStoreSignalKind.CancelRequested when signal.JobId is { } id && _runs.ContainsKey(id):
                 if (StopLocal(id, JobStopReason.Cancelled))
@@ -650,6 +656,9 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
         while (!token.IsCancellationRequested || !_runs.IsEmpty)
         {
+            // After a store signal channel was lost, renew every lease now: the answers carry any
+            // cancellation requested while no one listened.
+            var renewAll = Interlocked.Exchange(ref _renewAllRequested, 0) == 1;
             foreach (var run in _runs.Values)
             {
                 if (run.Ended)
@@ -665,7 +674,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 }
 
                 var progress = run.TakeProgressToPersist(now, _options.ProgressPersistInterval, _options.ProgressPersistPercentStep);
-                if (progress is null && now - run.LastRenewal < renewEvery)
+                if (progress is null && !renewAll && now - run.LastRenewal < renewEvery)
                 {
                     continue;
                 }

@@ -14,6 +14,12 @@ public enum JobStoreSignalKind
 
     /// <summary>A job started or ended on another node; its stored row has the details.</summary>
     StatusChanged,
+
+    /// <summary>
+    /// The store's channel was re-established after a loss: news may have been missed. The runtime
+    /// claims now and renews every lease at once, which brings any cancellation requested meanwhile.
+    /// </summary>
+    Resync,
 }
 
 /// <summary>A signal from the store.</summary>
