@@ -5,7 +5,7 @@ namespace JobRuntime.PostgreSql;
 public sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
@@ -65,6 +65,13 @@ public sealed partial class PostgreSqlJobStore
         CREATE UNIQUE INDEX jobs_idempotency ON {S}.jobs (idempotency_key) WHERE idempotency_key IS NOT NULL AND status IN (0, 1);
         CREATE INDEX jobs_list ON {S}.jobs (status, type, created_at);
         CREATE INDEX jobs_completed ON {S}.jobs (completed_at) WHERE completed_at IS NOT NULL;
+        """,
+        """
+        CREATE UNLOGGED TABLE {S}.leader (
+            name text NOT NULL PRIMARY KEY,
+            owner text NOT NULL,
+            expires bigint NOT NULL
+        );
         """,
     ];
 

@@ -22,7 +22,7 @@ public sealed class PostgreSqlJobStoreTests
             await using var connection = new NpgsqlConnection(server.ConnectionString);
             await connection.OpenAsync();
             await using var count = new NpgsqlCommand($"SELECT COUNT(*) FROM \"{schema}\".migrations", connection);
-            Assert.Equal(1L, await count.ExecuteScalarAsync());
+            Assert.Equal((long)PostgreSqlJobStore.SchemaVersion, await count.ExecuteScalarAsync());
             await using var table = new NpgsqlCommand("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = @s AND table_name = 'jobs'", connection);
             table.Parameters.AddWithValue("s", schema);
             Assert.Equal(1L, await table.ExecuteScalarAsync());
@@ -83,6 +83,48 @@ public sealed class PostgreSqlJobStoreTests
     {
         Assert.Throws<ArgumentException>(() => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = "Host=127.0.0.1", Schema = "x\"; DROP TABLE y; --" }));
         Assert.Throws<ArgumentException>(() => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = " " }));
+    }
+
+    [Fact]
+    public async Task Leadership_OneNodeAtATime_TakenOverAfterExpiryOrResignation()
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Now);
+        await using var a = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }, time);
+        await using var b = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }, time);
+        var ttl = TimeSpan.FromSeconds(10);
+
+        Assert.True(await a.TryLeadAsync("node-a", ttl));
+        Assert.False(await b.TryLeadAsync("node-b", ttl));
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.True(await a.TryLeadAsync("node-a", ttl));     // renewed: now expires 16 s after the start
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.False(await b.TryLeadAsync("node-b", ttl));    // still a's
+        time.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(await b.TryLeadAsync("node-b", ttl));     // a stopped renewing: expired
+        Assert.False(await a.TryLeadAsync("node-a", ttl));
+
+        await b.ResignAsync("node-b");
+        Assert.True(await a.TryLeadAsync("node-a", ttl));     // at once after resignation
+        await b.ResignAsync("node-b");                         // not the leader: no effect
+        Assert.False(await b.TryLeadAsync("node-b", ttl));
+
+        // Many nodes asking at once: exactly one wins.
+        await a.ResignAsync("node-a");
+        var stores = Enumerable.Range(0, 6).Select(_ => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }, time)).ToArray();
+        try
+        {
+            var wins = await Task.WhenAll(stores.Select((s, i) => Task.Run(async () => await s.TryLeadAsync($"node-{i}", ttl))));
+            Assert.Single(wins, w => w);
+        }
+        finally
+        {
+            foreach (var s in stores)
+            {
+                await s.DisposeAsync();
+            }
+        }
     }
 
     [Fact]

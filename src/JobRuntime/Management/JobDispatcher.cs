@@ -294,6 +294,18 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         await Task.WhenAll(_runTasks.Keys.ToArray()).ConfigureAwait(false);
         await IgnoreCancellation(_heartbeatLoop).ConfigureAwait(false);
         await IgnoreCancellation(_signalLoop).ConfigureAwait(false);
+        if (_store is IJobStoreLeadership leadership)
+        {
+            try
+            {
+                // Let another node take the maintenance over at once rather than after the TTL.
+                await leadership.ResignAsync(_options.WorkerName, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                Log.StoreError(_logger, ex, "resign the maintenance leadership", TimeSpan.Zero);
+            }
+        }
     }
 
     private static async Task IgnoreCancellation(Task? task)
@@ -324,10 +336,15 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             {
                 if (Now >= nextRecovery)
                 {
-                    await RecoverAsync(token).ConfigureAwait(false);
-                    if (_options.RetainFinishedJobs is { } retain)
+                    // On a shared store that elects a leader, only the leader does the maintenance.
+                    if (_store is not IJobStoreLeadership leadership
+                        || await leadership.TryLeadAsync(_options.WorkerName, LeadershipTtl, token).ConfigureAwait(false))
                     {
-                        await _store.CleanupAsync(Now - retain, token).ConfigureAwait(false);
+                        await RecoverAsync(token).ConfigureAwait(false);
+                        if (_options.RetainFinishedJobs is { } retain)
+                        {
+                            await _store.CleanupAsync(Now - retain, token).ConfigureAwait(false);
+                        }
                     }
 
                     nextRecovery = Now + _options.RecoveryInterval;
@@ -386,6 +403,9 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             }
         }
     }
+
+    /// <summary>A leader that stops renewing (a dead node) is replaced after three missed maintenance passes.</summary>
+    private TimeSpan LeadershipTtl => _options.RecoveryInterval * 3;
 
     private async Task RecoverAsync(CancellationToken token)
     {
