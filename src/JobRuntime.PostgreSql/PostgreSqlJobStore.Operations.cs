@@ -271,49 +271,22 @@ public sealed partial class PostgreSqlJobStore
     private static async Task<JobInsertResult> InsertCoreAsync(Tx tx, JobSnapshot job)
     {
         // Lock the parents (FOR SHARE) so none finishes between reading its status and recording the edge.
-        var pendingParents = 0;
-        JobId? failedParent = null;
-        JobStatus failedStatus = default;
-        var waitingOn = new List<JobId>();
+        var statuses = new Dictionary<Guid, JobStatus>();
         var parents = job.DependsOn.Distinct().ToArray();
         if (parents.Length > 0)
         {
-            var statuses = new Dictionary<Guid, JobStatus>();
-            await using (var read = tx.Command("SELECT id, status FROM {S}.jobs WHERE id = ANY(@ids) FOR SHARE", ("ids", parents.Select(Key).ToArray())))
+            await using var read = tx.Command("SELECT id, status FROM {S}.jobs WHERE id = ANY(@ids) FOR SHARE", ("ids", parents.Select(Key).ToArray()));
+            await using var reader = await read.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+            while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
             {
-                await using var reader = await read.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
-                while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
-                {
-                    statuses[reader.GetGuid(0)] = (JobStatus)reader.GetInt16(1);
-                }
-            }
-
-            foreach (var parentId in parents)
-            {
-                if (!statuses.TryGetValue(Key(parentId), out var status))
-                {
-                    throw new JobNotFoundException($"Parent job {parentId} of the new job does not exist.");
-                }
-
-                if (!status.IsTerminal())
-                {
-                    waitingOn.Add(parentId);
-                    pendingParents++;
-                }
-                else if (status != JobStatus.Completed && failedParent is null)
-                {
-                    failedParent = parentId;
-                    failedStatus = status;
-                }
+                statuses[reader.GetGuid(0)] = (JobStatus)reader.GetInt16(1);
             }
         }
 
-        var stored = job;
-        if (failedParent is { } parent && job.OnParentFailure == DependencyFailureBehavior.Cancel)
-        {
-            stored = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.ParentFailed(parent, failedStatus), CompletedAt = tx.Now };
-            pendingParents = 0;
-        }
+        var dependencies = JobDependencies.Evaluate(job, id => statuses.TryGetValue(Key(id), out var status) ? status : null, tx.Now);
+        var stored = dependencies.Stored;
+        var waitingOn = dependencies.WaitingOn;
+        var pendingParents = waitingOn.Count;
 
         // Insert-on-conflict: the partial unique index on live idempotency keys decides, never a read-then-write.
         var inserted = await tx.ScalarAsync(

@@ -191,31 +191,10 @@ public sealed partial class SqliteJobStore
             }
         }
 
-        var pendingParents = 0;
-        JobId? failedParent = null;
-        JobStatus failedStatus = default;
-        var waitingOn = new List<JobId>();
-        foreach (var parentId in job.DependsOn.Distinct())
-        {
-            var status = Status(c, parentId) ?? throw new JobNotFoundException($"Parent job {parentId} of the new job does not exist.");
-            if (!status.IsTerminal())
-            {
-                waitingOn.Add(parentId);
-                pendingParents++;
-            }
-            else if (status != JobStatus.Completed && failedParent is null)
-            {
-                failedParent = parentId;
-                failedStatus = status;
-            }
-        }
-
-        var stored = job;
-        if (failedParent is { } parent && job.OnParentFailure == DependencyFailureBehavior.Cancel)
-        {
-            stored = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.ParentFailed(parent, failedStatus), CompletedAt = c.Now };
-            pendingParents = 0;
-        }
+        var dependencies = JobDependencies.Evaluate(job, parentId => Status(c, parentId), c.Now);
+        var stored = dependencies.Stored;
+        var waitingOn = dependencies.WaitingOn;
+        var pendingParents = waitingOn.Count;
 
         var insert = c.Command($"""
             INSERT INTO jr_jobs (id, type, queue, priority, payload, status, result, error_type, error_message, error_stack,

@@ -39,37 +39,16 @@ public sealed class InMemoryJobStore : IJobStore
                 return new(new JobInsertResult(Snapshot(_jobs[existingId]), Created: false));
             }
 
-            var entry = new Entry(job);
-            JobSnapshot? failedParent = null;
-            foreach (var parentId in job.DependsOn)
+            var dependencies = JobDependencies.Evaluate(job, id => _jobs.TryGetValue(id, out var parent) ? parent.Job.Status : null, _time.GetUtcNow());
+            var entry = new Entry(dependencies.Stored);
+            foreach (var parentId in dependencies.WaitingOn)
             {
-                if (!_jobs.TryGetValue(parentId, out var parent))
-                {
-                    throw new JobNotFoundException($"Parent job {parentId} of the new job does not exist.");
-                }
-
-                if (!parent.Job.IsTerminal)
-                {
-                    entry.PendingParents++;
-                    (parent.Children ??= []).Add(job.Id);
-                }
-                else if (parent.Job.Status != JobStatus.Completed)
-                {
-                    failedParent ??= parent.Job;
-                }
+                entry.PendingParents++;
+                (_jobs[parentId].Children ??= []).Add(job.Id);
             }
 
             _jobs.Add(job.Id, entry);
-            if (failedParent is not null && job.OnParentFailure == DependencyFailureBehavior.Cancel)
-            {
-                entry.Job = entry.Job with
-                {
-                    Status = JobStatus.Cancelled,
-                    Error = JobStoreErrors.ParentFailed(failedParent.Id, failedParent.Status),
-                    CompletedAt = _time.GetUtcNow(),
-                };
-            }
-            else
+            if (entry.Job.Status != JobStatus.Cancelled)
             {
                 if (job.IdempotencyKey is { } newKey)
                 {
