@@ -1,4 +1,3 @@
-using System.Threading.Channels;
 using JobRuntime.Storage;
 
 namespace JobRuntime.PostgreSql;
@@ -6,64 +5,75 @@ namespace JobRuntime.PostgreSql;
 public sealed partial class PostgreSqlJobStore
 {
     private const int MaxBatch = 512;
-    private readonly Channel<PendingCompletion> _completions = System.Threading.Channels.Channel.CreateUnbounded<PendingCompletion>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lock _completerGate = new();
-    private Task? _completer;
 
     /// <summary>
     /// Final outcomes are written in batches: whatever is queued goes into one transaction with one
     /// fenced <c>UPDATE … FROM unnest(…)</c>; each caller's task completes after that commit.
     /// </summary>
-    private Task<JobWriteResult> EnqueueCompletion(JobLease lease, JobCompletion completion)
+    private WriteBatcher<PendingCompletion, JobWriteResult> Completions => Volatile.Read(ref _completionBatcher) ?? Interlocked.CompareExchange(
+        ref _completionBatcher, new(batch => InTransactionAsync("record job outcomes", tx => CompleteBatchAsync(tx, batch), CancellationToken.None), MaxBatch), null) ?? _completionBatcher;
+
+    /// <summary>Lease renewals (with any progress) are batched the same way: one statement for all of a node's running jobs.</summary>
+    private WriteBatcher<PendingRenewal, LeaseState> Renewals => Volatile.Read(ref _renewalBatcher) ?? Interlocked.CompareExchange(
+        ref _renewalBatcher, new(batch => InTransactionAsync("renew leases", tx => RenewBatchAsync(tx, batch), CancellationToken.None), MaxBatch), null) ?? _renewalBatcher;
+
+    private async Task<LeaseState[]> RenewBatchAsync(Tx tx, IReadOnlyList<PendingRenewal> batch)
     {
-        var pending = new PendingCompletion(lease, completion, new TaskCompletionSource<JobWriteResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (_completer is null)
+        int n = batch.Count;
+        var ids = new Guid[n];
+        var tokens = new Guid[n];
+        var expires = new long[n];
+        var currents = new long?[n];
+        var totals = new long?[n];
+        var messages = new string?[n];
+        var stages = new string?[n];
+        for (int i = 0; i < n; i++)
         {
-            lock (_completerGate)
+            var (lease, expiresAt, progress) = batch[i];
+            ids[i] = Key(lease.JobId);
+            tokens[i] = lease.Token;
+            expires[i] = Ticks(expiresAt);
+            currents[i] = progress?.Current;
+            totals[i] = progress?.Total;
+            messages[i] = progress?.Message;
+            stages[i] = progress?.Stage;
+        }
+
+        var answers = new Dictionary<Guid, bool>();
+        await using (var update = tx.Command(
+            """
+            UPDATE {S}.jobs j SET lease_expires = v.expires,
+                progress_current = COALESCE(v.pc, j.progress_current), progress_total = COALESCE(v.pt, j.progress_total),
+                progress_message = CASE WHEN v.pc IS NULL THEN j.progress_message ELSE v.pm END,
+                progress_stage = CASE WHEN v.pc IS NULL THEN j.progress_stage ELSE v.ps END
+            FROM unnest(@ids::uuid[], @tokens::uuid[], @expires::bigint[], @currents::bigint[], @totals::bigint[], @messages::text[], @stages::text[])
+                AS v(id, token, expires, pc, pt, pm, ps)
+            WHERE j.id = v.id AND j.status = 1 AND j.lease_token = v.token
+            RETURNING j.id, j.cancel_requested
+            """,
+            ("ids", ids), ("tokens", tokens), ("expires", expires), ("currents", currents), ("totals", totals), ("messages", messages), ("stages", stages)))
+        {
+            await using var reader = await update.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+            while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
             {
-                _completer ??= Task.Run(CompleteLoopAsync);
+                answers[reader.GetGuid(0)] = reader.GetBoolean(1);
             }
         }
 
-        if (!_completions.Writer.TryWrite(pending))
+        var states = new LeaseState[n];
+        for (int i = 0; i < n; i++)
         {
-            throw new ObjectDisposedException(nameof(PostgreSqlJobStore));
+            states[i] = !answers.TryGetValue(ids[i], out var cancel) ? LeaseState.Lost : cancel ? LeaseState.CancellationRequested : LeaseState.Active;
+            if (states[i] != LeaseState.Lost && batch[i].Progress is { } progress)
+            {
+                await NotifyProgressAsync(tx, batch[i].Lease.JobId, progress).ConfigureAwait(false);
+            }
         }
 
-        return pending.Done.Task;
+        return states;
     }
 
-    private async Task CompleteLoopAsync()
-    {
-        var reader = _completions.Reader;
-        var batch = new List<PendingCompletion>(MaxBatch);
-        while (await reader.WaitToReadAsync().ConfigureAwait(false))
-        {
-            batch.Clear();
-            while (batch.Count < MaxBatch && reader.TryRead(out var item))
-            {
-                batch.Add(item);
-            }
-
-            try
-            {
-                var results = await InTransactionAsync("record job outcomes", tx => CompleteBatchAsync(tx, batch), CancellationToken.None).ConfigureAwait(false);
-                for (int i = 0; i < batch.Count; i++)
-                {
-                    batch[i].Done.TrySetResult(results[i]);
-                }
-            }
-            catch (Exception ex)
-            {
-                foreach (var item in batch)
-                {
-                    item.Done.TrySetException(ex);
-                }
-            }
-        }
-    }
-
-    private async Task<JobWriteResult[]> CompleteBatchAsync(Tx tx, List<PendingCompletion> batch)
+    private async Task<JobWriteResult[]> CompleteBatchAsync(Tx tx, IReadOnlyList<PendingCompletion> batch)
     {
         int n = batch.Count;
         var ids = new Guid[n];
@@ -80,7 +90,7 @@ public sealed partial class PostgreSqlJobStore
         var stages = new string?[n];
         for (int i = 0; i < n; i++)
         {
-            var (lease, completion, _) = batch[i];
+            var (lease, completion) = batch[i];
             ids[i] = Key(lease.JobId);
             tokens[i] = lease.Token;
             statuses[i] = (short)completion.ResultingStatus;
@@ -159,5 +169,7 @@ public sealed partial class PostgreSqlJobStore
         return outcome;
     }
 
-    private sealed record PendingCompletion(JobLease Lease, JobCompletion Completion, TaskCompletionSource<JobWriteResult> Done);
+    private sealed record PendingCompletion(JobLease Lease, JobCompletion Completion);
+
+    private sealed record PendingRenewal(JobLease Lease, DateTimeOffset ExpiresAt, JobProgress? Progress);
 }

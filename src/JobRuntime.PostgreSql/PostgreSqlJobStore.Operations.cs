@@ -61,26 +61,8 @@ public sealed partial class PostgreSqlJobStore
     public async ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(lease);
-        return await InTransactionAsync("renew a lease", async tx =>
-        {
-            var sql = progress is null
-                ? $"UPDATE {{S}}.jobs SET lease_expires = @expires {Fence} RETURNING cancel_requested"
-                : $"UPDATE {{S}}.jobs SET lease_expires = @expires, {ProgressUpdate} {Fence} RETURNING cancel_requested";
-            var parameters = new List<(string, object?)> { ("expires", Ticks(expiresAt)), ("id", Key(lease.JobId)), ("token", lease.Token) };
-            parameters.AddRange(ProgressParameters(progress));
-            var state = await tx.ScalarAsync(sql, [.. parameters]).ConfigureAwait(false) switch
-            {
-                null => LeaseState.Lost,
-                true => LeaseState.CancellationRequested,
-                _ => LeaseState.Active,
-            };
-            if (progress is not null && state != LeaseState.Lost)
-            {
-                await NotifyProgressAsync(tx, lease.JobId, progress).ConfigureAwait(false);
-            }
-
-            return state;
-        }, cancellationToken).ConfigureAwait(false);
+        await InitializeAsync(cancellationToken).ConfigureAwait(false);
+        return await Renewals.Enqueue(new PendingRenewal(lease, expiresAt, progress)).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -91,7 +73,7 @@ public sealed partial class PostgreSqlJobStore
         if (completion.Kind is not (JobCompletionKind.Retry or JobCompletionKind.Release))
         {
             await InitializeAsync(cancellationToken).ConfigureAwait(false);
-            return await EnqueueCompletion(lease, completion).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await Completions.Enqueue(new PendingCompletion(lease, completion)).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return await InTransactionAsync("record a job's outcome", tx => CompleteCoreAsync(tx, lease, completion), cancellationToken).ConfigureAwait(false);

@@ -22,6 +22,8 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private readonly PostgreSqlJobStoreOptions _options;
     private static readonly TimeSpan StatisticsCheckInterval = TimeSpan.FromSeconds(2);
     private long _statisticsCheckedAt;
+    private WriteBatcher<PendingCompletion, JobWriteResult>? _completionBatcher;
+    private WriteBatcher<PendingRenewal, LeaseState>? _renewalBatcher;
 
     /// <summary>Creates a store on a connection string (<see cref="PostgreSqlJobStoreOptions.ConnectionString"/>).</summary>
     /// <param name="options">The options.</param>
@@ -66,11 +68,15 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        // Finish the queued outcomes first: every acknowledged completion is written.
-        _completions.Writer.TryComplete();
-        if (_completer is { } completer)
+        // Finish the queued writes first: every acknowledged completion is written.
+        if (_completionBatcher is { } completions)
         {
-            await completer.ConfigureAwait(false);
+            await completions.CompleteAsync().ConfigureAwait(false);
+        }
+
+        if (_renewalBatcher is { } renewals)
+        {
+            await renewals.CompleteAsync().ConfigureAwait(false);
         }
 
         if (_ownsDataSource)
