@@ -112,32 +112,38 @@ public sealed class PostgresServer
                 "The PostgreSQL tests need a server: set JOBRUNTIME_TEST_PG to a connection string, or install Debian's postgresql package (apt-get install postgresql) so that initdb and pg_ctl are under /usr/lib/postgresql/<version>/bin.");
         }
 
-        // Several test processes may get here at once: one installs, the others wait on the lock.
-        using (var gate = await LockAsync("/tmp/jobruntime-pg-install.lock").ConfigureAwait(false))
+        // Several test processes may get here at once: one installs, the others wait for it on a
+        // machine-wide named mutex (held on this one thread throughout, as a mutex must be).
+        await Task.Run(() =>
         {
-            if (FindBinaries() is null)
-            {
-                await RunAsync("apt-get", ["update"]).ConfigureAwait(false);
-                await RunAsync("apt-get", ["install", "-y", "--no-install-recommends", "postgresql"], environment: new() { ["DEBIAN_FRONTEND"] = "noninteractive" }).ConfigureAwait(false);
-            }
-        }
-
-        return FindBinaries() ?? throw new InvalidOperationException("apt-get installed postgresql, but initdb and pg_ctl were not found under /usr/lib/postgresql/<version>/bin.");
-    }
-
-    private static async Task<FileStream> LockAsync(string path)
-    {
-        for (var attempt = 0; ; attempt++)
-        {
+            using var mutex = new Mutex(initiallyOwned: false, "Global\\jobruntime-pg-install");
             try
             {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                if (!mutex.WaitOne(TimeSpan.FromMinutes(15)))
+                {
+                    throw new TimeoutException("Another test process has been installing postgresql for 15 minutes.");
+                }
             }
-            catch (IOException) when (attempt < 1200)
+            catch (AbandonedMutexException)
             {
-                await Task.Delay(500).ConfigureAwait(false);
+                // The process that held it died (mid-install, say): the mutex is ours now; check again below.
             }
-        }
+
+            try
+            {
+                if (FindBinaries() is null)
+                {
+                    RunAsync("apt-get", ["update"]).GetAwaiter().GetResult();
+                    RunAsync("apt-get", ["install", "-y", "--no-install-recommends", "postgresql"], environment: new() { ["DEBIAN_FRONTEND"] = "noninteractive" }).GetAwaiter().GetResult();
+                }
+            }
+            finally
+            {
+                mutex.ReleaseMutex();
+            }
+        }).ConfigureAwait(false);
+
+        return FindBinaries() ?? throw new InvalidOperationException("apt-get installed postgresql, but initdb and pg_ctl were not found under /usr/lib/postgresql/<version>/bin.");
     }
 
     private static int FreePort()
