@@ -139,14 +139,7 @@ public sealed partial class PostgreSqlJobStore
         return await InTransactionAsync("list jobs", async tx =>
         {
             var items = await tx.JobsAsync(sql, [.. parameters]).ConfigureAwait(false);
-            JobId? next = null;
-            if (items.Count > query.PageSize)
-            {
-                items.RemoveAt(items.Count - 1);
-                next = items[^1].Id;
-            }
-
-            return new JobPage(items, next);
+            return JobPage.FromOneMore(items, query.PageSize);
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -109,14 +109,7 @@ public sealed partial class SqliteJobStore
             command.CommandText = $"SELECT {Columns} FROM jr_jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY id DESC LIMIT $limit";
             command.Parameters.AddWithValue("$limit", query.PageSize + 1);
             var items = ReadJobs(command, _time.GetUtcNow());
-            JobId? next = null;
-            if (items.Count > query.PageSize)
-            {
-                items.RemoveAt(items.Count - 1);
-                next = items[^1].Id;
-            }
-
-            return new JobPage(items, next);
+            return JobPage.FromOneMore(items, query.PageSize);
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -224,14 +224,7 @@ public sealed class InMemoryJobStore : IJobStore
                 .Take(query.PageSize + 1)
                 .Select(Snapshot)
                 .ToList();
-            JobId? next = null;
-            if (items.Count > query.PageSize)
-            {
-                items.RemoveAt(items.Count - 1);
-                next = items[^1].Id;
-            }
-
-            return new(new JobPage(items, next));
+            return new(JobPage.FromOneMore(items, query.PageSize));
         }
     }
 
