@@ -25,12 +25,12 @@ public sealed partial class PostgreSqlJobStore
             return;
         }
 
-        await InitializeAsync(cancellationToken).ConfigureAwait(false);
         var failures = 0;
         while (!cancellationToken.IsCancellationRequested)
         {
             try
             {
+                await InitializeAsync(cancellationToken).ConfigureAwait(false);
                 var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
                 await using (connection.ConfigureAwait(false))
                 {
@@ -66,9 +66,10 @@ public sealed partial class PostgreSqlJobStore
             {
                 return;
             }
-            catch (Exception ex) when (ex is NpgsqlException or IOException or TimeoutException or InvalidOperationException)
+            catch (Exception ex) when (ex is NpgsqlException or PostgreSqlJobStoreException or IOException or TimeoutException or InvalidOperationException)
             {
-                // Lost the connection (server restart, pg_terminate_backend, network): back off and reconnect.
+                // Lost the connection (server restart, pg_terminate_backend, network) or never had
+                // one (server down at start-up): back off and try again.
                 failures++;
                 var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(failures, 10))) * (0.5 + Random.Shared.NextDouble()));
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);

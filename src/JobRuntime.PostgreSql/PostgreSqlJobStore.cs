@@ -18,7 +18,8 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private readonly bool _ownsDataSource;
     private readonly TimeProvider _time;
     private readonly string _schema;
-    private readonly Lazy<Task> _initialized;
+    private readonly Lock _initializeGate = new();
+    private Task? _initialized;
     private readonly PostgreSqlJobStoreOptions _options;
     private static readonly TimeSpan StatisticsCheckInterval = TimeSpan.FromSeconds(2);
     private long _statisticsCheckedAt;
@@ -53,7 +54,6 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
         _schema = options.Schema;
         _options = options;
         Channel = ("jr_" + options.Schema)[..Math.Min(60, 3 + options.Schema.Length)];
-        _initialized = new Lazy<Task>(InitializeCoreAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The PostgreSQL schema holding the tables.</summary>
@@ -63,7 +63,22 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the schema is ready.</returns>
     /// <exception cref="PostgreSqlJobStoreException">The server is unreachable, refuses the schema, or holds a newer schema version.</exception>
-    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.Value.WaitAsync(cancellationToken);
+    public Task InitializeAsync(CancellationToken cancellationToken)
+    {
+        Task initialized;
+        lock (_initializeGate)
+        {
+            // A failed attempt (server down, permission missing) is not kept: the next call tries again.
+            if (_initialized is null || _initialized.IsFaulted || _initialized.IsCanceled)
+            {
+                _initialized = InitializeCoreAsync();
+            }
+
+            initialized = _initialized;
+        }
+
+        return initialized.WaitAsync(cancellationToken);
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
