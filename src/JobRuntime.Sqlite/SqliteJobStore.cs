@@ -17,7 +17,8 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     private readonly TimeProvider _time;
     private readonly string _connectionString;
     private readonly Channel<WriteOp> _writes = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _initialized;
+    private readonly Lock _initializeGate = new();
+    private Task? _initialized;
     private readonly Lock _startGate = new();
     private Task? _writer;
     private int _disposed;
@@ -40,7 +41,6 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         };
         _connectionString = builder.ToString();
         DataSource = builder.DataSource;
-        _initialized = new Lazy<Task>(InitializeAsync, LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The database file (or other data source) this store uses.</summary>
@@ -50,7 +50,21 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     /// <param name="cancellationToken">Cancels the wait.</param>
     /// <returns>A task that completes when the database is ready.</returns>
     /// <exception cref="SqliteJobStoreException">The file is not a usable JobRuntime database.</exception>
-    public Task InitializeAsync(CancellationToken cancellationToken) => _initialized.Value.WaitAsync(cancellationToken);
+    public Task InitializeAsync(CancellationToken cancellationToken) => Initialized().WaitAsync(cancellationToken);
+
+    /// <summary>The schema check, started on first use; a failed one (a file that was not a database, say) is tried again next time.</summary>
+    private Task Initialized()
+    {
+        lock (_initializeGate)
+        {
+            if (_initialized is null || _initialized.IsFaulted || _initialized.IsCanceled)
+            {
+                _initialized = InitializeAsync();
+            }
+
+            return _initialized;
+        }
+    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
@@ -91,7 +105,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     private async Task<T> ReadAsync<T>(string operation, Func<SqliteConnection, T> read, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
-        await _initialized.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await Initialized().WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var connection = new SqliteConnection(_connectionString);
@@ -136,7 +150,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
 
                 try
                 {
-                    await _initialized.Value.ConfigureAwait(false);
+                    await Initialized().ConfigureAwait(false);
                     connection ??= await OpenWriterAsync().ConfigureAwait(false);
                     Commit(connection, commands, batch);
                 }

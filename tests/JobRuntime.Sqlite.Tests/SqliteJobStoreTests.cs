@@ -90,6 +90,13 @@ public sealed class SqliteJobStoreTests : IDisposable
         Assert.Contains("not a SQLite database", ex.Message, StringComparison.Ordinal);
         Assert.Contains(_database.Path, ex.Message, StringComparison.Ordinal);
         Assert.StartsWith("this is a text file", await File.ReadAllTextAsync(_database.Path), StringComparison.Ordinal);
+
+        // Once the file is fixed (here: removed), the same store serves: the failed start is not remembered.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        File.Delete(_database.Path);
+        var inserted = await store.InsertAsync(NewJob());
+        Assert.True(inserted.Created);
+        Assert.NotNull(await store.GetAsync(inserted.Job.Id));
     }
 
     [Fact]
