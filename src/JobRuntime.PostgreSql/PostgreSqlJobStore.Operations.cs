@@ -76,7 +76,7 @@ public sealed partial class PostgreSqlJobStore
             return await Completions.Enqueue(new PendingCompletion(lease, completion)).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        return await InTransactionAsync("record a job's outcome", tx => CompleteCoreAsync(tx, lease, completion), cancellationToken).ConfigureAwait(false);
+        return await InTransactionAsync("record a job's outcome", tx => RequeueAsync(tx, lease, completion), cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -368,40 +368,18 @@ public sealed partial class PostgreSqlJobStore
         return new ClaimResult(claimed.ConvertAll(job => new ClaimedJob(job, new JobLease(job.Id, request.Owner, token, expires))), next);
     }
 
-    private static async Task<JobWriteResult> CompleteCoreAsync(Tx tx, JobLease lease, JobCompletion completion)
+    /// <summary>A retry or a release hands the job back as pending; final outcomes go through the batch writer.</summary>
+    private static async Task<JobWriteResult> RequeueAsync(Tx tx, JobLease lease, JobCompletion completion)
     {
         var fence = new (string, object?)[] { ("id", Key(lease.JobId)), ("token", lease.Token) };
-        int changed = completion.Kind switch
-        {
-            JobCompletionKind.Retry => await tx.ExecuteAsync(
+        int changed = completion.Kind == JobCompletionKind.Retry
+            ? await tx.ExecuteAsync(
                 $"UPDATE {{S}}.jobs SET status = 0, scheduled_at = @at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate}, {ProgressUpdate} {Fence}",
-                [("at", Ticks(completion.RetryAt ?? tx.Now)), .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false),
-            JobCompletionKind.Release => await tx.ExecuteAsync(
+                [("at", Ticks(completion.RetryAt ?? tx.Now)), .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false)
+            : await tx.ExecuteAsync(
                 $"UPDATE {{S}}.jobs SET status = 0, attempt = GREATEST(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}",
-                fence).ConfigureAwait(false),
-            _ => await tx.ExecuteAsync(
-                $$"""
-                UPDATE {S}.jobs SET status = @status, result = @result::text, artifacts = @artifacts::text, completed_at = @now,
-                    lease_token = NULL, lease_expires = NULL, {{ErrorUpdate}}, {{ProgressUpdate}}
-                {{Fence}}
-                """,
-                [("status", (short)completion.ResultingStatus), ("result", completion.Result), ("artifacts", ArtifactsJson(completion.Artifacts)), ("now", tx.NowTicks),
-                    .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false),
-        };
-
-        if (changed == 0)
-        {
-            return JobWriteResult.Rejected;
-        }
-
-        if (completion.Kind is JobCompletionKind.Retry or JobCompletionKind.Release)
-        {
-            return new JobWriteResult(true, []);
-        }
-
-        var cancelled = new List<JobId>();
-        await FinishAsync(tx, lease.JobId, completion.ResultingStatus, cancelled).ConfigureAwait(false);
-        return new JobWriteResult(true, cancelled);
+                fence).ConfigureAwait(false);
+        return changed == 0 ? JobWriteResult.Rejected : new JobWriteResult(true, []);
     }
 
     // A job became terminal: release or cancel its dependents (transitively).
