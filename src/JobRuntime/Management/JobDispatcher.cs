@@ -172,15 +172,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         {
             if (await _store.GetAsync(id, _stopping.Token).ConfigureAwait(false) is { } job && job.Status != JobStatus.Pending)
             {
-                var kind = job.Status switch
-                {
-                    JobStatus.Running => JobEventKind.Started,
-                    JobStatus.Completed => JobEventKind.Completed,
-                    JobStatus.Failed => JobEventKind.Failed,
-                    JobStatus.Cancelled => JobEventKind.Cancelled,
-                    JobStatus.TimedOut => JobEventKind.TimedOut,
-                    _ => JobEventKind.State,
-                };
+                var kind = job.IsTerminal ? JobEvent.KindFor(job.Status) : JobEventKind.Started;
                 Emit(new JobEvent(job.Id, kind, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress, Error = job.Error });
             }
         }
