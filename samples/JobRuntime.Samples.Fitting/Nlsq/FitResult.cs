@@ -18,6 +18,9 @@ public enum FitStopReason
     /// <summary>No step reduces the residuals further at machine precision (converged at the limit of double precision).</summary>
     MachinePrecision,
 
+    /// <summary>No step reduces the residuals although the gradient is not small: the solver is stuck, not converged.</summary>
+    Stalled,
+
     /// <summary>The iteration limit was reached before convergence.</summary>
     MaxIterations,
 

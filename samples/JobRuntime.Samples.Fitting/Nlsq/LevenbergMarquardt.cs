@@ -310,7 +310,7 @@ public sealed class LevenbergMarquardt
                         bool stationary = gMax <= Math.Sqrt(Epsilon);
                         return stationary
                             ? (FitStopReason.MachinePrecision, $"Converged: the step is at machine precision and the gradient cosine is {gMax:G3}.")
-                            : (FitStopReason.MachinePrecision, $"Not converged: no reducing step was found though the gradient cosine is {gMax:G3}.");
+                            : (FitStopReason.Stalled, $"Not converged: no reducing step was found though the gradient cosine is {gMax:G3}.");
                     }
 
                     if (_evaluations >= options.MaxFunctionEvaluations)
@@ -357,8 +357,8 @@ public sealed class LevenbergMarquardt
                 errors[j] = Math.Sqrt(covariance[(j * n) + j]);
             }
 
-            bool converged = reason is FitStopReason.ZeroResidual or FitStopReason.SmallReduction or FitStopReason.SmallStep or FitStopReason.SmallGradient
-                || (reason == FitStopReason.MachinePrecision && message.StartsWith("Converged", StringComparison.Ordinal));
+            bool converged = reason is FitStopReason.ZeroResidual or FitStopReason.SmallReduction or FitStopReason.SmallStep
+                or FitStopReason.SmallGradient or FitStopReason.MachinePrecision;
             if (!invertible && haveJacobian && !converged && reason != FitStopReason.NonFinite)
             {
                 message += " The Jacobian is rank-deficient there, so standard errors are undefined.";
