@@ -49,7 +49,10 @@ public sealed class JobRuntimeOptions
     /// <value>Default: 30 seconds.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How often the dispatcher looks for due jobs when nothing woke it (other processes' submits, for example).</summary>
+    /// <summary>
+    /// How often the dispatcher looks for due jobs when nothing woke it (other processes' submits, for example).
+    /// Each wait is jittered to between 80 % and 100 % of this, so that nodes started together do not poll in step.
+    /// </summary>
     /// <value>Default: 1 second.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -378,7 +378,8 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 continue;
             }
 
-            var wait = _options.PollInterval;
+            // Jittered (80–100 % of the interval) so that nodes started together do not poll in step.
+            var wait = _options.PollInterval * (1 - (0.2 * Random.Shared.NextDouble()));
             if (nextDue is { } due && due - Now < wait)
             {
                 wait = due - Now;
