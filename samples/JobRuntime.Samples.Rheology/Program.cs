@@ -46,10 +46,12 @@ catch (RelaxationDataException e)
 var services = new ServiceCollection();
 services.AddJobRuntime(options =>
     {
-        options.MaxConcurrency = 2;
+        // --hang: one slot, so the job queued behind the hung one runs only once its slot is released.
+        options.MaxConcurrency = command.Hang ? 1 : 2;
         options.CancellationGracePeriod = TimeSpan.FromSeconds(2);
     })
     .UseSqlite($"Data Source={command.Database}")
+    .AddThreadDumpDiagnostics()
     .AddRheologyHandlers()
     .AddHandler<StuckInstrumentHandler>("read-instrument");
 await using var provider = services.BuildServiceProvider();
@@ -62,7 +64,7 @@ if (command.Command == "history")
 
 if (command.Hang)
 {
-    return await Commands.HangAsync(jobs);
+    return await Commands.HangAsync(jobs, model);
 }
 
 return await Commands.RunAsync(jobs, command, model, data!);
@@ -164,10 +166,15 @@ internal static class Commands
         return 0;
     }
 
-    public static async Task<int> HangAsync(IJobManager jobs)
+    public static async Task<int> HangAsync(IJobManager jobs, RelaxationModel model)
     {
-        AnsiConsole.MarkupLine("Submitting a job that waits for an instrument that never answers (timeout 2 s)...");
+        AnsiConsole.MarkupLine("Submitting a fit that waits for an instrument that never answers (timeout 2 s), and a normal fit queued behind it (1 slot)...");
         var id = await jobs.SubmitAsync("read-instrument", new InstrumentArgs("rheometer"), new JobSubmitOptions { Timeout = TimeSpan.FromSeconds(2) });
+        var data = RelaxationData.Synthetic(model, model.Modes == 1 ? [1.5e5, 0.8] : [2e5, 0.05, 6e4, 3.0], 40, 0.01, 7);
+        var nextId = await jobs.SubmitAsync(
+            RheologyJobRuntimeBuilderExtensions.FitJobType,
+            new RheologyFitArgs(model.Modes, data.Time, data.Modulus, data.Source),
+            new JobSubmitOptions { Title = "the next job" });
         var job = await jobs.WaitForCompletionAsync(id);
         AnsiConsole.MarkupLine($"job {id} ended [bold]{job.Status}[/]: {Markup.Escape(job.Error?.Message ?? string.Empty)}");
         var dump = await jobs.GetThreadDumpAsync(id);
@@ -178,7 +185,9 @@ internal static class Commands
         }
 
         AnsiConsole.WriteLine(dump.ToText());
-        return job.Status == JobStatus.TimedOut ? 0 : 1;
+        var next = await jobs.WaitForCompletionAsync(nextId);
+        AnsiConsole.MarkupLine($"next job {nextId} (rheology-fit) ended [bold]{next.Status}[/] after the hung job's slot was released");
+        return job.Status == JobStatus.TimedOut && next.Status == JobStatus.Completed ? 0 : 1;
     }
 
     private static async Task WatchAsync(IJobManager jobs, JobId fitId, JobId nutsId, int chains, CancellationToken cancellationToken)

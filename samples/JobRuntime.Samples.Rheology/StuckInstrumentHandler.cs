@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using JobRuntime.Handlers;
 
 namespace JobRuntime.Samples.Rheology;
@@ -5,20 +6,34 @@ namespace JobRuntime.Samples.Rheology;
 /// <summary>Arguments of the deliberately stuck job used by <c>--hang</c>.</summary>
 public sealed record InstrumentArgs(string Instrument);
 
-/// <summary>Waits for a rheometer reply that never comes, and ignores cancellation: the timeout dump shows where.</summary>
+/// <summary>
+/// A fit that never converges: its loop waits, synchronously, for an instrument reading that never
+/// comes, and ignores cancellation. The timeout dump (all threads, via JobRuntime.Diagnostics) shows
+/// the job's thread inside <c>StuckInFitLoop</c>.
+/// </summary>
 public sealed class StuckInstrumentHandler : IJobHandler<InstrumentArgs, string>
 {
+    private static readonly object Reading = new();
+
     /// <inheritdoc />
-    public async ValueTask<string> ExecuteAsync(InstrumentArgs args, JobContext context)
+    public ValueTask<string> ExecuteAsync(InstrumentArgs args, JobContext context)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(context);
-        context.ReportProgress(0, 1, $"waiting for {args.Instrument}");
-        return await ReadRelaxationCurveAsync(args.Instrument).ConfigureAwait(false);
+        context.ReportProgress(0, 1, $"fitting live data from {args.Instrument}");
+        return ValueTask.FromResult(StuckInFitLoop(args.Instrument));
     }
 
-    private static async Task<string> ReadRelaxationCurveAsync(string instrument) =>
-        $"{instrument}: {await AwaitInstrumentReplyAsync().ConfigureAwait(false)}";
-
-    private static Task<string> AwaitInstrumentReplyAsync() => new TaskCompletionSource<string>().Task;
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string StuckInFitLoop(string instrument)
+    {
+        lock (Reading)
+        {
+            // Nobody ever pulses: the next reading never arrives.
+            while (true)
+            {
+                Monitor.Wait(Reading);
+            }
+        }
+    }
 }

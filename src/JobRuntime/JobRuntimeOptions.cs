@@ -94,6 +94,15 @@ public sealed class JobRuntimeOptions
     /// <value>Default: <see langword="false"/>.</value>
     public bool DumpOnSigquit { get; set; }
 
+    /// <summary>
+    /// Rate limit of all-thread captures (registered <see cref="Diagnostics.IThreadDumpProvider"/>s such as
+    /// JobRuntime.Diagnostics'): within this interval after one, a dump reuses its threads, completed
+    /// with the asking job's thread, async chain and the overdue jobs, instead of capturing again.
+    /// The dependency-free core capture is never rate limited. <see cref="TimeSpan.Zero"/> captures every time.
+    /// </summary>
+    /// <value>Default: 1 second.</value>
+    public TimeSpan ThreadDumpMinimumInterval { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How many droppable events (progress, custom) each subscriber buffers before dropping the oldest.</summary>
     /// <value>Default: 64.</value>
     public int SubscriberBufferCapacity { get; set; } = 64;

@@ -68,6 +68,7 @@ internal sealed class JobRuntimeOptionsValidator : IValidateOptions<JobRuntimeOp
             Positive(errors, nameof(options.StallTimeout), stall, allowZero: false);
         }
 
+        Positive(errors, nameof(options.ThreadDumpMinimumInterval), options.ThreadDumpMinimumInterval, allowZero: true);
         if (options.SubscriberBufferCapacity < 1)
         {
             errors.Add($"{nameof(options.SubscriberBufferCapacity)} must be at least 1 (was {options.SubscriberBufferCapacity}).");

@@ -31,6 +31,12 @@ public sealed record ThreadDump
     /// <summary>The job's async call chain, outermost method first, each with what it awaits.</summary>
     public IReadOnlyList<string> AsyncChain { get; init; } = [];
 
+    /// <summary>
+    /// Every pending async call chain in the process, outermost method first (deep captures only;
+    /// empty otherwise).
+    /// </summary>
+    public IReadOnlyList<IReadOnlyList<string>> PendingAsyncChains { get; init; } = [];
+
     /// <summary>Running jobs past their deadline at the time of the capture.</summary>
     public IReadOnlyList<JobId> OverdueJobs { get; init; } = [];
 
@@ -44,7 +50,10 @@ public sealed record ThreadDump
         {
             var job = Threads.FirstOrDefault(t => t.IsJobThread);
             // The innermost async method, not the task it awaits.
-            var where = AsyncChain.LastOrDefault(step => !step.StartsWith("awaiting ", StringComparison.Ordinal)) ?? job?.Frames.FirstOrDefault();
+            // On the job's thread: the innermost frame of the application's own code, not the BCL wait it sits in.
+            var where = AsyncChain.LastOrDefault(step => !step.StartsWith("awaiting ", StringComparison.Ordinal))
+                ?? job?.Frames.FirstOrDefault(f => !f.StartsWith("System.", StringComparison.Ordinal) && !f.StartsWith('['))
+                ?? job?.Frames.FirstOrDefault();
             return $"{Reason}: {Threads.Count} thread(s) via {Method} in {CaptureDuration.TotalMilliseconds:0.#} ms" + (where is null ? "" : $"; job at {where}");
         }
     }
@@ -58,7 +67,8 @@ public sealed record ThreadDump
         foreach (var thread in Threads)
         {
             text.AppendLine();
-            text.Append(CultureInfo.InvariantCulture, $"Thread {thread.ManagedThreadId} (os {thread.OsThreadId}) \"{thread.Name ?? "unnamed"}\"");
+            var managed = thread.ManagedThreadId == 0 ? "?" : thread.ManagedThreadId.ToString(CultureInfo.InvariantCulture);
+            text.Append(CultureInfo.InvariantCulture, $"Thread {managed} (os {thread.OsThreadId}) \"{thread.Name ?? "unnamed"}\"");
             if (thread.JobId is { } jobId)
             {
                 text.Append(CultureInfo.InvariantCulture, $" running job {jobId}");
@@ -82,6 +92,15 @@ public sealed record ThreadDump
             foreach (var step in AsyncChain)
             {
                 text.Append("  ").AppendLine(step);
+            }
+        }
+
+        if (PendingAsyncChains.Count > 0)
+        {
+            text.AppendLine().Append(CultureInfo.InvariantCulture, $"Pending async call chains ({PendingAsyncChains.Count}, outermost first):").AppendLine();
+            foreach (var pending in PendingAsyncChains)
+            {
+                text.Append("  ").AppendLine(string.Join(" -> ", pending));
             }
         }
 

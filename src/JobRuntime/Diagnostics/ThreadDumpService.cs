@@ -3,20 +3,30 @@ using Microsoft.Extensions.Logging;
 
 namespace JobRuntime.Diagnostics;
 
-/// <summary>Tries the registered providers in order, then the core provider; one capture at a time.</summary>
+/// <summary>
+/// Tries the registered providers in order, then the core provider; one capture at a time. A
+/// registered provider's all-thread capture is reused for <see cref="JobRuntimeOptions.ThreadDumpMinimumInterval"/>
+/// (a burst of timeouts costs one capture), and each dump is completed with what the runtime knows:
+/// which thread runs which job, the job's async call chain and the overdue jobs.
+/// </summary>
 internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
 {
     private static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(10);
 
     private readonly IThreadDumpProvider[] _providers;
     private readonly JobExecutor _executor;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _minimumInterval;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private (ThreadDump Dump, long Timestamp)? _last;
 
-    public ThreadDumpService(IEnumerable<IThreadDumpProvider> providers, JobExecutor executor, TimeProvider time, ILoggerFactory? loggerFactory = null)
+    public ThreadDumpService(IEnumerable<IThreadDumpProvider> providers, JobExecutor executor, TimeProvider time, Microsoft.Extensions.Options.IOptions<JobRuntimeOptions>? options = null, ILoggerFactory? loggerFactory = null)
     {
         _providers = [.. providers, new CoreThreadDumpProvider(time)];
         _executor = executor;
+        _time = time;
+        _minimumInterval = options?.Value.ThreadDumpMinimumInterval ?? TimeSpan.FromSeconds(1);
         _logger = (loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("JobRuntime.Diagnostics");
     }
 
@@ -30,14 +40,30 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
         try
         {
             var request = new ThreadDumpRequest(jobId, reason, _executor.RunningJobs());
-            var skipped = new List<string>();
-            foreach (var provider in _providers)
+            if (_last is { } last && _time.GetElapsedTime(last.Timestamp) < _minimumInterval)
             {
+                var age = _time.GetElapsedTime(last.Timestamp);
+                var reused = Complete(last.Dump, request) with { CapturedAt = _time.GetUtcNow() - age };
+                return reused with { Notes = [.. reused.Notes, $"reused the capture of {age.TotalMilliseconds:0} ms earlier (at most one capture per {_minimumInterval.TotalMilliseconds:0} ms)"] };
+            }
+
+            var skipped = new List<string>();
+            for (int i = 0; i < _providers.Length; i++)
+            {
+                var provider = _providers[i];
+                var core = i == _providers.Length - 1;
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 limit.CancelAfter(DefaultLimit);
                 try
                 {
+                    var started = _time.GetTimestamp();
                     var dump = await provider.CaptureAsync(request, limit.Token).ConfigureAwait(false);
+                    if (!core)
+                    {
+                        _last = (dump, started);
+                        dump = Complete(dump, request);
+                    }
+
                     return skipped.Count == 0 ? dump : dump with { Notes = [.. dump.Notes, .. skipped] };
                 }
                 catch (Exception ex) when (ex is ThreadDumpUnavailableException or NotSupportedException or UnauthorizedAccessException or TimeoutException
@@ -45,6 +71,14 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
                 {
                     Log.ProviderUnavailable(_logger, provider.Name, ex.Message);
                     skipped.Add($"provider '{provider.Name}' was not available: {ex.Message}");
+                }
+                catch (OperationCanceledException) when (!core)
+                {
+                    // The caller's budget ran out during a slow capture: the core provider still
+                    // answers at once (it only reads the runtime's own registry).
+                    Log.ProviderUnavailable(_logger, provider.Name, "the capture budget ran out");
+                    var dump = await _providers[^1].CaptureAsync(request, CancellationToken.None).ConfigureAwait(false);
+                    return dump with { Notes = [.. dump.Notes, .. skipped, $"provider '{provider.Name}' did not finish within the capture budget"] };
                 }
             }
 
@@ -54,6 +88,54 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
         {
             _oneAtATime.Release();
         }
+    }
+
+    /// <summary>
+    /// Completes a provider's dump for one request: the threads running jobs get their job id and
+    /// name (matched by OS thread id) and move to the front, the requested job's thread is marked,
+    /// and the async chain and overdue jobs come from the runtime when the provider had none.
+    /// </summary>
+    internal static ThreadDump Complete(ThreadDump dump, ThreadDumpRequest request)
+    {
+        // A job on the thread pool that is suspended at an await is on no thread; one on a
+        // dedicated thread blocks that thread while suspended.
+        var onThread = new Dictionary<long, RunningJobInfo>();
+        foreach (var job in request.RunningJobs)
+        {
+            if (job.OsThreadId != 0 && (job.RootTask is null || job.DedicatedThread))
+            {
+                onThread[job.OsThreadId] = job;
+            }
+        }
+
+        var threads = dump.Threads.Select(thread =>
+        {
+            if (!onThread.TryGetValue(thread.OsThreadId, out var job))
+            {
+                return thread with { JobId = null, IsJobThread = false };
+            }
+
+            return thread with
+            {
+                JobId = job.JobId,
+                IsJobThread = job.JobId == request.JobId,
+                ManagedThreadId = thread.ManagedThreadId != 0 ? thread.ManagedThreadId : job.ManagedThreadId,
+                Name = thread.Name ?? job.ThreadName,
+            };
+        })
+            .OrderBy(t => t.IsJobThread ? 0 : t.JobId is null ? 2 : 1)
+            .ThenBy(t => t.OsThreadId)
+            .ToList();
+
+        var target = request.RunningJobs.FirstOrDefault(j => j.JobId == request.JobId);
+        return dump with
+        {
+            Reason = request.Reason,
+            JobId = request.JobId,
+            Threads = threads,
+            AsyncChain = dump.AsyncChain.Count > 0 && dump.JobId == request.JobId ? dump.AsyncChain : AsyncChain.Describe(target?.RootTask),
+            OverdueJobs = request.RunningJobs.Where(j => j.IsOverdue).Select(j => j.JobId).ToList(),
+        };
     }
 
     public void Dispose() => _oneAtATime.Dispose();

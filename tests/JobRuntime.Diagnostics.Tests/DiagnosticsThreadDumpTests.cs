@@ -1,0 +1,224 @@
+using System.Runtime.CompilerServices;
+using JobRuntime.Diagnostics;
+using JobRuntime.Handlers;
+using JobRuntime.Management;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+using Xunit.Abstractions;
+
+namespace JobRuntime.Diagnostics.Tests;
+
+/// <summary>
+/// The JobRuntime.Diagnostics providers on real hangs in this test process. One class, so that its
+/// captures never overlap.
+/// </summary>
+public sealed class DiagnosticsThreadDumpTests(ITestOutputHelper output) : IDisposable
+{
+    private static readonly TimeSpan Guard = TimeSpan.FromMinutes(2);
+    private readonly string _temp = Directory.CreateTempSubdirectory("jr-diag-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    [Fact]
+    public async Task SynchronousHandlerStuckInMonitorWait_TimesOut_DumpShowsStuckInFitLoopOnTheJobsThread()
+    {
+        var latch = new Latch();
+        await using var provider = Build(b => b.AddHandler<FitLoopHandler>("fit"), latch: latch);
+        var jobs = provider.GetRequiredService<IJobManager>();
+        try
+        {
+            var id = await jobs.SubmitAsync("fit", 3, new JobSubmitOptions { Timeout = TimeSpan.FromMilliseconds(300) });
+            var job = await jobs.WaitForCompletionAsync(id).WaitAsync(Guard);
+
+            // The handler ignores its token: it is abandoned after the grace period, still TimedOut.
+            Assert.Equal(JobStatus.TimedOut, job.Status);
+            var dump = await jobs.GetThreadDumpAsync(id);
+            Assert.NotNull(dump);
+            output.WriteLine(dump.ToText());
+            Assert.Equal("eventpipe", dump.Method);
+            var thread = Assert.Single(dump.Threads, t => t.IsJobThread);
+            Assert.Equal(id, thread.JobId);
+            var stuck = thread.Frames.ToList().FindIndex(f => f.Contains("FitLoopHandler.StuckInFitLoop", StringComparison.Ordinal));
+            Assert.True(stuck >= 0, "job thread frames: " + string.Join(" | ", thread.Frames));
+            Assert.Contains(thread.Frames.Take(stuck), f => f.Contains("Monitor", StringComparison.Ordinal) && f.Contains("Wait", StringComparison.Ordinal));
+            Assert.Contains($"<<< job {id} timeout", dump.ToText(), StringComparison.Ordinal);
+
+            // Every managed thread is listed, not only the job's; nothing is left in the temp folder.
+            Assert.True(dump.Threads.Count > 1);
+            Assert.Empty(Directory.EnumerateFileSystemEntries(_temp));
+        }
+        finally
+        {
+            latch.Release();
+        }
+    }
+
+    [Fact]
+    public async Task AsyncHang_EventPipeDump_KeepsTheJobsAsyncChainInOrder()
+    {
+        var gate = new Gate();
+        await using var provider = Build(b => b.AddHandler<HangingHandler>("hang"), gate: gate);
+        var jobs = provider.GetRequiredService<IJobManager>();
+        var id = await jobs.SubmitAsync("hang", 1, new JobSubmitOptions { Timeout = TimeSpan.FromMilliseconds(300) });
+        Assert.Equal(JobStatus.TimedOut, (await jobs.WaitForCompletionAsync(id).WaitAsync(Guard)).Status);
+
+        var dump = await jobs.GetThreadDumpAsync(id);
+        Assert.NotNull(dump);
+        Assert.Equal("eventpipe", dump.Method);
+        var chain = dump.AsyncChain.ToList();
+        var outer = chain.FindIndex(f => f.EndsWith("HangingHandler.OuterJobAsync", StringComparison.Ordinal));
+        var inner = chain.FindIndex(f => f.EndsWith("HangingHandler.InnerStepAsync", StringComparison.Ordinal));
+        Assert.True(outer >= 0 && inner > outer, "chain: " + string.Join(" -> ", chain));
+    }
+
+    [Fact]
+    public async Task DeepMode_ListsThreadNamesAndEveryPendingAsyncChain()
+    {
+        var gate = new Gate();
+        await using var provider = Build(b => b.AddHandler<HangingHandler>("hang"), o => o.DeepMode = true, gate: gate);
+        var jobs = provider.GetRequiredService<IJobManager>();
+        using var release = new ManualResetEventSlim();
+        var named = new Thread(() => release.Wait()) { Name = "jr-named-waiter", IsBackground = true };
+        named.Start();
+        try
+        {
+            var id = await jobs.SubmitAsync("hang", 2);
+            await gate.Started.Task.WaitAsync(Guard);
+            var dump = await provider.GetRequiredService<IThreadDumpService>().CaptureAsync(id).WaitAsync(Guard);
+            output.WriteLine(dump.ToText());
+
+            Assert.Equal("heapdump", dump.Method);
+            var waiter = Assert.Single(dump.Threads, t => t.Name == "jr-named-waiter");
+            Assert.Equal(named.ManagedThreadId, waiter.ManagedThreadId);
+            Assert.Contains(waiter.Frames, f => f.Contains("ManualResetEventSlim.Wait", StringComparison.Ordinal));
+            Assert.Contains(dump.PendingAsyncChains, c =>
+            {
+                var outer = c.ToList().FindIndex(f => f.EndsWith("HangingHandler.OuterJobAsync", StringComparison.Ordinal));
+                var inner = c.ToList().FindIndex(f => f.EndsWith("HangingHandler.InnerStepAsync", StringComparison.Ordinal));
+                return outer >= 0 && inner > outer;
+            });
+            Assert.Empty(Directory.EnumerateFileSystemEntries(_temp));
+            Assert.Equal(JobCancelOutcome.Requested, await jobs.CancelAsync(id));
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
+    public async Task CapturesWithinTheMinimumInterval_ReuseOneCapture_LaterOnesCaptureAgain()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 11, 22, 12, 0, 0, TimeSpan.Zero));
+        await using var provider = Build(_ => { }, time: clock);
+        var dumps = provider.GetRequiredService<IThreadDumpService>();
+
+        var first = await dumps.CaptureAsync().WaitAsync(Guard);
+        var second = await dumps.CaptureAsync(reason: "stall").WaitAsync(Guard);
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var third = await dumps.CaptureAsync().WaitAsync(Guard);
+
+        Assert.Equal("eventpipe", first.Method);
+        Assert.DoesNotContain(first.Notes, n => n.StartsWith("reused", StringComparison.Ordinal));
+        Assert.Equal("stall", second.Reason);
+        Assert.Contains(second.Notes, n => n.StartsWith("reused the capture", StringComparison.Ordinal));
+        Assert.Equal(first.Threads.Select(t => t.OsThreadId), second.Threads.Select(t => t.OsThreadId));
+        Assert.DoesNotContain(third.Notes, n => n.StartsWith("reused", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void BadOptions_AreRejectedWhenTheProviderIsResolved()
+    {
+        using var provider = Build(_ => { }, o => o.SampleDuration = TimeSpan.Zero);
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetServices<IThreadDumpProvider>().ToList());
+        Assert.Contains("SampleDuration", ex.Message, StringComparison.Ordinal);
+    }
+
+    private ServiceProvider Build(Action<JobRuntimeBuilder> handlers, Action<ThreadDumpDiagnosticsOptions>? configure = null, Latch? latch = null, Gate? gate = null, TimeProvider? time = null)
+    {
+        var services = new ServiceCollection()
+            .AddSingleton(latch ?? new Latch())
+            .AddSingleton(gate ?? new Gate());
+        if (time is not null)
+        {
+            services.AddSingleton(time);
+        }
+
+        // The capture at a deadline may take up to the grace period: generous, so that the
+        // EventPipe capture (a few hundred ms on a loaded machine) is never cut short.
+        var builder = services.AddJobRuntime(o => o.CancellationGracePeriod = TimeSpan.FromSeconds(5))
+            .AddThreadDumpDiagnostics(o =>
+            {
+                o.TempDirectory = _temp;
+                configure?.Invoke(o);
+            });
+        handlers(builder);
+        return services.BuildServiceProvider();
+    }
+
+    public sealed class Latch
+    {
+        private bool _released;
+
+        public object Gate { get; } = new();
+
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public bool IsReleased => _released;
+
+        public void Release()
+        {
+            lock (Gate)
+            {
+                _released = true;
+                Monitor.PulseAll(Gate);
+            }
+        }
+    }
+
+    public sealed class Gate
+    {
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>A synchronous fit that never converges: it waits on a monitor nobody pulses, ignoring its token.</summary>
+    public sealed class FitLoopHandler(Latch latch) : IJobHandler<int, int>
+    {
+        public ValueTask<int> ExecuteAsync(int args, JobContext context) => ValueTask.FromResult(StuckInFitLoop(args));
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private int StuckInFitLoop(int iterations)
+        {
+            lock (latch.Gate)
+            {
+                latch.Entered.TrySetResult();
+                while (!latch.IsReleased)
+                {
+                    Monitor.Wait(latch.Gate);
+                }
+            }
+
+            return iterations;
+        }
+    }
+
+    /// <summary>An async handler that hangs two calls deep, on a task nobody completes.</summary>
+    public sealed class HangingHandler(Gate gate) : IJobHandler<int, int>
+    {
+        public async ValueTask<int> ExecuteAsync(int args, JobContext context) => await OuterJobAsync(args, context.CancellationToken);
+
+        private async Task<int> OuterJobAsync(int n, CancellationToken cancellationToken)
+        {
+            await InnerStepAsync(cancellationToken);
+            return n;
+        }
+
+        private async Task InnerStepAsync(CancellationToken cancellationToken)
+        {
+            var never = new TaskCompletionSource();
+            gate.Started.TrySetResult();
+            await never.Task.WaitAsync(cancellationToken);
+        }
+    }
+}
