@@ -130,6 +130,6 @@ public class LatencyBenchmarks
 
     private sealed class PercentileConfig : ManualConfig
     {
-        public PercentileConfig() => AddColumn(StatisticColumn.P50, StatisticColumn.P95, StatisticColumn.Max);
+        public PercentileConfig() => AddColumn(StatisticColumn.P50, StatisticColumn.P95, P99Column.Instance, StatisticColumn.Max);
     }
 }
