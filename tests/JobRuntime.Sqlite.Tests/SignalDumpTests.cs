@@ -15,7 +15,7 @@ public sealed partial class SignalDumpTests : IDisposable
     private static extern int Kill(int pid, int signal);
 
     [Fact]
-    public async Task Sigquit_PrintsADumpOfRunningJobsToStderr_AndTheProcessKeepsRunning_EvenWithDiagnosticsDisabled()
+    public async Task Sigquit_PrintsADumpOfRunningJobsToStderr_AndTheProcessKeepsRunning_EvenWithDiagnosticsDisabled_EventPipeFallsThroughToCore()
     {
         if (OperatingSystem.IsWindows())
         {
@@ -31,6 +31,7 @@ public sealed partial class SignalDumpTests : IDisposable
         {
             ["JOBRUNTIME_DUMP_ON_SIGQUIT"] = "1",
             ["DOTNET_EnableDiagnostics"] = "0", // the EventPipe/dump route is closed; the core provider still answers
+            ["JOBRUNTIME_DIAGNOSTICS"] = "1",   // JobRuntime.Diagnostics' EventPipe provider is registered, tried first, and falls through
         };
         using var worker = await WorkerProcess.StartAsync(_database.Path, log, concurrency: 1, environment);
 
@@ -38,9 +39,15 @@ public sealed partial class SignalDumpTests : IDisposable
         // Completed on the stderr reader thread: continuations must not run there (disposing the
         // worker waits for that reader to finish).
         var dumped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var sawJob = false;
         worker.ErrorLine += line =>
         {
+            // A dump lists the job's thread first and its notes last: done at the notes of a dump that listed the job.
             if (line.Contains($"running job {job.Id}", StringComparison.Ordinal))
+            {
+                sawJob = true;
+            }
+            else if (sawJob && line.Contains("provider 'eventpipe' was not available", StringComparison.Ordinal))
             {
                 dumped.TrySetResult();
             }
@@ -62,6 +69,7 @@ public sealed partial class SignalDumpTests : IDisposable
         Assert.True(running.Task.IsCompleted, "the job never started");
         Assert.True(dumped.Task.IsCompleted, "no dump on stderr:\n" + string.Join("\n", worker.StandardError));
         Assert.Contains(worker.StandardError, line => line.StartsWith("Thread dump (SIGQUIT)", StringComparison.Ordinal) && line.Contains("via core", StringComparison.Ordinal));
+        Assert.Contains(worker.StandardError, line => line.Contains("provider 'eventpipe' was not available", StringComparison.Ordinal));
         Assert.False(worker.HasExited);
         Assert.Equal(JobStatus.Running, (await store.GetAsync(job.Id))!.Status);
     }

@@ -16,7 +16,7 @@ var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
 // One file per process: appends from two processes to one file could overwrite each other.
 builder.Services.AddSingleton(new SideEffectLog($"{args[1]}.{Environment.ProcessId}"));
-builder.Services.AddJobRuntime(o =>
+var runtime = builder.Services.AddJobRuntime(o =>
     {
         o.MaxConcurrency = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
         o.LeaseDuration = TimeSpan.FromSeconds(2);
@@ -28,6 +28,11 @@ builder.Services.AddJobRuntime(o =>
     })
     .UseSqlite($"Data Source={args[0]}")
     .AddHandler<AppendHandler>("append");
+if (Environment.GetEnvironmentVariable("JOBRUNTIME_DIAGNOSTICS") == "1")
+{
+    runtime.AddThreadDumpDiagnostics();
+}
+
 using var host = builder.Build();
 Console.WriteLine("ready");
 await host.RunAsync();
