@@ -50,6 +50,9 @@ internal static partial class Log
     [LoggerMessage(16, LogLevel.Debug, "Thread dump provider {Provider} is not available: {Reason}")]
     public static partial void ProviderUnavailable(ILogger logger, string provider, string reason);
 
+    [LoggerMessage(19, LogLevel.Warning, "Thread dump provider {Provider} failed; the next provider is tried")]
+    public static partial void ProviderFailed(ILogger logger, Exception exception, string provider);
+
     [LoggerMessage(17, LogLevel.Error, "Job {JobId} ({JobType}) timed out after {Timeout}; thread dump:\n{Dump}")]
     public static partial void TimeoutDump(ILogger logger, JobId jobId, string jobType, TimeSpan? timeout, string dump);
 

@@ -48,41 +48,38 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
             }
 
             var skipped = new List<string>();
-            for (int i = 0; i < _providers.Length; i++)
+            for (int i = 0; i < _providers.Length - 1; i++)
             {
                 var provider = _providers[i];
-                var core = i == _providers.Length - 1;
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 limit.CancelAfter(DefaultLimit);
                 try
                 {
                     var started = _time.GetTimestamp();
                     var dump = await provider.CaptureAsync(request, limit.Token).ConfigureAwait(false);
-                    if (!core)
-                    {
-                        _last = (dump, started);
-                        dump = Complete(dump, request);
-                    }
-
+                    _last = (dump, started);
+                    dump = Complete(dump, request);
                     return skipped.Count == 0 ? dump : dump with { Notes = [.. dump.Notes, .. skipped] };
                 }
-                catch (Exception ex) when (ex is ThreadDumpUnavailableException or NotSupportedException or UnauthorizedAccessException or TimeoutException
-                    || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                catch (Exception ex) when (ex is ThreadDumpUnavailableException or NotSupportedException or UnauthorizedAccessException or TimeoutException or OperationCanceledException)
                 {
-                    Log.ProviderUnavailable(_logger, provider.Name, ex.Message);
-                    skipped.Add($"provider '{provider.Name}' was not available: {ex.Message}");
+                    // Expected: not available here, or out of time (the caller's budget or the limit).
+                    var why = ex is OperationCanceledException ? "it did not finish within the capture budget" : ex.Message;
+                    Log.ProviderUnavailable(_logger, provider.Name, why);
+                    skipped.Add($"provider '{provider.Name}' was not available: {why}");
                 }
-                catch (OperationCanceledException) when (!core)
+                catch (Exception ex)
                 {
-                    // The caller's budget ran out during a slow capture: the core provider still
-                    // answers at once (it only reads the runtime's own registry).
-                    Log.ProviderUnavailable(_logger, provider.Name, "the capture budget ran out");
-                    var dump = await _providers[^1].CaptureAsync(request, CancellationToken.None).ConfigureAwait(false);
-                    return dump with { Notes = [.. dump.Notes, .. skipped, $"provider '{provider.Name}' did not finish within the capture budget"] };
+                    // A provider's own failure must not cost the dump: the next one is tried.
+                    Log.ProviderFailed(_logger, ex, provider.Name);
+                    skipped.Add($"provider '{provider.Name}' failed: {ex.GetType().Name}: {ex.Message}");
                 }
             }
 
-            throw new InvalidOperationException("No thread dump provider could capture a dump.");
+            // The core provider only reads the runtime's own registry: it answers at once, even
+            // when the caller's budget has run out (a timeout's dump must not be lost to a slow provider).
+            var core = await _providers[^1].CaptureAsync(request, CancellationToken.None).ConfigureAwait(false);
+            return skipped.Count == 0 ? core : core with { Notes = [.. core.Notes, .. skipped] };
         }
         finally
         {

@@ -7,6 +7,9 @@ namespace JobRuntime.Execution;
 /// <summary>The default <see cref="IJobExecutor"/>: semaphores for the global and per-queue limits, one watchdog for all deadlines.</summary>
 internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
 {
+    /// <summary>The least time a thread dump at a deadline may take before the core provider answers instead.</summary>
+    private static readonly TimeSpan MinimumCaptureBudget = TimeSpan.FromSeconds(5);
+
     private readonly SemaphoreSlim _global;
     private readonly Dictionary<string, SemaphoreSlim> _queues;
     private readonly ConcurrentDictionary<JobId, RunningItem> _running = new();
@@ -309,7 +312,9 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         // Off the watchdog's timer thread, and never on the item's own thread.
         _ = Task.Run(async () =>
         {
-            using var limit = new CancellationTokenSource(_grace > TimeSpan.Zero ? _grace : TimeSpan.FromSeconds(1), _time);
+            // The capture's budget: the grace period, but at least MinimumCaptureBudget, so that an
+            // all-thread provider's first capture (slower while its code compiles) is not cut short.
+            using var limit = new CancellationTokenSource(_grace > MinimumCaptureBudget ? _grace : MinimumCaptureBudget, _time);
             try
             {
                 await onTimeout(item.Request.JobId, limit.Token).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using JobRuntime.Diagnostics;
 using JobRuntime.Handlers;
 using JobRuntime.Progress;
@@ -144,6 +145,54 @@ public sealed class ThreadDumpTests
 
         Assert.Null(await runtime.Manager.GetThreadDumpAsync(id));
         await Assert.ThrowsAsync<JobNotFoundException>(async () => await runtime.Manager.GetThreadDumpAsync(JobId.New()));
+    }
+
+    [Fact]
+    public async Task ProviderThatFails_FallsThroughToCore_WithANoteSayingWhy()
+    {
+        await using var runtime = TestRuntime.Create(builder: b => b.Services.AddSingleton<IThreadDumpProvider>(new BrokenProvider()));
+        var dump = await runtime.Services.GetRequiredService<IThreadDumpService>().CaptureAsync();
+
+        Assert.Equal("core", dump.Method);
+        Assert.Contains("provider 'broken' failed: InvalidOperationException: the trace could not be parsed", dump.Notes);
+    }
+
+    [Fact]
+    public async Task ProviderStillCapturingWhenTheBudgetTrips_TheCoreDumpIsReturnedInstead()
+    {
+        var slow = new SlowProvider();
+        await using var runtime = TestRuntime.Create(builder: b => b.Services.AddSingleton<IThreadDumpProvider>(slow));
+        using var budget = new CancellationTokenSource();
+        var capture = runtime.Services.GetRequiredService<IThreadDumpService>().CaptureAsync(reason: "timeout", cancellationToken: budget.Token);
+        await slow.Entered.Task;
+        await budget.CancelAsync();
+
+        var dump = await capture;
+        Assert.Equal("core", dump.Method);
+        Assert.Equal("timeout", dump.Reason);
+        Assert.Contains("provider 'slow' was not available: it did not finish within the capture budget", dump.Notes);
+    }
+
+    private sealed class BrokenProvider : IThreadDumpProvider
+    {
+        public string Name => "broken";
+
+        public ValueTask<ThreadDump> CaptureAsync(ThreadDumpRequest request, CancellationToken cancellationToken) =>
+            throw new InvalidOperationException("the trace could not be parsed");
+    }
+
+    private sealed class SlowProvider : IThreadDumpProvider
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Name => "slow";
+
+        public async ValueTask<ThreadDump> CaptureAsync(ThreadDumpRequest request, CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            throw new UnreachableException();
+        }
     }
 
     private static List<JobEvent> Drain(JobEventSubscription subscription)
