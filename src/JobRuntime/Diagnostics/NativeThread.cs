@@ -7,16 +7,20 @@ internal static partial class NativeThread
 {
     private static bool s_unavailable;
 
+    /// <summary>The current thread's OS id, read once per thread (a system call otherwise).</summary>
+    [ThreadStatic]
+    private static long t_id;
+
     public static long CurrentId()
     {
-        if (s_unavailable || !OperatingSystem.IsLinux())
+        if (t_id != 0 || s_unavailable || !OperatingSystem.IsLinux())
         {
-            return 0;
+            return t_id;
         }
 
         try
         {
-            return GetTid();
+            return t_id = GetTid();
         }
         catch (Exception ex) when (ex is DllNotFoundException or EntryPointNotFoundException)
         {

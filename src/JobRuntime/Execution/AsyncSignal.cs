@@ -1,73 +1,165 @@
+using System.Threading.Tasks.Sources;
+
 namespace JobRuntime.Execution;
 
-/// <summary>An auto-reset signal: <see cref="Set"/> wakes one pending or the next <see cref="WaitAsync"/>.</summary>
-internal sealed class AsyncSignal
+/// <summary>
+/// An auto-reset signal for one waiting loop: <see cref="Set"/> wakes the pending
+/// <see cref="WaitAsync"/> or, with none pending, the next one. Waits allocate nothing: the signal
+/// is its own value-task source and keeps one timer, re-armed per wait, for the timeout.
+/// </summary>
+internal sealed class AsyncSignal : IValueTaskSource<bool>, IDisposable
 {
     private readonly Lock _gate = new();
-    private TaskCompletionSource? _waiter;
+    private ManualResetValueTaskSourceCore<bool> _core = new() { RunContinuationsAsynchronously = true };
     private bool _set;
+    private bool _waiting;
+    private long _deadline;
+    private ITimer? _timer;
+    private TimeProvider? _timerTime;
+    private CancellationToken _token;
+    private CancellationTokenRegistration _registration;
 
     public void Set()
     {
-        TaskCompletionSource? waiter;
         lock (_gate)
         {
-            waiter = _waiter;
-            _waiter = null;
-            _set = waiter is null;
-        }
+            if (!_waiting)
+            {
+                _set = true;
+                return;
+            }
 
-        waiter?.TrySetResult();
+            _waiting = false;
+            _core.SetResult(true);
+        }
     }
 
-    /// <summary>Waits until set or until <paramref name="timeout"/> passes on <paramref name="time"/>.</summary>
-    /// <returns><see langword="true"/> when signalled.</returns>
-    public async Task<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>Waits until set or until <paramref name="timeout"/> passes on <paramref name="time"/>. One waiter at a time.</summary>
+    /// <returns><see langword="true"/> when signalled, <see langword="false"/> when the time ran out.</returns>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> tripped first.</exception>
+    public ValueTask<bool> WaitAsync(TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
     {
-        TaskCompletionSource waiter;
+        short version;
         lock (_gate)
         {
             if (_set)
             {
                 _set = false;
-                return true;
+                return ValueTask.FromResult(true);
             }
 
-            waiter = _waiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        }
-
-        try
-        {
-            await waiter.Task.WaitAsync(timeout, time, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
-        {
-            lock (_gate)
+            if (_waiting)
             {
-                if (ReferenceEquals(_waiter, waiter))
+                throw new InvalidOperationException("AsyncSignal serves one waiter at a time.");
+            }
+
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<bool>(cancellationToken);
+            }
+
+            if (timeout <= TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+            {
+                return ValueTask.FromResult(false);
+            }
+
+            _core.Reset();
+            version = _core.Version;
+            _waiting = true;
+            _token = cancellationToken;
+            // Rounded down, so that a timer firing on time (a fake clock's, exactly) is never taken for an early one.
+            _deadline = timeout == Timeout.InfiniteTimeSpan ? long.MaxValue : time.GetTimestamp() + (long)Math.Floor(timeout.Ticks / (double)TimeSpan.TicksPerSecond * time.TimestampFrequency);
+            if (timeout != Timeout.InfiniteTimeSpan)
+            {
+                if (_timer is null || !ReferenceEquals(_timerTime, time))
                 {
-                    // Nobody set it: withdraw the waiter so that the next Set is remembered.
-                    _waiter = null;
-                }
-                else if (ex is TimeoutException)
-                {
-                    // Set raced with the timeout and consumed this waiter: count it as signalled.
-                    return true;
+                    _timer?.Dispose();
+                    _timerTime = time;
+                    _timer = time.CreateTimer(static s => ((AsyncSignal)s!).OnTimer(), this, timeout, Timeout.InfiniteTimeSpan);
                 }
                 else
                 {
-                    // Cancelled while a Set arrived: keep the signal for the next waiter.
-                    _set = true;
+                    _timer.Change(timeout, Timeout.InfiniteTimeSpan);
                 }
             }
+        }
 
-            if (ex is OperationCanceledException)
+        if (cancellationToken.CanBeCanceled)
+        {
+            // Outside the lock: a token that trips now runs the callback here, which takes the lock.
+            _registration = cancellationToken.UnsafeRegister(static s => ((AsyncSignal)s!).OnCancelled(), this);
+        }
+
+        return new ValueTask<bool>(this, version);
+    }
+
+    /// <summary>Releases the timer; a pending wait ends as if its time ran out.</summary>
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _timer?.Dispose();
+            _timer = null;
+            _timerTime = null;
+            if (_waiting)
             {
-                throw;
+                _waiting = false;
+                _core.SetResult(false);
+            }
+        }
+    }
+
+    bool IValueTaskSource<bool>.GetResult(short token)
+    {
+        try
+        {
+            return _core.GetResult(token);
+        }
+        finally
+        {
+            _registration.Dispose();
+            _registration = default;
+        }
+    }
+
+    ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => _core.GetStatus(token);
+
+    void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        _core.OnCompleted(continuation, state, token, flags);
+
+    private void OnTimer()
+    {
+        lock (_gate)
+        {
+            if (!_waiting)
+            {
+                return;
             }
 
-            return false;
+            // Early: a late callback of an earlier arming, or a timer coarser than the clock. Wait out the rest.
+            var remaining = _deadline - _timerTime!.GetTimestamp();
+            if (remaining > 0)
+            {
+                _timer!.Change(TimeSpan.FromMilliseconds(Math.Max(1, Math.Ceiling(remaining * 1000.0 / _timerTime.TimestampFrequency))), Timeout.InfiniteTimeSpan);
+                return;
+            }
+
+            _waiting = false;
+            _core.SetResult(false);
+        }
+    }
+
+    private void OnCancelled()
+    {
+        lock (_gate)
+        {
+            if (!_waiting || !_token.IsCancellationRequested)
+            {
+                return;
+            }
+
+            _waiting = false;
+            _core.SetException(new OperationCanceledException(_token));
         }
     }
 }

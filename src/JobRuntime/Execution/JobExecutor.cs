@@ -213,6 +213,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         _disposed = true;
         await StopAllAsync(JobStopReason.Shutdown).ConfigureAwait(false);
         _watchdog.Dispose();
+        _slotFreed.Dispose();
     }
 
     public void Dispose()

@@ -233,12 +233,14 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         // it stops running jobs at once, bounded by the grace period, so it never hangs.
         await StopAsync(TimeSpan.Zero).ConfigureAwait(false);
         _stopping.Dispose();
+        _flush.Dispose();
     }
 
     public void Dispose()
     {
         // Synchronous disposal does not wait for running jobs: it stops them at once, bounded by the grace period.
         StopAsync(TimeSpan.Zero).GetAwaiter().GetResult();
+        _flush.Dispose();
     }
 
     private void OnSigquit(System.Runtime.InteropServices.PosixSignalContext context)
@@ -392,7 +394,14 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
             if (wait > TimeSpan.Zero)
             {
-                await IgnoreCancellation(_executor.SlotFreed.WaitAsync(wait, _time, token)).ConfigureAwait(false);
+                try
+                {
+                    await _executor.SlotFreed.WaitAsync(wait, _time, token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (token.IsCancellationRequested)
+                {
+                    break;
+                }
             }
         }
     }

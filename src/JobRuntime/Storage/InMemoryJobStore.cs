@@ -107,10 +107,13 @@ public sealed class InMemoryJobStore : IJobStore
             if (taken is not null)
             {
                 claimed = new List<ClaimedJob>(taken.Count);
+
+                // One token per claim, as the durable stores do: a lease is the job's id and the token.
+                var token = Guid.NewGuid();
                 foreach (var entry in taken)
                 {
                     _ready.Remove(entry);
-                    var lease = new JobLease(entry.Job.Id, request.Owner, Guid.NewGuid(), now + request.LeaseDuration);
+                    var lease = new JobLease(entry.Job.Id, request.Owner, token, now + request.LeaseDuration);
                     entry.Lease = lease;
                     entry.Job = entry.Job with
                     {
