@@ -100,13 +100,25 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
         }
     }
 
+    /// <summary>How many statements each connection keeps prepared when the connection string does not say.</summary>
+    private const int DefaultMaxAutoPrepare = 32;
+
     private static NpgsqlDataSource CreateDataSource(PostgreSqlJobStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options.ConnectionString));
         try
         {
-            return NpgsqlDataSource.Create(options.ConnectionString);
+            // The store runs a handful of statements over and over: prepared, PostgreSQL parses and
+            // plans each once per connection. A connection string that sets Max Auto Prepare
+            // (0 behind a pooler that cannot keep prepared statements) is left as it is.
+            var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
+            if (!builder.ContainsKey("Max Auto Prepare"))
+            {
+                builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+            }
+
+            return NpgsqlDataSource.Create(builder.ConnectionString);
         }
         catch (ArgumentException ex)
         {

@@ -3,7 +3,11 @@ namespace JobRuntime.PostgreSql;
 /// <summary>Options of <see cref="PostgreSqlJobStore"/>.</summary>
 public sealed class PostgreSqlJobStoreOptions
 {
-    /// <summary>The Npgsql connection string, used when no <c>NpgsqlDataSource</c> is given.</summary>
+    /// <summary>
+    /// The Npgsql connection string, used when no <c>NpgsqlDataSource</c> is given. Unless it sets
+    /// <c>Max Auto Prepare</c>, the store sets it to 32 so that its statements are parsed and planned
+    /// once per connection; set <c>Max Auto Prepare=0</c> behind a pooler that cannot keep prepared statements.
+    /// </summary>
     public string? ConnectionString { get; set; }
 
     /// <summary>The PostgreSQL schema holding JobRuntime's tables. Default "jobruntime".</summary>

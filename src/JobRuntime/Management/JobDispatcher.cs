@@ -503,20 +503,29 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             throw new UnknownJobTypeException(job.Type, _registry.Names);
         }
 
-        var parents = new List<JobSnapshot>(job.DependsOn.Count);
-        foreach (var parentId in job.DependsOn)
+        IReadOnlyList<JobSnapshot> parents = [];
+        if (job.DependsOn.Count > 0)
         {
-            if (await _store.GetAsync(parentId, token).ConfigureAwait(false) is { } parent)
+            var found = new List<JobSnapshot>(job.DependsOn.Count);
+            foreach (var parentId in job.DependsOn)
             {
-                parents.Add(parent);
+                if (await _store.GetAsync(parentId, token).ConfigureAwait(false) is { } parent)
+                {
+                    found.Add(parent);
+                }
             }
+
+            parents = found;
         }
 
         var scope = _scopes.CreateAsyncScope();
         await using (scope.ConfigureAwait(false))
         {
             var logger = _handlerLoggers.GetOrAdd(descriptor.HandlerType, _loggerFactory.CreateLogger);
-            using var logScope = logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) });
+            // The scope's state is built only when something logs at all.
+            using var logScope = logger.IsEnabled(LogLevel.Critical)
+                ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) })
+                : null;
             var context = new JobContext(job, token, logger, scope.ServiceProvider, parents, run, _options.SerializerOptions);
             return await descriptor.InvokeAsync(scope.ServiceProvider, job.Payload, context, _options.SerializerOptions).ConfigureAwait(false);
         }

@@ -17,6 +17,9 @@ public sealed class InMemoryJobStore : IJobStore
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     public InMemoryJobStore(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
 
+    /// <summary>A parent's status by id, for <see cref="JobDependencies"/>; made once, not per insert.</summary>
+    private Func<JobId, JobStatus?>? _statusOf;
+
     /// <inheritdoc />
     public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
     {
@@ -39,7 +42,7 @@ public sealed class InMemoryJobStore : IJobStore
                 return new(new JobInsertResult(Snapshot(_jobs[existingId]), Created: false));
             }
 
-            var dependencies = JobDependencies.Evaluate(job, id => _jobs.TryGetValue(id, out var parent) ? parent.Job.Status : null, _time.GetUtcNow());
+            var dependencies = JobDependencies.Evaluate(job, _statusOf ??= id => _jobs.TryGetValue(id, out var parent) ? parent.Job.Status : null, _time.GetUtcNow());
             var entry = new Entry(dependencies.Stored);
             foreach (var parentId in dependencies.WaitingOn)
             {
