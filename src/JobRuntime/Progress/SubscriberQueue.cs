@@ -6,15 +6,26 @@ namespace JobRuntime.Progress;
 /// <summary>
 /// One subscriber's buffer: FIFO, never blocks the writer, keeps at most <c>capacity</c>
 /// droppable events (dropping the oldest of them) and every lifecycle event. One reader at a
-/// time: its wait reuses a single value-task source, so a reader that keeps up allocates nothing
-/// per event beyond the buffer's node.
+/// time: its wait reuses a single value-task source and the buffer is a ring, so nothing is
+/// allocated per event.
 /// </summary>
 internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSource<bool>
 {
     private readonly Lock _gate = new();
-    private readonly LinkedList<JobEvent> _items = new();
-    private readonly Queue<LinkedListNode<JobEvent>> _droppable = new();
+
+    /// <summary>Sequence numbers of the buffered droppable events, oldest first.</summary>
+    private readonly Queue<long> _droppable = new();
     private readonly int _capacity;
+
+    /// <summary>
+    /// A ring of events indexed by sequence number (<c>seq &amp; (length - 1)</c>) from
+    /// <see cref="_head"/> (the next to read) to <see cref="_tail"/> (the next to write); a dropped
+    /// event leaves a null hole that reads skip. Grows by doubling; no allocation per event.
+    /// </summary>
+    private JobEvent?[] _ring = new JobEvent?[16];
+    private long _head;
+    private long _tail;
+    private int _count;
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ManualResetValueTaskSourceCore<bool> _wait = new() { RunContinuationsAsynchronously = true };
     private bool _waiting;
@@ -26,6 +37,18 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
 
     public long DroppedCount => Interlocked.Read(ref _dropped);
 
+    /// <summary>The ring's current length (for tests of its bound).</summary>
+    internal int RingLength
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _ring.Length;
+            }
+        }
+    }
+
     public override Task Completion => _completion.Task;
 
     public override bool CanCount => true;
@@ -36,7 +59,7 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
         {
             lock (_gate)
             {
-                return _items.Count;
+                return _count;
             }
         }
     }
@@ -51,13 +74,22 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
                 return;
             }
 
-            var node = _items.AddLast(item);
+            if (_tail - _head == _ring.Length)
+            {
+                Grow();
+            }
+
+            var seq = _tail++;
+            _ring[seq & (_ring.Length - 1)] = item;
+            _count++;
             if (item.IsDroppable)
             {
-                _droppable.Enqueue(node);
+                _droppable.Enqueue(seq);
                 if (_droppable.Count > _capacity)
                 {
-                    _items.Remove(_droppable.Dequeue());
+                    // The oldest droppable event gives way; lifecycle events around it stay.
+                    _ring[_droppable.Dequeue() & (_ring.Length - 1)] = null;
+                    _count--;
                     _dropped++;
                 }
             }
@@ -85,7 +117,7 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
             }
 
             _completed = true;
-            empty = _items.Count == 0;
+            empty = _count == 0;
             wake = _waiting;
             _waiting = false;
         }
@@ -106,21 +138,23 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
         bool drained;
         lock (_gate)
         {
-            var first = _items.First;
-            if (first is null)
+            if (!SkipHoles())
             {
                 item = null!;
                 return false;
             }
 
-            _items.RemoveFirst();
-            if (_droppable.TryPeek(out var oldest) && ReferenceEquals(oldest, first))
+            var slot = _head & (_ring.Length - 1);
+            item = _ring[slot]!;
+            _ring[slot] = null;
+            if (_droppable.TryPeek(out var oldest) && oldest == _head)
             {
                 _droppable.Dequeue();
             }
 
-            item = first.Value;
-            drained = _completed && _items.Count == 0;
+            _head++;
+            _count--;
+            drained = _completed && _count == 0;
         }
 
         if (drained)
@@ -135,7 +169,7 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
     {
         lock (_gate)
         {
-            item = _items.First?.Value!;
+            item = SkipHoles() ? _ring[_head & (_ring.Length - 1)]! : null!;
             return item is not null;
         }
     }
@@ -149,7 +183,7 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
 
         lock (_gate)
         {
-            if (_items.Count > 0)
+            if (_count > 0)
             {
                 return new ValueTask<bool>(true);
             }
@@ -181,6 +215,46 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
 
     void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
         => _wait.OnCompleted(continuation, state, token, flags);
+
+    /// <summary>Moves the head past dropped events; whether an event is there to read. Under the lock.</summary>
+    private bool SkipHoles()
+    {
+        while (_head < _tail && _ring[_head & (_ring.Length - 1)] is null)
+        {
+            _head++;
+        }
+
+        return _head < _tail;
+    }
+
+    /// <summary>
+    /// Makes room: squeezes out the holes of dropped events and, if the live events still fill
+    /// more than half the ring, doubles it. Memory stays bounded by what is buffered, however
+    /// many events were dropped behind an unread one. Under the lock.
+    /// </summary>
+    private void Grow()
+    {
+        var size = _count * 2 > _ring.Length ? _ring.Length * 2 : _ring.Length;
+        var ring = new JobEvent?[size];
+        var next = _head;
+        _droppable.Clear();
+        for (var seq = _head; seq < _tail; seq++)
+        {
+            if (_ring[seq & (_ring.Length - 1)] is { } item)
+            {
+                ring[next & (size - 1)] = item;
+                if (item.IsDroppable)
+                {
+                    _droppable.Enqueue(next);
+                }
+
+                next++;
+            }
+        }
+
+        _ring = ring;
+        _tail = next;
+    }
 
     private void Signal(bool result)
     {
