@@ -3,6 +3,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using JobRuntime.Handlers;
 using JobRuntime.Management;
+using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Benchmarks;
@@ -47,7 +48,8 @@ public sealed class SignalHandler(Signals signals) : IJobHandler<SignalArgs, int
 /// <summary>
 /// Scenario 2: submit → start latency at low load (one job at a time), per store, against a bare
 /// thread-pool hop. Scenario 4: cancellation latency, CancelAsync called → the running handler's
-/// token callback runs, in process.
+/// token callback runs: in process for the in-memory and SQLite stores, from another node (NOTIFY
+/// through the server) for PostgreSQL.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(PercentileConfig))]
@@ -59,7 +61,10 @@ public class LatencyBenchmarks
     private JobId _running;
     private string? _database;
 
-    [Params("memory", "sqlite")]
+    private ServiceProvider? _otherNode;
+    private IJobManager? _canceller;
+
+    [Params("memory", "sqlite", "postgresql")]
     public string Store { get; set; } = "memory";
 
     [GlobalSetup]
@@ -75,15 +80,45 @@ public class LatencyBenchmarks
             builder.UseSqlite($"Data Source={_database}");
         }
 
+        string? schema = null;
+        var server = Store == "postgresql" ? PostgresServer.GetAsync().GetAwaiter().GetResult() : null;
+        if (server is not null)
+        {
+            schema = "latency_" + Guid.NewGuid().ToString("N")[..8];
+            builder.UsePostgreSql(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.Schema = schema;
+            });
+        }
+
         _services = builder.Services.BuildServiceProvider();
         _jobs = _services.GetRequiredService<IJobManager>();
         _signals = _services.GetRequiredService<Signals>();
+        _canceller = _jobs;
+        if (server is not null)
+        {
+            // PostgreSQL: the cancel comes from another node on the same schema (its own connections
+            // and listener; it serves another queue, so it never runs these jobs), as across machines.
+            var other = new ServiceCollection().AddSingleton<Signals>()
+                .AddJobRuntime(o => o.Queues.Add("other-node"))
+                .UsePostgreSql(o =>
+                {
+                    o.ConnectionString = server.ConnectionString;
+                    o.Schema = schema!;
+                })
+                .AddHandler<SignalHandler>("signal");
+            _otherNode = other.Services.BuildServiceProvider();
+            _canceller = _otherNode.GetRequiredService<IJobManager>();
+        }
+
         SubmitToStart().GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
+        _otherNode?.Dispose();
         _services?.Dispose();
         if (_database is not null)
         {
@@ -124,7 +159,7 @@ public class LatencyBenchmarks
     [Benchmark]
     public async Task CancelToObserved()
     {
-        await _jobs!.CancelAsync(_running);
+        await _canceller!.CancelAsync(_running);
         await _signals!.Cancelled.Task;
     }
 

@@ -12,7 +12,7 @@ namespace JobRuntime.PostgreSql;
 /// its own PostgreSQL schema and is created or migrated on first use under an advisory lock, so
 /// many nodes may start at once. Times are stored as UTC ticks from the runtime's clock.
 /// </summary>
-public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IAsyncDisposable
+public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -99,6 +99,12 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             await _dataSource.DisposeAsync().ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Finishes the queued writes and closes the store's own connections, blocking; for containers
+    /// disposed synchronously (<c>using var provider = services.BuildServiceProvider()</c>).
+    /// </summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>How many statements each connection keeps prepared when the connection string does not say.</summary>
     private const int DefaultMaxAutoPrepare = 32;

@@ -244,6 +244,31 @@ public sealed class PostgreSqlJobStoreTests
         Assert.Equal(100, page.Items.Count);
     }
 
+    [Fact]
+    public async Task ContainerDisposedSynchronously_DisposesTheStoreWithoutComplaint()
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        var services = new ServiceCollection();
+        services.AddJobRuntime().UsePostgreSql(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.Schema = schema;
+            })
+            .AddHandler<DoubleHandler>("double");
+        JobId id;
+        using (var provider = services.BuildServiceProvider())
+        {
+            var jobs = provider.GetRequiredService<IJobManager>();
+            id = await jobs.SubmitAsync("double", 21);
+            Assert.Equal(42, await jobs.WaitForResultAsync<int>(id));
+        }
+
+        // The completion was written before the store closed.
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
+        Assert.Equal(JobStatus.Completed, (await store.GetAsync(id))!.Status);
+    }
+
     private static JobSnapshot NewJob(int priority) => new()
     {
         Id = JobId.New(Now),
