@@ -189,15 +189,24 @@ public sealed partial class SqliteJobStore
         var waitingOn = dependencies.WaitingOn;
         var pendingParents = waitingOn.Count;
 
-        var insert = c.Command($"""
-            INSERT INTO jr_jobs (id, type, queue, priority, payload, status, result, error_type, error_message, error_stack,
-                attempt, max_attempts, created_at, scheduled_at, completed_at, title, tags, depends_on, on_parent_failure,
-                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
-            VALUES ($id, $type, $queue, $priority, $payload, $status, NULL, $error_type, $error_message, $error_stack,
-                0, $max_attempts, $created_at, $scheduled_at, $completed_at, $title, $tags, $depends_on, $on_parent_failure,
-                $key, $timeout, $trace, $rerun_of, $pending_parents)
-            ON CONFLICT (id) DO NOTHING
-            """);
+        // Only the columns that have a value are bound (the others are NULL by default): a plain job
+        // binds 11 parameters instead of 22. Each combination's statement is built once and stays prepared.
+        Span<object?> optional =
+        [
+            stored.Error?.Type, stored.Error?.Message, stored.Error?.StackTrace, stored.CompletedAt?.UtcTicks, stored.Title,
+            Json(stored.Tags), Json(stored.DependsOn), stored.IdempotencyKey, stored.Timeout?.Ticks, stored.TraceParent,
+            stored.RerunOf is { } rerunOf ? Key(rerunOf) : null,
+        ];
+        var present = 0;
+        for (var i = 0; i < optional.Length; i++)
+        {
+            if (optional[i] is not null)
+            {
+                present |= 1 << i;
+            }
+        }
+
+        var insert = c.Command(InsertSql(present));
         var p = insert.Parameters;
         p.AddWithValue("$id", Key(stored.Id));
         p.AddWithValue("$type", stored.Type);
@@ -205,22 +214,19 @@ public sealed partial class SqliteJobStore
         p.AddWithValue("$priority", stored.Priority);
         p.AddWithValue("$payload", stored.Payload);
         p.AddWithValue("$status", (int)stored.Status);
-        p.AddWithValue("$error_type", Db(stored.Error?.Type));
-        p.AddWithValue("$error_message", Db(stored.Error?.Message));
-        p.AddWithValue("$error_stack", Db(stored.Error?.StackTrace));
         p.AddWithValue("$max_attempts", stored.MaxAttempts);
         p.AddWithValue("$created_at", Ticks(stored.CreatedAt));
         p.AddWithValue("$scheduled_at", Ticks(stored.ScheduledAt));
-        p.AddWithValue("$completed_at", Db(stored.CompletedAt?.UtcTicks));
-        p.AddWithValue("$title", Db(stored.Title));
-        p.AddWithValue("$tags", Db(Json(stored.Tags)));
-        p.AddWithValue("$depends_on", Db(Json(stored.DependsOn)));
         p.AddWithValue("$on_parent_failure", (int)stored.OnParentFailure);
-        p.AddWithValue("$key", Db(stored.IdempotencyKey));
-        p.AddWithValue("$timeout", Db(stored.Timeout?.Ticks));
-        p.AddWithValue("$trace", Db(stored.TraceParent));
-        p.AddWithValue("$rerun_of", Db(stored.RerunOf is { } r ? Key(r) : null));
         p.AddWithValue("$pending_parents", pendingParents);
+        for (var i = 0; i < optional.Length; i++)
+        {
+            if (optional[i] is { } value)
+            {
+                p.AddWithValue(OptionalInsertParameters[i], value);
+            }
+        }
+
         if (insert.ExecuteNonQuery() == 0)
         {
             // Nothing was written: refusing here keeps the batch's invariant.
@@ -239,6 +245,38 @@ public sealed partial class SqliteJobStore
         }
 
         return new JobInsertResult(stored with { WaitReason = JobWaitReasons.Of(stored, pendingParents > 0, c.Now) }, Created: true);
+    }
+
+    /// <summary>The columns an insert binds only when the job has a value for them, in the bit order of <see cref="InsertSql"/>.</summary>
+    private static readonly string[] OptionalInsertColumns =
+        ["error_type", "error_message", "error_stack", "completed_at", "title", "tags", "depends_on", "idempotency_key", "timeout_ticks", "trace_parent", "rerun_of"];
+
+    private static readonly string[] OptionalInsertParameters = [.. OptionalInsertColumns.Select(c => "$" + c)];
+
+    private static readonly string?[] InsertStatements = new string?[1 << 11];
+
+    /// <summary>The insert for one combination of present optional columns (a bit per <see cref="OptionalInsertColumns"/> entry), built once.</summary>
+    private static string InsertSql(int present)
+    {
+        if (Volatile.Read(ref InsertStatements[present]) is { } built)
+        {
+            return built;
+        }
+
+        var columns = new List<string> { "id", "type", "queue", "priority", "payload", "status", "attempt", "max_attempts", "created_at", "scheduled_at", "on_parent_failure", "pending_parents" };
+        var values = new List<string> { "$id", "$type", "$queue", "$priority", "$payload", "$status", "0", "$max_attempts", "$created_at", "$scheduled_at", "$on_parent_failure", "$pending_parents" };
+        for (var i = 0; i < OptionalInsertColumns.Length; i++)
+        {
+            if ((present & (1 << i)) != 0)
+            {
+                columns.Add(OptionalInsertColumns[i]);
+                values.Add(OptionalInsertParameters[i]);
+            }
+        }
+
+        var sql = $"INSERT INTO jr_jobs ({string.Join(", ", columns)}) VALUES ({string.Join(", ", values)}) ON CONFLICT (id) DO NOTHING";
+        Volatile.Write(ref InsertStatements[present], sql);
+        return sql;
     }
 
     private static ClaimResult Claim(WriteContext c, ClaimRequest request)
