@@ -9,9 +9,15 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --quick --filter '*'    a few minutes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --smoke --filter '*'    CI: each benchmark once, tiny sizes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --pg-burndown          PostgreSQL burn-down, two worker processes
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --steady --store sqlite  steady-state loop for profiling and A/B runs
 if (args.FirstOrDefault() == "--pg-worker")
 {
     return await PostgresBurnDown.WorkerAsync(args);
+}
+
+if (args.Contains("--steady"))
+{
+    return await SteadyLoop.RunAsync(args);
 }
 
 if (args.Contains("--pg-burndown"))

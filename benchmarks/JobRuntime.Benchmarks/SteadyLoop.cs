@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using System.Globalization;
+using JobRuntime.Progress;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace JobRuntime.Benchmarks;
+
+/// <summary>
+/// A steady-state loop outside BenchmarkDotNet, for profiling and A/B runs: R rounds of N no-op
+/// jobs through one fresh runtime per round (in memory or on a fresh SQLite file), each round's
+/// jobs/s and bytes allocated per job. The later rounds show the warmed-up process.
+/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4]
+/// </summary>
+internal static class SteadyLoop
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var store = Value(args, "--store") ?? "memory";
+        var jobs = int.Parse(Value(args, "--jobs") ?? "30000", CultureInfo.InvariantCulture);
+        var rounds = int.Parse(Value(args, "--rounds") ?? "4", CultureInfo.InvariantCulture);
+        if (store is not ("memory" or "sqlite") || jobs < 1 || rounds < 1)
+        {
+            Console.Error.WriteLine("usage: --steady [--store memory|sqlite] [--jobs N ≥ 1] [--rounds N ≥ 1]");
+            return 2;
+        }
+
+        for (var round = 1; round <= rounds; round++)
+        {
+            var builder = new ServiceCollection().AddJobRuntime(o => o.MaxConcurrency = 64).AddHandler<NoopHandler>("noop");
+            var database = store == "sqlite" ? Path.Combine(Path.GetTempPath(), $"jobruntime-steady-{Guid.NewGuid():N}.db") : null;
+            if (database is not null)
+            {
+                builder.UseSqlite($"Data Source={database}");
+            }
+
+            try
+            {
+                await using var services = builder.Services.BuildServiceProvider();
+                var manager = services.GetRequiredService<Management.IJobManager>();
+                await manager.WaitForCompletionAsync(await manager.SubmitAsync(new NoopArgs(-1)));
+                using var events = services.GetRequiredService<IProgressBroker>().SubscribeAll(bufferCapacity: 16);
+                var completion = new Completion(jobs);
+                var counting = Task.Run(async () =>
+                {
+                    await foreach (var e in events.ReadAllAsync())
+                    {
+                        if (e.IsTerminal)
+                        {
+                            completion.One();
+                            if (completion.Task.IsCompleted)
+                            {
+                                return;
+                            }
+                        }
+                    }
+                });
+
+                var allocated = GC.GetTotalAllocatedBytes(precise: true);
+                var clock = Stopwatch.StartNew();
+                var submits = new Task[jobs];
+                for (var i = 0; i < jobs; i++)
+                {
+                    submits[i] = manager.SubmitAsync(new NoopArgs(i)).AsTask();
+                }
+
+                await Task.WhenAll(submits);
+                await completion.Task;
+                clock.Stop();
+                allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+                await counting;
+                Console.WriteLine(FormattableString.Invariant($"{store} round {round}: {jobs:N0} jobs in {clock.Elapsed.TotalMilliseconds:N0} ms = {jobs / clock.Elapsed.TotalSeconds:N0} jobs/s, {allocated / (double)jobs:N0} B allocated per job"));
+            }
+            finally
+            {
+                if (database is not null)
+                {
+                    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+                    foreach (var file in Directory.GetFiles(Path.GetDirectoryName(database)!, Path.GetFileName(database) + "*"))
+                    {
+                        File.Delete(file);
+                    }
+                }
+            }
+        }
+
+        return 0;
+    }
+
+    private static string? Value(string[] args, string name)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}
