@@ -38,6 +38,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     // One logger per handler type, not one per attempt (a category name is built from the type each time).
     private readonly ConcurrentDictionary<Type, ILogger> _handlerLoggers = new();
     private readonly AsyncSignal _flush = new();
+    private Exception? _lastCompletionError;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _startGate = new();
     private Task? _claimLoop;
@@ -614,7 +615,13 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             catch (Exception ex) when (attempt < 5)
             {
                 var delay = Backoff(attempt);
-                Log.StoreError(_logger, ex, "complete", delay);
+
+                // A batching store fails every write of a batch with one exception: log it once.
+                if (!ReferenceEquals(Interlocked.Exchange(ref _lastCompletionError, ex), ex))
+                {
+                    Log.StoreError(_logger, ex, "complete", delay);
+                }
+
                 await Task.Delay(delay, _time).ConfigureAwait(false);
             }
             catch (Exception ex)
