@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using System.Globalization;
 using Microsoft.Diagnostics.NETCore.Client;
@@ -39,8 +38,7 @@ public sealed class EventPipeThreadDumpProvider : IThreadDumpProvider
     public async ValueTask<ThreadDump> CaptureAsync(ThreadDumpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var started = Stopwatch.GetTimestamp();
-        var capturedAt = _time.GetUtcNow();
+        var capture = new Capture(_time);
         var trace = TempFiles.NewPath(_options.TempDirectory, "nettrace");
         string? etlx = null;
         try
@@ -49,16 +47,7 @@ public sealed class EventPipeThreadDumpProvider : IThreadDumpProvider
             cancellationToken.ThrowIfCancellationRequested();
             etlx = TraceLog.CreateFromEventPipeDataFile(trace, Path.ChangeExtension(trace, ".etlx"));
             cancellationToken.ThrowIfCancellationRequested();
-            var threads = ReadLastSamples(etlx);
-            return new ThreadDump
-            {
-                CapturedAt = capturedAt,
-                Method = Name,
-                CaptureDuration = Stopwatch.GetElapsedTime(started),
-                Reason = request.Reason,
-                JobId = request.JobId,
-                Threads = threads,
-            };
+            return capture.Dump(Name, request, ReadLastSamples(etlx));
         }
         finally
         {

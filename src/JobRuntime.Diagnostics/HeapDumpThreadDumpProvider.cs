@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Diagnostics.NETCore.Client;
 using Microsoft.Diagnostics.Runtime;
 using Microsoft.Extensions.Options;
@@ -39,8 +38,7 @@ public sealed class HeapDumpThreadDumpProvider : IThreadDumpProvider
     public async ValueTask<ThreadDump> CaptureAsync(ThreadDumpRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var started = Stopwatch.GetTimestamp();
-        var capturedAt = _time.GetUtcNow();
+        var capture = new Capture(_time);
         var path = TempFiles.NewPath(_options.TempDirectory, "dmp");
         try
         {
@@ -80,16 +78,7 @@ public sealed class HeapDumpThreadDumpProvider : IThreadDumpProvider
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            return new ThreadDump
-            {
-                CapturedAt = capturedAt,
-                Method = Name,
-                CaptureDuration = Stopwatch.GetElapsedTime(started),
-                Reason = request.Reason,
-                JobId = request.JobId,
-                Threads = threads,
-                PendingAsyncChains = PendingChains(runtime.Heap),
-            };
+            return capture.Dump(Name, request, threads, PendingChains(runtime.Heap));
         }
         finally
         {
