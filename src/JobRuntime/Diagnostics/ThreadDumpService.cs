@@ -11,7 +11,8 @@ namespace JobRuntime.Diagnostics;
 /// </summary>
 internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
 {
-    private static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(10);
+    /// <summary>How long one provider may take before the next is tried (a heap dump of a large process on a busy machine takes seconds).</summary>
+    private static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(30);
 
     private readonly IThreadDumpProvider[] _providers;
     private readonly JobExecutor _executor;
