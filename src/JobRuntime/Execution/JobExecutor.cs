@@ -311,7 +311,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         }
 
         // Off the watchdog's timer thread, and never on the item's own thread.
-        _ = Task.Run(async () =>
+        item.TimeoutCapture = Task.Run(async () =>
         {
             // The capture's budget: the grace period, but at least MinimumCaptureBudget, so that an
             // all-thread provider's first capture (slower while its code compiles) is not cut short.
@@ -333,6 +333,23 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
 
     private void Abandon(RunningItem item)
     {
+        // The timeout's dump is still being captured (slower than the grace period on a busy
+        // machine): abandon once it is done, so that the job's record keeps it.
+        if (item.TimeoutCapture is { IsCompleted: false } capture)
+        {
+            _ = capture.ContinueWith(
+                static (_, s) =>
+                {
+                    var (executor, waiting) = ((JobExecutor, RunningItem))s!;
+                    executor.Abandon(waiting);
+                },
+                (this, item),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+            return;
+        }
+
         var abandoned = new JobExecutionResult(item.StatusForStop())
         {
             Abandoned = true,

@@ -42,6 +42,9 @@ internal sealed class RunningItem
     /// <summary>The work's task while it is suspended: the root of its async call chain.</summary>
     public Task? RootTask { get; set; }
 
+    /// <summary>The capture of the thread dump at the item's deadline, while it runs (abandonment waits for it).</summary>
+    public Task? TimeoutCapture { get; set; }
+
     /// <summary>The deadline, if the item has a timeout.</summary>
     public DateTimeOffset? Deadline { get; set; }
 

@@ -173,6 +173,65 @@ public sealed class ThreadDumpTests
         Assert.Contains("provider 'slow' was not available: it did not finish within the capture budget", dump.Notes);
     }
 
+    [Fact]
+    public async Task CaptureSlowerThanTheGracePeriod_AbandonmentWaitsForIt_AndTheDumpIsKeptWithTheJob()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var slow = new GatedProvider();
+        await using var runtime = TestRuntime.Create(
+            o =>
+            {
+                o.MaxConcurrency = 1;
+                o.CancellationGracePeriod = TimeSpan.FromSeconds(1);
+            },
+            time,
+            b => b.Services.AddSingleton<IThreadDumpProvider>(slow));
+        try
+        {
+            var id = await runtime.Manager.SubmitAsync(new GateArgs("stuck", IgnoreCancellation: true), new JobSubmitOptions { Timeout = TimeSpan.FromSeconds(10) });
+            await runtime.Gates.For("stuck").Started.Task;
+
+            runtime.Advance(time, TimeSpan.FromSeconds(10));
+            await slow.Entered.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            runtime.Advance(time, TimeSpan.FromSeconds(1));
+
+            // The grace period has passed while the dump is still being captured: not abandoned yet
+            // (the watchdog's abandonment ran inside Advance and deferred itself).
+            var executor = runtime.Services.GetRequiredService<JobRuntime.Execution.IJobExecutor>();
+            Assert.Equal(0, executor.AbandonedCount);
+            slow.Release.TrySetResult();
+
+            var job = await runtime.Manager.WaitForCompletionAsync(id).WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(JobStatus.TimedOut, job.Status);
+            Assert.Contains("abandoned", job.Error!.Message, StringComparison.Ordinal);
+            Assert.Equal(1, executor.AbandonedCount);
+            Assert.Equal("gated", (await runtime.Manager.GetThreadDumpAsync(id))?.Method);
+        }
+        finally
+        {
+            // Also when an assertion failed: nothing left waiting keeps the runtime from disposing.
+            slow.Release.TrySetResult();
+            runtime.Gates.For("stuck").Open.TrySetResult();
+        }
+    }
+
+    /// <summary>A provider that captures only when the test lets it.</summary>
+    private sealed class GatedProvider : IThreadDumpProvider
+    {
+        public TaskCompletionSource Entered { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Name => "gated";
+
+        public async ValueTask<ThreadDump> CaptureAsync(ThreadDumpRequest request, CancellationToken cancellationToken)
+        {
+            Entered.TrySetResult();
+            await Release.Task.WaitAsync(cancellationToken);
+            return new ThreadDump { CapturedAt = DateTimeOffset.UnixEpoch, Method = Name, Reason = request.Reason, JobId = request.JobId };
+        }
+    }
+
     private sealed class BrokenProvider : IThreadDumpProvider
     {
         public string Name => "broken";
