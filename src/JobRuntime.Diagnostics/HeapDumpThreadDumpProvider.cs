@@ -59,7 +59,7 @@ public sealed class HeapDumpThreadDumpProvider : IThreadDumpProvider
             }
 
             using var runtime = target.ClrVersions[0].CreateRuntime();
-            var names = ThreadNames(runtime.Heap);
+            var (names, boxes) = WalkHeap(runtime.Heap);
             var threads = new List<ThreadDumpThread>();
             foreach (var thread in runtime.Threads)
             {
@@ -78,7 +78,7 @@ public sealed class HeapDumpThreadDumpProvider : IThreadDumpProvider
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            return capture.Dump(Name, request, threads, PendingChains(runtime.Heap));
+            return capture.Dump(Name, request, threads, PendingChains(boxes));
         }
         finally
         {
@@ -101,48 +101,45 @@ public sealed class HeapDumpThreadDumpProvider : IThreadDumpProvider
         }
     }
 
-    /// <summary>Managed thread id → name, from the heap's <see cref="Thread"/> objects.</summary>
-    private static Dictionary<int, string> ThreadNames(ClrHeap heap)
+    /// <summary>
+    /// One walk of the heap (the expensive part of reading a dump): managed thread id → name from
+    /// its <see cref="Thread"/> objects, and the unfinished async state-machine boxes with the
+    /// object each continues into.
+    /// </summary>
+    private static (Dictionary<int, string> Names, Dictionary<ulong, (string Method, ulong Continuation)> Boxes) WalkHeap(ClrHeap heap)
     {
         var names = new Dictionary<int, string>();
-        foreach (var obj in heap.EnumerateObjects())
-        {
-            if (obj.Type?.Name != "System.Threading.Thread")
-            {
-                continue;
-            }
-
-            var name = obj.ReadStringField("_name");
-            if (name is not null)
-            {
-                names[obj.ReadField<int>("_managedThreadId")] = name;
-            }
-        }
-
-        return names;
-    }
-
-    /// <summary>
-    /// The unfinished async state-machine boxes, linked through their continuations (a box awaited
-    /// by an async method has that method's box as its continuation): each chain from the
-    /// outermost method to the innermost.
-    /// </summary>
-    private static List<IReadOnlyList<string>> PendingChains(ClrHeap heap)
-    {
         var boxes = new Dictionary<ulong, (string Method, ulong Continuation)>();
         foreach (var obj in heap.EnumerateObjects())
         {
-            var type = obj.Type;
-            if (type?.Name is not { } name || !name.Contains("AsyncStateMachineBox", StringComparison.Ordinal)
-                || (obj.ReadField<int>("m_stateFlags") & Finished) != 0)
+            if (obj.Type?.Name is not { } type)
             {
                 continue;
             }
 
-            var continuation = obj.ReadObjectField("m_continuationObject");
-            boxes[obj.Address] = (MethodOf(obj), continuation.IsNull ? 0 : continuation.Address);
+            if (type == "System.Threading.Thread")
+            {
+                if (obj.ReadStringField("_name") is { } name)
+                {
+                    names[obj.ReadField<int>("_managedThreadId")] = name;
+                }
+            }
+            else if (type.Contains("AsyncStateMachineBox", StringComparison.Ordinal) && (obj.ReadField<int>("m_stateFlags") & Finished) == 0)
+            {
+                var continuation = obj.ReadObjectField("m_continuationObject");
+                boxes[obj.Address] = (MethodOf(obj), continuation.IsNull ? 0 : continuation.Address);
+            }
         }
 
+        return (names, boxes);
+    }
+
+    /// <summary>
+    /// The pending boxes linked through their continuations (a box awaited by an async method has
+    /// that method's box as its continuation): each chain from the outermost method to the innermost.
+    /// </summary>
+    private static List<IReadOnlyList<string>> PendingChains(Dictionary<ulong, (string Method, ulong Continuation)> boxes)
+    {
         // The innermost boxes are those no other pending box continues into.
         var awaitedBy = new HashSet<ulong>(boxes.Values.Select(b => b.Continuation));
         var chains = new List<IReadOnlyList<string>>();
