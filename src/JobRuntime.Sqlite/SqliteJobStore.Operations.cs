@@ -407,61 +407,57 @@ public sealed partial class SqliteJobStore
         };
     }
 
+    /// <summary>Every ending below is fenced by the lease token; no row changed means the lease was lost.</summary>
+    private const string Fence = "WHERE id = $id AND status = 1 AND lease_token = $token";
+
+    /// <summary>The attempt's last progress, when the completion carries one ($current NULL keeps the stored one).</summary>
+    private const string ProgressUpdate = """
+        progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
+        progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
+        progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
+        """;
+
+    private const string ErrorUpdate = "error_type = $error_type, error_message = $error_message, error_stack = $error_stack";
+
+    private const string EndUpdate = "UPDATE jr_jobs SET status = $status, result = $result, completed_at = $now, lease_token = NULL, lease_expires = NULL";
+
+    /// <summary>A final outcome with an error or artifacts to store.</summary>
+    private const string EndWithDetails = $"{EndUpdate}, artifacts = $artifacts, {ErrorUpdate}, {ProgressUpdate} {Fence}";
+
+    /// <summary>The common ending, with neither: the same update with 9 parameters instead of 13.</summary>
+    private const string EndPlain = $"{EndUpdate}, artifacts = NULL, error_type = NULL, error_message = NULL, error_stack = NULL, {ProgressUpdate} {Fence}";
+
     private static JobWriteResult Complete(WriteContext c, JobLease lease, JobCompletion completion)
     {
-        // Every update below is fenced by the lease token; no row changed means the lease was lost.
-        const string Fence = "WHERE id = $id AND status = 1 AND lease_token = $token";
         SqliteCommand update;
         switch (completion.Kind)
         {
             case JobCompletionKind.Retry:
-                update = c.Command($"""
-                    UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL,
-                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack,
-                        progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
-                        progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
-                        progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
-                    {Fence}
-                    """);
+                update = c.Command($"UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate}, {ProgressUpdate} {Fence}");
                 update.Parameters.AddWithValue("$at", Ticks(completion.RetryAt ?? c.Now));
                 AddError(update, completion.Error);
-                AddOptionalProgress(update, completion.Progress);
                 break;
             case JobCompletionKind.Release:
                 update = c.Command($"UPDATE jr_jobs SET status = 0, attempt = MAX(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}");
                 break;
-            case var _ when completion.Error is null && completion.Artifacts.Count == 0:
-                // The common ending (no error, no artifacts): the same update with 9 parameters instead of 13.
-                update = c.Command($"""
-                    UPDATE jr_jobs SET status = $status, result = $result, artifacts = NULL, completed_at = $now,
-                        lease_token = NULL, lease_expires = NULL, error_type = NULL, error_message = NULL, error_stack = NULL,
-                        progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
-                        progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
-                        progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
-                    {Fence}
-                    """);
-                update.Parameters.AddWithValue("$status", (int)completion.ResultingStatus);
-                update.Parameters.AddWithValue("$result", Db(completion.Result));
-                update.Parameters.AddWithValue("$now", c.NowTicks);
-                AddOptionalProgress(update, completion.Progress);
-                break;
             default:
-                update = c.Command($"""
-                    UPDATE jr_jobs SET status = $status, result = $result, artifacts = $artifacts, completed_at = $now,
-                        lease_token = NULL, lease_expires = NULL,
-                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack,
-                        progress_current = COALESCE($current, progress_current), progress_total = COALESCE($total, progress_total),
-                        progress_message = CASE WHEN $current IS NULL THEN progress_message ELSE $message END,
-                        progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
-                    {Fence}
-                    """);
+                var details = completion.Error is not null || completion.Artifacts.Count > 0;
+                update = c.Command(details ? EndWithDetails : EndPlain);
                 update.Parameters.AddWithValue("$status", (int)completion.ResultingStatus);
                 update.Parameters.AddWithValue("$result", Db(completion.Result));
-                update.Parameters.AddWithValue("$artifacts", Db(ArtifactsJson(completion.Artifacts)));
                 update.Parameters.AddWithValue("$now", c.NowTicks);
-                AddError(update, completion.Error);
-                AddOptionalProgress(update, completion.Progress);
+                if (details)
+                {
+                    update.Parameters.AddWithValue("$artifacts", Db(ArtifactsJson(completion.Artifacts)));
+                    AddError(update, completion.Error);
+                }
+
                 break;
+        }
+
+        if (completion.Kind != JobCompletionKind.Release)
+        {
+            AddOptionalProgress(update, completion.Progress);
         }
 
         update.Parameters.AddWithValue("$id", Key(lease.JobId));
