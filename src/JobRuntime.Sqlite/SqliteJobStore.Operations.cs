@@ -133,8 +133,8 @@ public sealed partial class SqliteJobStore
             }
 
             var delete = c.Command("DELETE FROM jr_jobs WHERE id = $id");
-            delete.Parameters.AddWithValue("$id", Key(id));
-            delete.ExecuteNonQuery();
+            delete.Bind("$id", id);
+            delete.Execute();
             return JobDeleteResult.Deleted;
         }, cancellationToken).ConfigureAwait(false);
 
@@ -144,9 +144,9 @@ public sealed partial class SqliteJobStore
         var removed = await WriteAsync("clean up finished jobs", c =>
         {
             var delete = c.Command("DELETE FROM jr_jobs WHERE status >= 2 AND completed_at < $before");
-            delete.Parameters.AddWithValue("$before", Ticks(completedBefore));
-            var count = delete.ExecuteNonQuery();
-            c.Command("DELETE FROM jr_deps WHERE NOT EXISTS (SELECT 1 FROM jr_jobs WHERE jr_jobs.id = jr_deps.child)").ExecuteNonQuery();
+            delete.Bind("$before", Ticks(completedBefore));
+            var count = delete.Execute();
+            c.Command("DELETE FROM jr_deps WHERE NOT EXISTS (SELECT 1 FROM jr_jobs WHERE jr_jobs.id = jr_deps.child)").Execute();
             return count;
         }, cancellationToken).ConfigureAwait(false);
 
@@ -177,7 +177,7 @@ public sealed partial class SqliteJobStore
         if (job.IdempotencyKey is { } key)
         {
             var existing = c.Command($"SELECT {Columns} FROM jr_jobs WHERE idempotency_key = $key AND status IN (0, 1)");
-            existing.Parameters.AddWithValue("$key", key);
+            existing.Bind("$key", key);
             if (ReadJobs(existing, c.Now).FirstOrDefault() is { } found)
             {
                 return new JobInsertResult(found, Created: false);
@@ -195,7 +195,7 @@ public sealed partial class SqliteJobStore
         [
             stored.Error?.Type, stored.Error?.Message, stored.Error?.StackTrace, stored.CompletedAt?.UtcTicks, stored.Title,
             Json(stored.Tags), Json(stored.DependsOn), stored.IdempotencyKey, stored.Timeout?.Ticks, stored.TraceParent,
-            stored.RerunOf is { } rerunOf ? Key(rerunOf) : null,
+            stored.RerunOf is { } rerunOf ? rerunOf : null,
         ];
         var present = 0;
         for (var i = 0; i < optional.Length; i++)
@@ -207,27 +207,27 @@ public sealed partial class SqliteJobStore
         }
 
         var insert = c.Command(InsertSql(present));
-        var p = insert.Parameters;
-        p.AddWithValue("$id", Key(stored.Id));
-        p.AddWithValue("$type", stored.Type);
-        p.AddWithValue("$queue", stored.Queue);
-        p.AddWithValue("$priority", stored.Priority);
-        p.AddWithValue("$payload", stored.Payload);
-        p.AddWithValue("$status", (int)stored.Status);
-        p.AddWithValue("$max_attempts", stored.MaxAttempts);
-        p.AddWithValue("$created_at", Ticks(stored.CreatedAt));
-        p.AddWithValue("$scheduled_at", Ticks(stored.ScheduledAt));
-        p.AddWithValue("$on_parent_failure", (int)stored.OnParentFailure);
-        p.AddWithValue("$pending_parents", pendingParents);
+        var p = insert;
+        p.Bind("$id", stored.Id);
+        p.Bind("$type", stored.Type);
+        p.Bind("$queue", stored.Queue);
+        p.Bind("$priority", stored.Priority);
+        p.Bind("$payload", stored.Payload);
+        p.Bind("$status", (int)stored.Status);
+        p.Bind("$max_attempts", stored.MaxAttempts);
+        p.Bind("$created_at", Ticks(stored.CreatedAt));
+        p.Bind("$scheduled_at", Ticks(stored.ScheduledAt));
+        p.Bind("$on_parent_failure", (int)stored.OnParentFailure);
+        p.Bind("$pending_parents", pendingParents);
         for (var i = 0; i < optional.Length; i++)
         {
             if (optional[i] is { } value)
             {
-                p.AddWithValue(OptionalInsertParameters[i], value);
+                p.Bind(OptionalInsertParameters[i], value);
             }
         }
 
-        if (insert.ExecuteNonQuery() == 0)
+        if (insert.Execute() == 0)
         {
             // Nothing was written: refusing here keeps the batch's invariant.
             throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
@@ -238,9 +238,9 @@ public sealed partial class SqliteJobStore
             foreach (var parentId in waitingOn)
             {
                 var dep = c.Command("INSERT INTO jr_deps (parent, child) VALUES ($parent, $child)");
-                dep.Parameters.AddWithValue("$parent", Key(parentId));
-                dep.Parameters.AddWithValue("$child", Key(job.Id));
-                dep.ExecuteNonQuery();
+                dep.Bind("$parent", parentId);
+                dep.Bind("$child", job.Id);
+                dep.Execute();
             }
         }
 
@@ -296,11 +296,11 @@ public sealed partial class SqliteJobStore
                              ORDER BY priority DESC, scheduled_at, id LIMIT $limit)
                 RETURNING {Columns}
                 """);
-            claim.Parameters.AddWithValue("$now", c.NowTicks);
-            claim.Parameters.AddWithValue("$owner", request.Owner);
-            claim.Parameters.AddWithValue("$token", token.ToByteArray());
-            claim.Parameters.AddWithValue("$expires", Ticks(expires));
-            claim.Parameters.AddWithValue("$limit", request.MaxCount);
+            claim.Bind("$now", c.NowTicks);
+            claim.Bind("$owner", request.Owner);
+            claim.Bind("$token", token);
+            claim.Bind("$expires", Ticks(expires));
+            claim.Bind("$limit", request.MaxCount);
             claimed = ReadJobs(claim, c.Now);
             claimed.Sort(static (x, y) => x.Priority != y.Priority ? y.Priority.CompareTo(x.Priority)
                 : x.ScheduledAt != y.ScheduledAt ? x.ScheduledAt.CompareTo(y.ScheduledAt)
@@ -315,8 +315,8 @@ public sealed partial class SqliteJobStore
         if (claimed.Count < request.MaxCount)
         {
             var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs INDEXED BY jr_jobs_due WHERE {Ready} AND scheduled_at > $now");
-            due.Parameters.AddWithValue("$now", c.NowTicks);
-            next = due.ExecuteScalar() is long ticks ? Time(ticks) : null;
+            due.Bind("$now", c.NowTicks);
+            next = due.ScalarInt64() is { } ticks ? Time(ticks) : null;
         }
 
         return new ClaimResult(claimed.ConvertAll(job => new ClaimedJob(job, new JobLease(job.Id, request.Owner, token, expires))), next);
@@ -331,10 +331,10 @@ public sealed partial class SqliteJobStore
         var candidates = new List<JobSnapshot>();
         while (candidates.Count < request.MaxCount)
         {
-            select.Parameters.Clear();
-            select.Parameters.AddWithValue("$now", c.NowTicks);
-            select.Parameters.AddWithValue("$limit", pageSize);
-            select.Parameters.AddWithValue("$offset", offset);
+            select.Reuse();
+            select.Bind("$now", c.NowTicks);
+            select.Bind("$limit", pageSize);
+            select.Bind("$offset", offset);
             var page = ReadJobs(select, c.Now);
             foreach (var job in page)
             {
@@ -368,13 +368,13 @@ public sealed partial class SqliteJobStore
         var claimed = new List<JobSnapshot>(candidates.Count);
         foreach (var job in candidates)
         {
-            update.Parameters.Clear();
-            update.Parameters.AddWithValue("$now", c.NowTicks);
-            update.Parameters.AddWithValue("$owner", request.Owner);
-            update.Parameters.AddWithValue("$token", token.ToByteArray());
-            update.Parameters.AddWithValue("$expires", Ticks(expires));
-            update.Parameters.AddWithValue("$id", Key(job.Id));
-            update.ExecuteNonQuery();
+            update.Reuse();
+            update.Bind("$now", c.NowTicks);
+            update.Bind("$owner", request.Owner);
+            update.Bind("$token", token);
+            update.Bind("$expires", Ticks(expires));
+            update.Bind("$id", job.Id);
+            update.Execute();
             claimed.Add(job with { Status = JobStatus.Running, Attempt = job.Attempt + 1, StartedAt = c.Now, Owner = request.Owner, CancellationRequested = false, WaitReason = JobWaitReason.None });
         }
 
@@ -390,20 +390,19 @@ public sealed partial class SqliteJobStore
                     progress_message = $message, progress_stage = $stage
                 WHERE id = $id AND status = 1 AND lease_token = $token RETURNING cancel_requested
                 """);
-        update.Parameters.AddWithValue("$expires", Ticks(expiresAt));
-        update.Parameters.AddWithValue("$id", Key(lease.JobId));
-        update.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
+        update.Bind("$expires", Ticks(expiresAt));
+        update.Bind("$id", lease.JobId);
+        update.Bind("$token", lease.Token);
         if (progress is not null)
         {
             AddProgress(update, progress);
         }
 
-        var cancel = update.ExecuteScalar();
-        return cancel switch
+        return update.ScalarInt64() switch
         {
-            null or DBNull => LeaseState.Lost,
-            long flag when flag != 0 => LeaseState.CancellationRequested,
-            _ => LeaseState.Active,
+            null => LeaseState.Lost,
+            0 => LeaseState.Active,
+            _ => LeaseState.CancellationRequested,
         };
     }
 
@@ -429,12 +428,12 @@ public sealed partial class SqliteJobStore
 
     private static JobWriteResult Complete(WriteContext c, JobLease lease, JobCompletion completion)
     {
-        SqliteCommand update;
+        Statement update;
         switch (completion.Kind)
         {
             case JobCompletionKind.Retry:
                 update = c.Command($"UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate}, {ProgressUpdate} {Fence}");
-                update.Parameters.AddWithValue("$at", Ticks(completion.RetryAt ?? c.Now));
+                update.Bind("$at", Ticks(completion.RetryAt ?? c.Now));
                 AddError(update, completion.Error);
                 break;
             case JobCompletionKind.Release:
@@ -443,12 +442,12 @@ public sealed partial class SqliteJobStore
             default:
                 var details = completion.Error is not null || completion.Artifacts.Count > 0;
                 update = c.Command(details ? EndWithDetails : EndPlain);
-                update.Parameters.AddWithValue("$status", (int)completion.ResultingStatus);
-                update.Parameters.AddWithValue("$result", Db(completion.Result));
-                update.Parameters.AddWithValue("$now", c.NowTicks);
+                update.Bind("$status", (int)completion.ResultingStatus);
+                update.Bind("$result", completion.Result);
+                update.Bind("$now", c.NowTicks);
                 if (details)
                 {
-                    update.Parameters.AddWithValue("$artifacts", Db(ArtifactsJson(completion.Artifacts)));
+                    update.Bind("$artifacts", ArtifactsJson(completion.Artifacts));
                     AddError(update, completion.Error);
                 }
 
@@ -460,9 +459,9 @@ public sealed partial class SqliteJobStore
             AddOptionalProgress(update, completion.Progress);
         }
 
-        update.Parameters.AddWithValue("$id", Key(lease.JobId));
-        update.Parameters.AddWithValue("$token", lease.Token.ToByteArray());
-        if (update.ExecuteNonQuery() == 0)
+        update.Bind("$id", lease.JobId);
+        update.Bind("$token", lease.Token);
+        if (update.Execute() == 0)
         {
             return JobWriteResult.Rejected;
         }
@@ -489,17 +488,17 @@ public sealed partial class SqliteJobStore
                         error_type = $error_type, error_message = $error_message, error_stack = $error_stack
                     WHERE id = $id
                     """);
-                cancel.Parameters.AddWithValue("$now", c.NowTicks);
+                cancel.Bind("$now", c.NowTicks);
                 AddError(cancel, JobStoreErrors.CancelledBeforeRun);
-                cancel.Parameters.AddWithValue("$id", Key(id));
-                cancel.ExecuteNonQuery();
+                cancel.Bind("$id", id);
+                cancel.Execute();
                 var cancelled = new List<JobId>();
                 Finish(c, id, JobStatus.Cancelled, cancelled);
                 return new JobCancelResult(JobCancelOutcome.Cancelled, cancelled);
             case JobStatus.Running:
                 var flag = c.Command("UPDATE jr_jobs SET cancel_requested = 1 WHERE id = $id");
-                flag.Parameters.AddWithValue("$id", Key(id));
-                flag.ExecuteNonQuery();
+                flag.Bind("$id", id);
+                flag.Execute();
                 return new JobCancelResult(JobCancelOutcome.Requested, []);
             default:
                 return new JobCancelResult(JobCancelOutcome.AlreadyFinished, []);
@@ -509,7 +508,7 @@ public sealed partial class SqliteJobStore
     private static RecoveryResult Recover(WriteContext c, Func<JobSnapshot, TimeSpan> retryDelay)
     {
         var expired = c.Command($"SELECT {Columns} FROM jr_jobs WHERE status = 1 AND lease_expires <= $now");
-        expired.Parameters.AddWithValue("$now", c.NowTicks);
+        expired.Bind("$now", c.NowTicks);
         var jobs = ReadJobs(expired, c.Now);
         if (jobs.Count == 0)
         {
@@ -529,10 +528,10 @@ public sealed partial class SqliteJobStore
                         error_type = $error_type, error_message = $error_message, error_stack = $error_stack
                     WHERE id = $id
                     """);
-                retry.Parameters.AddWithValue("$at", Ticks(at));
+                retry.Bind("$at", Ticks(at));
                 AddError(retry, error);
-                retry.Parameters.AddWithValue("$id", Key(job.Id));
-                retry.ExecuteNonQuery();
+                retry.Bind("$id", job.Id);
+                retry.Execute();
                 var pending = job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error };
                 recovered.Add(pending with { WaitReason = JobWaitReasons.Of(pending, waitingForParents: false, c.Now) });
             }
@@ -543,10 +542,10 @@ public sealed partial class SqliteJobStore
                         error_type = $error_type, error_message = $error_message, error_stack = $error_stack
                     WHERE id = $id
                     """);
-                fail.Parameters.AddWithValue("$now", c.NowTicks);
+                fail.Bind("$now", c.NowTicks);
                 AddError(fail, error);
-                fail.Parameters.AddWithValue("$id", Key(job.Id));
-                fail.ExecuteNonQuery();
+                fail.Bind("$id", job.Id);
+                fail.Execute();
                 Finish(c, job.Id, JobStatus.Failed, cancelled);
                 recovered.Add(job with { Status = JobStatus.Failed, CompletedAt = c.Now, Error = error });
             }
@@ -564,22 +563,15 @@ public sealed partial class SqliteJobStore
         {
             // Removing the parent's edges returns its dependents; most jobs have none, so this is one statement.
             var edges = c.Command("DELETE FROM jr_deps WHERE parent = $parent RETURNING child");
-            edges.Parameters.AddWithValue("$parent", Key(finished.Id));
-            var childIds = new List<JobId>();
-            using (var reader = edges.ExecuteReader())
-            {
-                while (reader.Read())
-                {
-                    childIds.Add(ReadId(reader, 0));
-                }
-            }
+            edges.Bind("$parent", finished.Id);
+            var childIds = edges.Rows(static row => row.Id(0));
 
             var list = new List<(JobId Id, DependencyFailureBehavior Behavior)>(childIds.Count);
             foreach (var childId in childIds)
             {
                 var child = c.Command("SELECT on_parent_failure FROM jr_jobs WHERE id = $id AND status = 0");
-                child.Parameters.AddWithValue("$id", Key(childId));
-                if (child.ExecuteScalar() is long behavior)
+                child.Bind("$id", childId);
+                if (child.ScalarInt64() is { } behavior)
                 {
                     list.Add((childId, (DependencyFailureBehavior)behavior));
                 }
@@ -595,19 +587,19 @@ public sealed partial class SqliteJobStore
                             error_type = $error_type, error_message = $error_message, error_stack = NULL
                         WHERE id = $id
                         """);
-                    cancel.Parameters.AddWithValue("$now", c.NowTicks);
-                    cancel.Parameters.AddWithValue("$error_type", error.Type);
-                    cancel.Parameters.AddWithValue("$error_message", error.Message);
-                    cancel.Parameters.AddWithValue("$id", Key(childId));
-                    cancel.ExecuteNonQuery();
+                    cancel.Bind("$now", c.NowTicks);
+                    cancel.Bind("$error_type", error.Type);
+                    cancel.Bind("$error_message", error.Message);
+                    cancel.Bind("$id", childId);
+                    cancel.Execute();
                     cancelled.Add(childId);
                     stack.Push((childId, JobStatus.Cancelled));
                 }
                 else
                 {
                     var release = c.Command("UPDATE jr_jobs SET pending_parents = MAX(0, pending_parents - 1) WHERE id = $id");
-                    release.Parameters.AddWithValue("$id", Key(childId));
-                    release.ExecuteNonQuery();
+                    release.Bind("$id", childId);
+                    release.Execute();
                 }
             }
         }
@@ -616,26 +608,26 @@ public sealed partial class SqliteJobStore
     private static JobStatus? Status(WriteContext c, JobId id)
     {
         var command = c.Command("SELECT status FROM jr_jobs WHERE id = $id");
-        command.Parameters.AddWithValue("$id", Key(id));
-        return command.ExecuteScalar() is long status ? (JobStatus)status : null;
+        command.Bind("$id", id);
+        return command.ScalarInt64() is { } status ? (JobStatus)status : null;
     }
 
-    private static void AddError(SqliteCommand command, JobError? error)
+    private static void AddError(Statement command, JobError? error)
     {
-        command.Parameters.AddWithValue("$error_type", Db(error?.Type));
-        command.Parameters.AddWithValue("$error_message", Db(error?.Message));
-        command.Parameters.AddWithValue("$error_stack", Db(error?.StackTrace));
+        command.Bind("$error_type", error?.Type);
+        command.Bind("$error_message", error?.Message);
+        command.Bind("$error_stack", error?.StackTrace);
     }
 
-    private static void AddProgress(SqliteCommand command, JobProgress progress)
+    private static void AddProgress(Statement command, JobProgress progress)
     {
-        command.Parameters.AddWithValue("$current", progress.Current);
-        command.Parameters.AddWithValue("$total", progress.Total);
-        command.Parameters.AddWithValue("$message", Db(progress.Message));
-        command.Parameters.AddWithValue("$stage", Db(progress.Stage));
+        command.Bind("$current", progress.Current);
+        command.Bind("$total", progress.Total);
+        command.Bind("$message", progress.Message);
+        command.Bind("$stage", progress.Stage);
     }
 
-    private static void AddOptionalProgress(SqliteCommand command, JobProgress? progress)
+    private static void AddOptionalProgress(Statement command, JobProgress? progress)
     {
         if (progress is not null)
         {
@@ -643,9 +635,9 @@ public sealed partial class SqliteJobStore
             return;
         }
 
-        command.Parameters.AddWithValue("$current", DBNull.Value);
-        command.Parameters.AddWithValue("$total", DBNull.Value);
-        command.Parameters.AddWithValue("$message", DBNull.Value);
-        command.Parameters.AddWithValue("$stage", DBNull.Value);
+        command.Bind("$current", (string?)null);
+        command.Bind("$total", (string?)null);
+        command.Bind("$message", (string?)null);
+        command.Bind("$stage", (string?)null);
     }
 }

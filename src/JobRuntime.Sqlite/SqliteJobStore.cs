@@ -137,7 +137,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     private async Task WriterLoopAsync()
     {
         SqliteConnection? connection = null;
-        var commands = new Dictionary<string, SqliteCommand>(StringComparer.Ordinal);
+        var statements = new Dictionary<string, Statement>(StringComparer.Ordinal);
         var batch = new List<WriteOp>(_options.MaxBatchSize);
         try
         {
@@ -152,7 +152,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
                 {
                     await Initialized().ConfigureAwait(false);
                     connection ??= await OpenWriterAsync().ConfigureAwait(false);
-                    Commit(connection, commands, batch);
+                    Commit(connection, statements, batch);
                 }
                 catch (Exception ex)
                 {
@@ -165,7 +165,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
 
                     if (connection is not null)
                     {
-                        DisposeCommands(commands);
+                        DisposeStatements(statements);
                         await connection.DisposeAsync().ConfigureAwait(false);
                         connection = null;
                     }
@@ -176,7 +176,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         }
         finally
         {
-            DisposeCommands(commands);
+            DisposeStatements(statements);
             if (connection is not null)
             {
                 await connection.DisposeAsync().ConfigureAwait(false);
@@ -184,21 +184,22 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         }
     }
 
-    private static void DisposeCommands(Dictionary<string, SqliteCommand> commands)
+    private static void DisposeStatements(Dictionary<string, Statement> statements)
     {
-        foreach (var command in commands.Values)
+        // Finalized before the connection closes, so that it can close (and go back to the pool) cleanly.
+        foreach (var statement in statements.Values)
         {
-            command.Dispose();
+            statement.Dispose();
         }
 
-        commands.Clear();
+        statements.Clear();
     }
 
-    private void Commit(SqliteConnection connection, Dictionary<string, SqliteCommand> commands, List<WriteOp> batch)
+    private void Commit(SqliteConnection connection, Dictionary<string, Statement> statements, List<WriteOp> batch)
     {
         var now = _time.GetUtcNow();
         using var transaction = connection.BeginTransaction(deferred: false);
-        var context = new WriteContext(connection, transaction, now, commands);
+        var context = new WriteContext(connection.Handle!, now, statements);
         foreach (var op in batch)
         {
             // Invariant of every write here: it refuses (throws something other than a

@@ -1,26 +1,23 @@
-using Microsoft.Data.Sqlite;
+using SQLitePCL;
 
 namespace JobRuntime.Sqlite;
 
-/// <summary>What a queued write sees: the writer's connection and open transaction, the batch's time, and prepared commands.</summary>
-internal sealed class WriteContext(SqliteConnection connection, SqliteTransaction transaction, DateTimeOffset now, Dictionary<string, SqliteCommand> commands)
+/// <summary>What a queued write sees: the writer's connection (inside its open transaction), the batch's time, and prepared statements.</summary>
+internal sealed class WriteContext(sqlite3 connection, DateTimeOffset now, Dictionary<string, Statement> statements)
 {
     public DateTimeOffset Now { get; } = now;
 
     public long NowTicks { get; } = now.UtcTicks;
 
-    /// <summary>A prepared command for <paramref name="sql"/>, reused across writes on this connection, with its parameters cleared.</summary>
-    public SqliteCommand Command(string sql)
+    /// <summary>The prepared statement for <paramref name="sql"/>, reused across writes on this connection, with its parameters cleared.</summary>
+    public Statement Command(string sql)
     {
-        if (!commands.TryGetValue(sql, out var command))
+        if (!statements.TryGetValue(sql, out var statement))
         {
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            commands[sql] = command;
+            statement = new Statement(connection, sql);
+            statements[sql] = statement;
         }
 
-        command.Transaction = transaction;
-        command.Parameters.Clear();
-        return command;
+        return statement.Reuse();
     }
 }
