@@ -13,6 +13,16 @@ namespace JobRuntime.Sqlite;
 /// </summary>
 public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDisposable
 {
+    /// <summary>Commits between two requests for a background checkpoint.</summary>
+    private const int CommitsPerCheckpoint = 8;
+
+    /// <summary>
+    /// The write-ahead log's size (in pages) at which the writer checkpoints itself: the background
+    /// checkpoints copy pages while the writer goes on, but only a checkpoint between two of the
+    /// writer's transactions can finish and let the log start over.
+    /// </summary>
+    private const int WriterCheckpointPages = 4000;
+
     private readonly SqliteJobStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly string _connectionString;
@@ -21,6 +31,11 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     private Task? _initialized;
     private readonly Lock _startGate = new();
     private Task? _writer;
+
+    // Background checkpoints: requested by the writer every few commits, dropped while one is pending.
+    private readonly Channel<byte> _checkpoints = Channel.CreateBounded<byte>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private Task? _checkpointer;
+    private int _commitsSinceCheckpoint;
     private int _disposed;
 
     /// <summary>Creates a store. The file and schema are created on first use.</summary>
@@ -80,6 +95,12 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
             await writer.ConfigureAwait(false);
         }
 
+        _checkpoints.Writer.TryComplete();
+        if (_checkpointer is { } checkpointer)
+        {
+            await checkpointer.ConfigureAwait(false);
+        }
+
         SqliteConnection.ClearAllPools();
     }
 
@@ -130,6 +151,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
 
         lock (_startGate)
         {
+            _checkpointer ??= Task.Run(CheckpointLoopAsync);
             _writer ??= Task.Run(WriterLoopAsync);
         }
     }
@@ -220,6 +242,58 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         {
             op.Complete();
         }
+
+        if (++_commitsSinceCheckpoint >= CommitsPerCheckpoint)
+        {
+            _commitsSinceCheckpoint = 0;
+            _checkpoints.Writer.TryWrite(0);
+        }
+    }
+
+    /// <summary>
+    /// Copies committed pages from the write-ahead log into the database file on its own connection
+    /// (a passive checkpoint never blocks the writer), so that the writer's own checkpoint, at
+    /// <see cref="WriterCheckpointPages"/>, finds little left to copy and mostly just lets the log
+    /// start over. Without it the writer stops every thousand pages to copy them itself.
+    /// </summary>
+    private async Task CheckpointLoopAsync()
+    {
+        SqliteConnection? connection = null;
+        try
+        {
+            while (await _checkpoints.Reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                _checkpoints.Reader.TryRead(out _);
+                try
+                {
+                    if (connection is null)
+                    {
+                        connection = new SqliteConnection(_connectionString);
+                        await connection.OpenAsync().ConfigureAwait(false);
+                    }
+
+                    // SQLITE_BUSY (another checkpoint is running, maybe another process's) needs nothing;
+                    // any real fault shows up at the writer's next commit, which reports it.
+                    _ = SQLitePCL.raw.sqlite3_wal_checkpoint_v2(connection.Handle, null, SQLitePCL.raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _);
+                }
+                catch (SqliteException)
+                {
+                    // Opening failed (the file went away, say): try again at the next request.
+                    if (connection is not null)
+                    {
+                        await connection.DisposeAsync().ConfigureAwait(false);
+                        connection = null;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task<SqliteConnection> OpenWriterAsync()
@@ -228,6 +302,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         await connection.OpenAsync().ConfigureAwait(false);
         Execute(connection, null, $"PRAGMA synchronous = {(_options.Synchronous == SqliteSynchronousMode.Full ? "FULL" : "NORMAL")}");
         Execute(connection, null, $"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}");
+        Execute(connection, null, $"PRAGMA wal_autocheckpoint = {WriterCheckpointPages}");
         return connection;
     }
 
