@@ -68,6 +68,12 @@ public sealed partial class SqliteJobStore
             if (query.Statuses.Count > 0)
             {
                 where.Add($"status IN ({string.Join(", ", query.Statuses.Select(s => (int)s))})");
+                if (!query.Statuses.Contains(JobStatus.Running))
+                {
+                    // Lets the planner use the listing index, which leaves running jobs out.
+                    where.Add("status <> 1");
+                }
+
             }
 
             if (query.Type is not null)
@@ -314,7 +320,9 @@ public sealed partial class SqliteJobStore
         DateTimeOffset? next = null;
         if (claimed.Count < request.MaxCount)
         {
-            var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs INDEXED BY jr_jobs_due WHERE {Ready} AND scheduled_at > $now");
+            // Only delayed jobs are indexed here: one due at its creation is claimable at once (another
+            // process's clock running ahead is caught by the next poll).
+            var due = c.Command($"SELECT MIN(scheduled_at) FROM jr_jobs INDEXED BY jr_jobs_delayed WHERE {Ready} AND scheduled_at > created_at AND scheduled_at > $now");
             due.Bind("$now", c.NowTicks);
             next = due.ScalarInt64() is { } ticks ? Time(ticks) : null;
         }
