@@ -48,7 +48,7 @@ public sealed partial class PostgreSqlJobStore
             return ClaimResult.Empty;
         }
 
-        await RefreshStatisticsIfStaleAsync(cancellationToken).ConfigureAwait(false);
+        RefreshStatisticsIfStale();
         return await InTransactionAsync("claim jobs", async tx =>
         {
             var result = await ClaimCoreAsync(tx, request).ConfigureAwait(false);
@@ -309,10 +309,13 @@ public sealed partial class PostgreSqlJobStore
 
         // One token per claim: it differs from every earlier claim of these jobs, which is all fencing needs.
         var token = Guid.NewGuid();
+        // "= ANY(ARRAY(…))" rather than a join with picked: the statement is prepared, and a generic
+        // plan cannot know the LIMIT; joined, it guessed a tenth of the table and hashed all of it
+        // (17 ms instead of 0.4 ms for 30 of 75,000 rows). This way it is a primary-key lookup whatever it guesses.
         const string Claim = """
             UPDATE {S}.jobs j SET status = 1, attempt = j.attempt + 1, started_at = @now, owner = @owner,
                 lease_token = @token, lease_expires = @expires, cancel_requested = false
-            FROM picked WHERE j.id = picked.id
+            WHERE j.id = ANY(ARRAY(SELECT id FROM picked))
             """;
         List<JobSnapshot> claimed;
         var returning = "RETURNING " + string.Join(", ", Columns.Split(", ").Select(c => "j." + c));
@@ -429,9 +432,11 @@ public sealed partial class PostgreSqlJobStore
     /// A queue table changes faster than autovacuum re-analyses it (by default at most once a minute,
     /// after 10 % of the rows changed): after a burst of submits into a small table the planner
     /// would claim from the wrong index and sort every ready row. At most every few seconds, each
-    /// node checks the modification counter and analyses the table when it moved a lot.
+    /// node checks the modification counter and analyses the table when it moved a lot, in the
+    /// background: the claim that noticed does not wait for it (an ANALYZE of 100,000 rows takes
+    /// ~0.1 s, during which the node's slots would drain).
     /// </summary>
-    private async Task RefreshStatisticsIfStaleAsync(CancellationToken cancellationToken)
+    private void RefreshStatisticsIfStale()
     {
         var now = _time.GetTimestamp();
         var last = Interlocked.Read(ref _statisticsCheckedAt);
@@ -440,22 +445,33 @@ public sealed partial class PostgreSqlJobStore
             return;
         }
 
-        if (Interlocked.CompareExchange(ref _statisticsCheckedAt, now, last) != last)
+        if (Interlocked.CompareExchange(ref _statisticsCheckedAt, now, last) != last
+            || Volatile.Read(ref _statisticsRefresh) is { IsCompleted: false })
         {
             return;
         }
 
-        await InTransactionAsync("refresh the jobs table's statistics", async tx =>
+        Volatile.Write(ref _statisticsRefresh, Task.Run(async () =>
         {
-            var stale = await tx.ScalarAsync(
-                "SELECT n_mod_since_analyze > GREATEST(1000, n_live_tup / 5) FROM pg_stat_user_tables WHERE relid = '{S}.jobs'::regclass").ConfigureAwait(false);
-            if (stale is true)
+            try
             {
-                await tx.ExecuteAsync("ANALYZE {S}.jobs").ConfigureAwait(false);
-            }
+                await InTransactionAsync("refresh the jobs table's statistics", async tx =>
+                {
+                    var stale = await tx.ScalarAsync(
+                        "SELECT n_mod_since_analyze > GREATEST(1000, n_live_tup / 5) FROM pg_stat_user_tables WHERE relid = '{S}.jobs'::regclass").ConfigureAwait(false);
+                    if (stale is true)
+                    {
+                        await tx.ExecuteAsync("ANALYZE {S}.jobs").ConfigureAwait(false);
+                    }
 
-            return 0;
-        }, cancellationToken).ConfigureAwait(false);
+                    return 0;
+                }, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is PostgreSqlJobStoreException or Npgsql.NpgsqlException or ObjectDisposedException)
+            {
+                // Statistics are an optimisation: the next check tries again; the claim itself reports real faults.
+            }
+        }));
     }
 
     private static async Task<JobStatus?> LockStatusAsync(Tx tx, JobId id)

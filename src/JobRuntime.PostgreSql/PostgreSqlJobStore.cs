@@ -23,6 +23,7 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private readonly PostgreSqlJobStoreOptions _options;
     private static readonly TimeSpan StatisticsCheckInterval = TimeSpan.FromSeconds(2);
     private long _statisticsCheckedAt;
+    private Task? _statisticsRefresh;
     private WriteBatcher<PendingCompletion, JobWriteResult>? _completionBatcher;
     private WriteBatcher<PendingRenewal, LeaseState>? _renewalBatcher;
 
@@ -94,6 +95,11 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             await renewals.CompleteAsync().ConfigureAwait(false);
         }
 
+        if (Volatile.Read(ref _statisticsRefresh) is { } refresh)
+        {
+            await refresh.ConfigureAwait(false);
+        }
+
         if (_ownsDataSource)
         {
             await _dataSource.DisposeAsync().ConfigureAwait(false);
@@ -118,19 +124,34 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             // The store runs a handful of statements over and over: prepared, PostgreSQL parses and
             // plans each once per connection. A connection string that sets Max Auto Prepare
             // (0 behind a pooler that cannot keep prepared statements) is left as it is.
-            var builder = new NpgsqlConnectionStringBuilder(options.ConnectionString);
-            if (!builder.ContainsKey("Max Auto Prepare"))
-            {
-                builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
-            }
-
-            return NpgsqlDataSource.Create(builder.ConnectionString);
+            return NpgsqlDataSource.Create(WithStoreDefaults(options.ConnectionString));
         }
         catch (ArgumentException ex)
         {
             throw new ArgumentException($"The PostgreSQL connection string is invalid: {ex.Message}", nameof(options), ex);
         }
     }
+
+    /// <summary>
+    /// The connection string with <c>Max Auto Prepare</c> set to <see cref="DefaultMaxAutoPrepare"/>
+    /// unless it names the setting itself. (Npgsql's builder reports every keyword it knows as
+    /// present, so the check reads the keys actually written.)
+    /// </summary>
+    internal static string WithStoreDefaults(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var written = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
+        var named = written.Keys.Cast<string>().Any(key => string.Equals(key.Replace(" ", string.Empty, StringComparison.Ordinal), "MaxAutoPrepare", StringComparison.OrdinalIgnoreCase));
+        if (!named)
+        {
+            builder.MaxAutoPrepare = DefaultMaxAutoPrepare;
+        }
+
+        return builder.ConnectionString;
+    }
+
+    /// <summary>The data source the store runs on (for tests).</summary>
+    internal NpgsqlDataSource DataSource => _dataSource;
 
     private string Sql(string text) => text.Replace("{S}", $"\"{_schema}\"", StringComparison.Ordinal);
 

@@ -36,6 +36,36 @@ public sealed class PostgreSqlJobStoreTests
         }
     }
 
+    [Theory]
+    [InlineData("Host=db;Username=jobs", 32)]
+    [InlineData("Host=db;Username=jobs;Max Auto Prepare=0", 0)]
+    [InlineData("Host=db;MaxAutoPrepare=7;Username=jobs", 7)]
+    [InlineData("host=db;max auto prepare=5", 5)]
+    public void ConnectionString_GetsStatementPreparation_UnlessItSetsIt(string connectionString, int expected)
+        => Assert.Equal(expected, new NpgsqlConnectionStringBuilder(PostgreSqlJobStore.WithStoreDefaults(connectionString)).MaxAutoPrepare);
+
+    [Fact]
+    public async Task StoreConnections_PrepareARepeatedStatement()
+    {
+        // The store's own data source: a statement run a few times on a connection is prepared,
+        // so PostgreSQL no longer parses it for every claim and completion.
+        var server = await PostgresServer.GetAsync();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = PostgresServer.NewSchema() });
+        await using var connection = await store.DataSource.OpenConnectionAsync();
+        var prepared = false;
+        for (var i = 0; i < 10 && !prepared; i++)
+        {
+            await using var command = new NpgsqlCommand("SELECT @n::int + 1", connection);
+            command.Parameters.AddWithValue("n", i);
+            Assert.Equal(i + 1, await command.ExecuteScalarAsync());
+            prepared = command.IsPrepared;
+        }
+
+        Assert.True(prepared);
+        await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements", connection);
+        Assert.True((long)(await count.ExecuteScalarAsync())! >= 1);
+    }
+
     [Fact]
     public async Task NewerSchemaVersion_IsRefusedClearly()
     {
