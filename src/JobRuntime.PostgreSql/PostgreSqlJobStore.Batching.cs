@@ -106,47 +106,51 @@ public sealed partial class PostgreSqlJobStore
         }
 
         // Fenced like every write of a running job: a row whose lease token changed is not updated.
+        // The dependents' lookup goes in the same round trip; as its own statement it reads the edges
+        // committed by the time the update got its row locks (a child's insert locks its parents).
         var accepted = new HashSet<Guid>();
-        await using (var update = tx.Command(
-            """
-            UPDATE {S}.jobs j SET status = v.status, result = v.result, artifacts = v.artifacts, completed_at = @now,
-                lease_token = NULL, lease_expires = NULL,
-                error_type = v.error_type, error_message = v.error_message, error_stack = v.error_stack,
-                progress_current = COALESCE(v.pc, j.progress_current), progress_total = COALESCE(v.pt, j.progress_total),
-                progress_message = CASE WHEN v.pc IS NULL THEN j.progress_message ELSE v.pm END,
-                progress_stage = CASE WHEN v.pc IS NULL THEN j.progress_stage ELSE v.ps END
-            FROM unnest(@ids::uuid[], @tokens::uuid[], @statuses::smallint[], @results::text[], @artifacts::text[],
-                        @error_types::text[], @error_messages::text[], @error_stacks::text[],
-                        @currents::bigint[], @totals::bigint[], @messages::text[], @stages::text[])
-                AS v(id, token, status, result, artifacts, error_type, error_message, error_stack, pc, pt, pm, ps)
-            WHERE j.id = v.id AND j.status = 1 AND j.lease_token = v.token
-            RETURNING j.id
-            """,
-            ("now", tx.NowTicks), ("ids", ids), ("tokens", tokens), ("statuses", statuses), ("results", results), ("artifacts", artifacts),
-            ("error_types", errorTypes), ("error_messages", errorMessages), ("error_stacks", errorStacks),
-            ("currents", currents), ("totals", totals), ("messages", messages), ("stages", stages)))
+        var withDependents = new List<Guid>();
+        await using (var statements = tx.Batch(
+            (
+                """
+                UPDATE {S}.jobs j SET status = v.status, result = v.result, artifacts = v.artifacts, completed_at = @now,
+                    lease_token = NULL, lease_expires = NULL,
+                    error_type = v.error_type, error_message = v.error_message, error_stack = v.error_stack,
+                    progress_current = COALESCE(v.pc, j.progress_current), progress_total = COALESCE(v.pt, j.progress_total),
+                    progress_message = CASE WHEN v.pc IS NULL THEN j.progress_message ELSE v.pm END,
+                    progress_stage = CASE WHEN v.pc IS NULL THEN j.progress_stage ELSE v.ps END
+                FROM unnest(@ids::uuid[], @tokens::uuid[], @statuses::smallint[], @results::text[], @artifacts::text[],
+                            @error_types::text[], @error_messages::text[], @error_stacks::text[],
+                            @currents::bigint[], @totals::bigint[], @messages::text[], @stages::text[])
+                    AS v(id, token, status, result, artifacts, error_type, error_message, error_stack, pc, pt, pm, ps)
+                WHERE j.id = v.id AND j.status = 1 AND j.lease_token = v.token
+                RETURNING j.id
+                """,
+                [
+                    ("now", tx.NowTicks), ("ids", ids), ("tokens", tokens), ("statuses", statuses), ("results", results), ("artifacts", artifacts),
+                    ("error_types", errorTypes), ("error_messages", errorMessages), ("error_stacks", errorStacks),
+                    ("currents", currents), ("totals", totals), ("messages", messages), ("stages", stages),
+                ]),
+            ("SELECT DISTINCT parent FROM {S}.deps WHERE parent = ANY(@ids)", [("ids", ids)])))
         {
-            await using var reader = await update.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+            await using var reader = await statements.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
             while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
             {
                 accepted.Add(reader.GetGuid(0));
             }
+
+            await reader.NextResultAsync(tx.Token).ConfigureAwait(false);
+            while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
+            {
+                withDependents.Add(reader.GetGuid(0));
+            }
         }
 
-        // Dependents: one query for the whole batch; most jobs have none.
+        // Dependents: most jobs have none.
         var cancelledBy = new Dictionary<Guid, List<JobId>>();
         if (accepted.Count > 0)
         {
-            var parents = new List<Guid>();
-            await using (var find = tx.Command("SELECT DISTINCT parent FROM {S}.deps WHERE parent = ANY(@ids)", ("ids", accepted.ToArray())))
-            {
-                await using var reader = await find.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
-                while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
-                {
-                    parents.Add(reader.GetGuid(0));
-                }
-            }
-
+            var parents = withDependents.Where(accepted.Contains);
             foreach (var parent in parents)
             {
                 var item = batch.First(b => Key(b.Lease.JobId) == parent);

@@ -49,12 +49,16 @@ public sealed partial class PostgreSqlJobStore
         }
 
         RefreshStatisticsIfStale();
-        return await InTransactionAsync("claim jobs", async tx =>
+
+        // The plain claim is one statement: it needs no transaction of its own unless the per-queue
+        // limits lock candidates first or the claim also notifies watchers.
+        var transactional = request.QueueLimits is not null || NotifiesStatus;
+        return await OnConnectionAsync("claim jobs", async tx =>
         {
             var result = await ClaimCoreAsync(tx, request).ConfigureAwait(false);
             await NotifyStatusAsync(tx, result.Jobs.Select(j => j.Job.Id)).ConfigureAwait(false);
             return result;
-        }, cancellationToken).ConfigureAwait(false);
+        }, transactional, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -112,9 +112,12 @@ public sealed partial class PostgreSqlJobStore
     }
 
     /// <summary>Notifies watchers on other nodes that a job's state changed (inside the writing transaction).</summary>
+    /// <summary>Whether job starts and ends are notified to other nodes' watchers.</summary>
+    private bool NotifiesStatus => _options.Notifications && _options.LiveEvents;
+
     private async Task NotifyStatusAsync(Tx tx, IEnumerable<JobId> ids)
     {
-        if (_options.Notifications && _options.LiveEvents)
+        if (NotifiesStatus)
         {
             var payloads = ids.Select(id => "s:" + id.ToString()).ToArray();
             if (payloads.Length > 0)

@@ -156,7 +156,15 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private string Sql(string text) => text.Replace("{S}", $"\"{_schema}\"", StringComparison.Ordinal);
 
     /// <summary>Runs <paramref name="work"/> in one transaction on a pooled connection, translating database errors.</summary>
-    private async Task<T> InTransactionAsync<T>(string operation, Func<Tx, Task<T>> work, CancellationToken cancellationToken)
+    private Task<T> InTransactionAsync<T>(string operation, Func<Tx, Task<T>> work, CancellationToken cancellationToken)
+        => OnConnectionAsync(operation, work, transactional: true, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on a pooled connection, in one transaction when
+    /// <paramref name="transactional"/>; otherwise each statement commits by itself (for work that
+    /// is one statement: no BEGIN and no COMMIT round trip).
+    /// </summary>
+    private async Task<T> OnConnectionAsync<T>(string operation, Func<Tx, Task<T>> work, bool transactional, CancellationToken cancellationToken)
     {
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -164,6 +172,11 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
+                if (!transactional)
+                {
+                    return await work(new Tx(this, connection, null, _time.GetUtcNow(), cancellationToken)).ConfigureAwait(false);
+                }
+
                 var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))
                 {
@@ -213,8 +226,8 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             : JsonSerializer.Deserialize(reader.GetString(ordinal), PostgreSqlJsonContext.Default.ListStoredArtifact)!
                 .Select(a => new JobArtifact(a.Name, a.ContentType, a.FilePath, a.Data)).ToList();
 
-    /// <summary>One transaction's connection, transaction and clock reading.</summary>
-    private sealed class Tx(PostgreSqlJobStore store, NpgsqlConnection connection, NpgsqlTransaction transaction, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>One unit of work's connection, transaction (none when each statement commits by itself) and clock reading.</summary>
+    private sealed class Tx(PostgreSqlJobStore store, NpgsqlConnection connection, NpgsqlTransaction? transaction, DateTimeOffset now, CancellationToken cancellationToken)
     {
         public DateTimeOffset Now { get; } = now;
 
@@ -231,6 +244,24 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             }
 
             return command;
+        }
+
+        /// <summary>Several statements sent in one round trip, run one after another (each with its own snapshot).</summary>
+        public NpgsqlBatch Batch(params (string Sql, (string Name, object? Value)[] Parameters)[] statements)
+        {
+            var batch = new NpgsqlBatch(connection, transaction);
+            foreach (var (sql, parameters) in statements)
+            {
+                var command = new NpgsqlBatchCommand(store.Sql(sql));
+                foreach (var (name, value) in parameters)
+                {
+                    command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+                }
+
+                batch.BatchCommands.Add(command);
+            }
+
+            return batch;
         }
 
         public async Task<int> ExecuteAsync(string sql, params (string Name, object? Value)[] parameters)
