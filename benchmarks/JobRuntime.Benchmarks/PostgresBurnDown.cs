@@ -69,6 +69,10 @@ internal static class PostgresBurnDown
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+
+        // Warnings (lost leases, store errors) on stderr: stdout is the parent's "ready" pipe, never drained after that.
+        builder.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddJobRuntime(o =>
             {
                 o.MaxConcurrency = int.Parse(args[3], CultureInfo.InvariantCulture);

@@ -7,6 +7,15 @@ public sealed partial class PostgreSqlJobStore
     private const int MaxBatch = 512;
 
     /// <summary>
+    /// The batched writes are fenced by the lease token alone: every way out of Running clears the
+    /// token (a claim sets a fresh one), so a matching token means the job still runs under that
+    /// lease. Adding "status = 1" let a prepared statement's generic plan, with statistics taken
+    /// before the burst, scan the partial index of running jobs for every array element: once
+    /// thousands of jobs were running a batch of outcomes took 28 s (auto_explain, 100,000-job burn-down).
+    /// </summary>
+    private const string BatchFence = "WHERE j.id = v.id AND j.lease_token = v.token";
+
+    /// <summary>
     /// Final outcomes are written in batches: whatever is queued goes into one transaction with one
     /// fenced <c>UPDATE … FROM unnest(…)</c>; each caller's task completes after that commit.
     /// </summary>
@@ -41,14 +50,14 @@ public sealed partial class PostgreSqlJobStore
 
         var answers = new Dictionary<Guid, bool>();
         await using (var update = tx.Command(
-            """
+            $$"""
             UPDATE {S}.jobs j SET lease_expires = v.expires,
                 progress_current = COALESCE(v.pc, j.progress_current), progress_total = COALESCE(v.pt, j.progress_total),
                 progress_message = CASE WHEN v.pc IS NULL THEN j.progress_message ELSE v.pm END,
                 progress_stage = CASE WHEN v.pc IS NULL THEN j.progress_stage ELSE v.ps END
             FROM unnest(@ids::uuid[], @tokens::uuid[], @expires::bigint[], @currents::bigint[], @totals::bigint[], @messages::text[], @stages::text[])
                 AS v(id, token, expires, pc, pt, pm, ps)
-            WHERE j.id = v.id AND j.status = 1 AND j.lease_token = v.token
+            {{BatchFence}}
             RETURNING j.id, j.cancel_requested
             """,
             ("ids", ids), ("tokens", tokens), ("expires", expires), ("currents", currents), ("totals", totals), ("messages", messages), ("stages", stages)))
@@ -112,7 +121,7 @@ public sealed partial class PostgreSqlJobStore
         var withDependents = new List<Guid>();
         await using (var statements = tx.Batch(
             (
-                """
+                $$"""
                 UPDATE {S}.jobs j SET status = v.status, result = v.result, artifacts = v.artifacts, completed_at = @now,
                     lease_token = NULL, lease_expires = NULL,
                     error_type = v.error_type, error_message = v.error_message, error_stack = v.error_stack,
@@ -123,7 +132,7 @@ public sealed partial class PostgreSqlJobStore
                             @error_types::text[], @error_messages::text[], @error_stacks::text[],
                             @currents::bigint[], @totals::bigint[], @messages::text[], @stages::text[])
                     AS v(id, token, status, result, artifacts, error_type, error_message, error_stack, pc, pt, pm, ps)
-                WHERE j.id = v.id AND j.status = 1 AND j.lease_token = v.token
+                {{BatchFence}}
                 RETURNING j.id
                 """,
                 [

@@ -699,19 +699,19 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             var renewAll = Interlocked.Exchange(ref _renewAllRequested, 0) == 1;
             foreach (var run in _runs.Values)
             {
-                if (run.Ended)
-                {
-                    continue;
-                }
-
+                // A run that ended but whose outcome is still being written keeps its lease renewed:
+                // its slot is already free, and a store slower than the lease (a backlog of
+                // outcomes) must not let recovery fail a job that finished. Its progress is final
+                // and goes with the outcome.
+                var ended = run.Ended;
                 var now = Now;
-                if (_options.StallTimeout is { } stallAfter && !run.StallReported && now - run.LastActivity >= stallAfter)
+                if (!ended && _options.StallTimeout is { } stallAfter && !run.StallReported && now - run.LastActivity >= stallAfter)
                 {
                     run.StallReported = true;
                     _ = ReportStallAsync(run, now - run.LastActivity);
                 }
 
-                var progress = run.TakeProgressToPersist(now, _options.ProgressPersistInterval, _options.ProgressPersistPercentStep);
+                var progress = ended ? null : run.TakeProgressToPersist(now, _options.ProgressPersistInterval, _options.ProgressPersistPercentStep);
                 if (progress is null && !renewAll && now - run.LastRenewal < renewEvery)
                 {
                     continue;
@@ -721,7 +721,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 {
                     var state = await _store.RenewAsync(run.Lease, now + _options.LeaseDuration, progress, CancellationToken.None).ConfigureAwait(false);
                     run.LastRenewal = now;
-                    if (state == LeaseState.CancellationRequested)
+                    if (state == LeaseState.CancellationRequested && !ended)
                     {
                         _executor.TryStop(run.Job.Id, JobStopReason.Cancelled);
                     }

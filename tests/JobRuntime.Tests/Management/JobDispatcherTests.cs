@@ -191,6 +191,97 @@ public sealed class JobDispatcherTests
         public ValueTask<GeneratedResult> ExecuteAsync(GeneratedArgs args, JobContext context) => ValueTask.FromResult(new GeneratedResult(args.Text.Length));
     }
 
+    [Fact]
+    public async Task OutcomeWriteSlowerThanTheLease_KeepsTheLeaseRenewed_AndTheJobCompletes()
+    {
+        // The handler returns at once, but the store takes longer than the lease to record the
+        // outcome (a backlog of writes). Recovery must not fail the finished job meanwhile.
+        var time = new FakeTimeProvider();
+        var store = new SlowOutcomeStore(new InMemoryJobStore(time));
+        await using var runtime = TestRuntime.Create(
+            o =>
+            {
+                o.LeaseDuration = TimeSpan.FromSeconds(30);
+                o.RecoveryInterval = TimeSpan.FromSeconds(5);
+            },
+            time,
+            b => b.UseStore(_ => store));
+        var dispatcher = runtime.Services.GetRequiredService<JobRuntime.Management.JobDispatcher>();
+
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(7));
+        await store.OutcomeArrived.Task;
+
+        // 60 s, two leases, pass while the write hangs: each step waits for a renewal and a recovery pass.
+        try
+        {
+            for (var step = 0; step < 6; step++)
+            {
+                var renewals = store.Renewals;
+                var pass = dispatcher.WaitForMaintenanceAsync();
+                runtime.Advance(time, TimeSpan.FromSeconds(10));
+                await pass.WaitAsync(TimeSpan.FromSeconds(30));
+                while (store.Renewals == renewals)
+                {
+                    Assert.True(await store.Renewed.WaitAsync(TimeSpan.FromSeconds(30)), $"No lease renewal after {(step + 1) * 10} s while the outcome was being written.");
+                }
+            }
+        }
+        finally
+        {
+            // Also when the test fails: the runtime's disposal waits for the write.
+            store.ReleaseOutcome.TrySetResult();
+        }
+
+        var job = await runtime.Manager.WaitForCompletionAsync(id);
+        Assert.Equal(JobStatus.Completed, job.Status);
+        Assert.Contains("\"doubled\":14", job.Result, StringComparison.Ordinal);
+    }
+
+    /// <summary>Holds every outcome write until released; counts lease renewals.</summary>
+    private sealed class SlowOutcomeStore(IJobStore inner) : IJobStore
+    {
+        private int _renewals;
+
+        public TaskCompletionSource OutcomeArrived { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource ReleaseOutcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public SemaphoreSlim Renewed { get; } = new(0);
+
+        public int Renewals => Volatile.Read(ref _renewals);
+
+        public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default) => inner.InsertAsync(job, cancellationToken);
+
+        public ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default) => inner.ClaimAsync(request, cancellationToken);
+
+        public async ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
+        {
+            var state = await inner.RenewAsync(lease, expiresAt, progress, cancellationToken);
+            Interlocked.Increment(ref _renewals);
+            Renewed.Release();
+            return state;
+        }
+
+        public async ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default)
+        {
+            OutcomeArrived.TrySetResult();
+            await ReleaseOutcome.Task.WaitAsync(cancellationToken);
+            return await inner.CompleteAsync(lease, completion, cancellationToken);
+        }
+
+        public ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
+
+        public ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default) => inner.ListAsync(query, cancellationToken);
+
+        public ValueTask<JobCancelResult> CancelAsync(JobId id, CancellationToken cancellationToken = default) => inner.CancelAsync(id, cancellationToken);
+
+        public ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default) => inner.DeleteAsync(id, cancellationToken);
+
+        public ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default) => inner.CleanupAsync(completedBefore, cancellationToken);
+
+        public ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default) => inner.RecoverAsync(retryDelay, cancellationToken);
+    }
+
     /// <summary>Counts the progress writes that reach the store.</summary>
     private sealed class CountingStore(IJobStore inner) : IJobStore
     {
