@@ -250,7 +250,8 @@ public sealed partial class SqliteJobStore
             }
         }
 
-        return new JobInsertResult(stored with { WaitReason = JobWaitReasons.Of(stored, pendingParents > 0, c.Now) }, Created: true);
+        var reason = JobWaitReasons.Of(stored, pendingParents > 0, c.Now);
+        return new JobInsertResult(reason == JobWaitReason.None ? stored : stored with { WaitReason = reason }, Created: true);
     }
 
     /// <summary>The columns an insert binds only when the job has a value for them, in the bit order of <see cref="InsertSql"/>.</summary>

@@ -79,7 +79,9 @@ public sealed partial class SqliteJobStore
             TraceParent = String(r, 29),
             RerunOf = r.IsNull(30) ? null : r.Id(30),
         };
-        return job with { WaitReason = JobWaitReasons.Of(job, waitingForParents: (int)r.Int64(31) > 0, now) };
+        // Most rows (running, finished, due) wait for nothing: no second copy for them.
+        var reason = JobWaitReasons.Of(job, waitingForParents: r.Int64(31) > 0, now);
+        return reason == JobWaitReason.None ? job : job with { WaitReason = reason };
     }
 
     private static List<JobSnapshot> ReadJobs(SqliteCommand command, DateTimeOffset now)
