@@ -85,7 +85,7 @@ public sealed partial class PostgreSqlJobStore
 
     /// <inheritdoc />
     public async ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default)
-        => await InTransactionAsync("read a job", async tx =>
+        => await ReadAsync("read a job", async tx =>
             (await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE id = @id", ("id", Key(id))).ConfigureAwait(false)).FirstOrDefault(),
             cancellationToken).ConfigureAwait(false);
 
@@ -140,7 +140,7 @@ public sealed partial class PostgreSqlJobStore
 
         parameters.Add(("limit", query.PageSize + 1));
         var sql = $"SELECT {Columns} FROM {{S}}.jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY id DESC LIMIT @limit";
-        return await InTransactionAsync("list jobs", async tx =>
+        return await ReadAsync("list jobs", async tx =>
         {
             var items = await tx.JobsAsync(sql, [.. parameters]).ConfigureAwait(false);
             return JobPage.FromOneMore(items, query.PageSize);

@@ -188,9 +188,41 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
         }
         catch (Exception ex) when (Translate(operation, ex) is { } translated)
         {
+            if (IsConnectionLoss(ex))
+            {
+                // The server closed connections (restart, pg_terminate_backend): the pool's idle ones
+                // are most likely dead too and would each fail their next caller. Drop them.
+                _dataSource.Clear();
+            }
+
             throw translated;
         }
     }
+
+    /// <summary>
+    /// Runs a read; if the connection turns out to have been closed by the server (a pooled one that
+    /// died while idle fails at its first use), runs it once more on a fresh connection. Reads only:
+    /// a write that failed this way may or may not have happened.
+    /// </summary>
+    private async Task<T> ReadAsync<T>(string operation, Func<Tx, Task<T>> work, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await InTransactionAsync(operation, work, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgreSqlJobStoreException ex) when (IsConnectionLoss(ex.InnerException))
+        {
+            return await InTransactionAsync(operation, work, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The server ended the session (admin shutdown, crash shutdown, cannot connect now) or the socket broke.</summary>
+    private static bool IsConnectionLoss(Exception? ex) => ex switch
+    {
+        PostgresException pg => pg.SqlState is "57P01" or "57P02" or "57P03",
+        NpgsqlException npgsql => npgsql.InnerException is IOException or SocketException or EndOfStreamException,
+        _ => false,
+    };
 
     private PostgreSqlJobStoreException? Translate(string operation, Exception ex)
     {

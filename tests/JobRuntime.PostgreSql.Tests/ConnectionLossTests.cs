@@ -88,6 +88,49 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task PooledConnectionsKilledWhileIdle_TheNextReadsSucceed()
+    {
+        // Connections the server closes while they sit in the pool fail at their next use: a read
+        // runs again on a fresh connection, and the dead ones are dropped rather than handed out.
+        var server = await PostgresServer.GetAsync();
+        var appName = "jr-idle-" + Guid.NewGuid().ToString("N")[..8];
+        var connectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { ApplicationName = appName }.ConnectionString;
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = connectionString, Schema = PostgresServer.NewSchema() });
+        var id = JobId.New();
+        await store.InsertAsync(new JobSnapshot { Id = id, Type = "t", Queue = "default", Payload = "{}", CreatedAt = DateTimeOffset.UtcNow, ScheduledAt = DateTimeOffset.UtcNow });
+
+        // Several connections in the pool, all idle, then all killed; wait until the server has ended them.
+        var holders = new List<NpgsqlConnection>();
+        for (var i = 0; i < 4; i++)
+        {
+            holders.Add(await store.DataSource.OpenConnectionAsync());
+        }
+
+        foreach (var holder in holders)
+        {
+            await holder.DisposeAsync();
+        }
+
+        Assert.True(await TerminateAsync(server, appName) >= 4);
+        await using (var check = new NpgsqlConnection(server.ConnectionString))
+        {
+            await check.OpenAsync();
+            await using var alive = new NpgsqlCommand("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = @name", check);
+            alive.Parameters.AddWithValue("name", appName);
+            while ((long)(await alive.ExecuteScalarAsync())! > 0)
+            {
+                await Task.Yield();
+            }
+        }
+
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(id, (await store.GetAsync(id))!.Id);
+            Assert.Single((await store.ListAsync(new JobQuery())).Items);
+        }
+    }
+
     private static async Task<int> TerminateAsync(PostgresServer server, string appName)
     {
         await using var connection = new NpgsqlConnection(server.ConnectionString);
