@@ -99,6 +99,12 @@ public sealed partial class PostgreSqlJobStore
         if (query.Statuses.Count > 0)
         {
             where.Add("status = ANY(@statuses)");
+            if (!query.Statuses.Contains(JobStatus.Running))
+            {
+                // Lets the planner use the listing index, which leaves running jobs out.
+                where.Add("status <> 1");
+            }
+
             parameters.Add(("statuses", query.Statuses.Select(s => (short)s).ToArray()));
         }
 
@@ -367,7 +373,7 @@ public sealed partial class PostgreSqlJobStore
         DateTimeOffset? next = null;
         if (claimed.Count < request.MaxCount)
         {
-            next = await tx.ScalarAsync($"SELECT MIN(scheduled_at) FROM {{S}}.jobs WHERE {Ready} AND scheduled_at > @now", ("now", tx.NowTicks)).ConfigureAwait(false) is long ticks
+            next = await tx.ScalarAsync($"SELECT MIN(scheduled_at) FROM {{S}}.jobs WHERE {Ready} AND scheduled_at > created_at AND scheduled_at > @now", ("now", tx.NowTicks)).ConfigureAwait(false) is long ticks
                 ? Time(ticks)
                 : null;
         }

@@ -5,7 +5,7 @@ namespace JobRuntime.PostgreSql;
 public sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
@@ -72,6 +72,17 @@ public sealed partial class PostgreSqlJobStore
             owner text NOT NULL,
             expires bigint NOT NULL
         );
+        """,
+
+        // 3: fewer index entries per job (every status change is a non-HOT update that inserts into
+        // each index whose predicate the new row meets). The index of not-yet-due jobs holds only
+        // jobs delayed past their creation (a job due at once is found by jobs_ready); the listing
+        // index leaves out running jobs (jobs_running covers them).
+        """
+        DROP INDEX {S}.jobs_due;
+        CREATE INDEX jobs_delayed ON {S}.jobs (scheduled_at) WHERE status = 0 AND pending_parents = 0 AND scheduled_at > created_at;
+        DROP INDEX {S}.jobs_list;
+        CREATE INDEX jobs_list ON {S}.jobs (status, type, created_at) WHERE status <> 1;
         """,
     ];
 

@@ -67,6 +67,45 @@ public sealed class PostgreSqlJobStoreTests
     }
 
     [Fact]
+    public async Task VersionTwoSchema_IsMigratedAndKeepsItsJobs()
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        var options = new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema };
+        var ready = NewJob(0);
+        var delayed = NewJob(0) with { ScheduledAt = new DateTimeOffset(2100, 1, 1, 0, 0, 0, TimeSpan.Zero) };
+        await using (var first = new PostgreSqlJobStore(options))
+        {
+            await first.InsertAsync(ready);
+            await first.InsertAsync(delayed);
+        }
+
+        // Put the schema back to version 2 as that release left it: its two indexes, no migration 3.
+        await ExecuteAsync(server, $"""
+            DROP INDEX "{schema}".jobs_delayed;
+            CREATE INDEX jobs_due ON "{schema}".jobs (scheduled_at) WHERE status = 0 AND pending_parents = 0;
+            DROP INDEX "{schema}".jobs_list;
+            CREATE INDEX jobs_list ON "{schema}".jobs (status, type, created_at);
+            DELETE FROM "{schema}".migrations WHERE version = 3;
+            """);
+
+        await using var upgraded = new PostgreSqlJobStore(options);
+        var claimed = await upgraded.ClaimAsync(new ClaimRequest("w", 10, TimeSpan.FromMinutes(1)));
+
+        Assert.Equal(ready.Id, Assert.Single(claimed.Jobs).Job.Id);
+        Assert.Equal(delayed.ScheduledAt.UtcTicks, claimed.NextDueAt?.UtcTicks);
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+        await using var version = new NpgsqlCommand($"SELECT MAX(version) FROM \"{schema}\".migrations", connection);
+        Assert.Equal(3, await version.ExecuteScalarAsync());
+        await using var indexes = new NpgsqlCommand("SELECT string_agg(indexname || ': ' || indexdef, '; ') FROM pg_indexes WHERE schemaname = @s", connection);
+        indexes.Parameters.AddWithValue("s", schema);
+        var definitions = (string)(await indexes.ExecuteScalarAsync())!;
+        Assert.DoesNotContain("jobs_due", definitions, StringComparison.Ordinal);
+        Assert.Contains("status <> 1", definitions, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task NewerSchemaVersion_IsRefusedClearly()
     {
         var server = await PostgresServer.GetAsync();
