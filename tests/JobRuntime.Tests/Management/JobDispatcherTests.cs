@@ -238,7 +238,7 @@ public sealed class JobDispatcherTests
     }
 
     /// <summary>Holds every outcome write until released; counts lease renewals.</summary>
-    private sealed class SlowOutcomeStore(IJobStore inner) : IJobStore
+    private sealed class SlowOutcomeStore(IJobStore inner) : DelegatingStore(inner)
     {
         private int _renewals;
 
@@ -250,72 +250,62 @@ public sealed class JobDispatcherTests
 
         public int Renewals => Volatile.Read(ref _renewals);
 
-        public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default) => inner.InsertAsync(job, cancellationToken);
-
-        public ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default) => inner.ClaimAsync(request, cancellationToken);
-
-        public async ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
+        public override async ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
         {
-            var state = await inner.RenewAsync(lease, expiresAt, progress, cancellationToken);
+            var state = await base.RenewAsync(lease, expiresAt, progress, cancellationToken);
             Interlocked.Increment(ref _renewals);
             Renewed.Release();
             return state;
         }
 
-        public async ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default)
+        public override async ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default)
         {
             OutcomeArrived.TrySetResult();
             await ReleaseOutcome.Task.WaitAsync(cancellationToken);
-            return await inner.CompleteAsync(lease, completion, cancellationToken);
+            return await base.CompleteAsync(lease, completion, cancellationToken);
         }
-
-        public ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
-
-        public ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default) => inner.ListAsync(query, cancellationToken);
-
-        public ValueTask<JobCancelResult> CancelAsync(JobId id, CancellationToken cancellationToken = default) => inner.CancelAsync(id, cancellationToken);
-
-        public ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default) => inner.DeleteAsync(id, cancellationToken);
-
-        public ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default) => inner.CleanupAsync(completedBefore, cancellationToken);
-
-        public ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default) => inner.RecoverAsync(retryDelay, cancellationToken);
     }
 
     /// <summary>Counts the progress writes that reach the store.</summary>
-    private sealed class CountingStore(IJobStore inner) : IJobStore
+    private sealed class CountingStore(IJobStore inner) : DelegatingStore(inner)
     {
         private int _progressWrites;
 
         public int ProgressWrites => Volatile.Read(ref _progressWrites);
 
-        public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default) => inner.InsertAsync(job, cancellationToken);
-
-        public ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default) => inner.ClaimAsync(request, cancellationToken);
-
-        public ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
+        public override ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default)
         {
             if (progress is not null)
             {
                 Interlocked.Increment(ref _progressWrites);
             }
 
-            return inner.RenewAsync(lease, expiresAt, progress, cancellationToken);
+            return base.RenewAsync(lease, expiresAt, progress, cancellationToken);
         }
+    }
 
-        public ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default) => inner.CompleteAsync(lease, completion, cancellationToken);
+    /// <summary>Passes every call to another store; tests override the calls they watch.</summary>
+    private abstract class DelegatingStore(IJobStore inner) : IJobStore
+    {
+        public virtual ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default) => inner.InsertAsync(job, cancellationToken);
 
-        public ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
+        public virtual ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default) => inner.ClaimAsync(request, cancellationToken);
 
-        public ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default) => inner.ListAsync(query, cancellationToken);
+        public virtual ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default) => inner.RenewAsync(lease, expiresAt, progress, cancellationToken);
 
-        public ValueTask<JobCancelResult> CancelAsync(JobId id, CancellationToken cancellationToken = default) => inner.CancelAsync(id, cancellationToken);
+        public virtual ValueTask<JobWriteResult> CompleteAsync(JobLease lease, JobCompletion completion, CancellationToken cancellationToken = default) => inner.CompleteAsync(lease, completion, cancellationToken);
 
-        public ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default) => inner.DeleteAsync(id, cancellationToken);
+        public virtual ValueTask<JobSnapshot?> GetAsync(JobId id, CancellationToken cancellationToken = default) => inner.GetAsync(id, cancellationToken);
 
-        public ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default) => inner.CleanupAsync(completedBefore, cancellationToken);
+        public virtual ValueTask<JobPage> ListAsync(JobQuery query, CancellationToken cancellationToken = default) => inner.ListAsync(query, cancellationToken);
 
-        public ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default) => inner.RecoverAsync(retryDelay, cancellationToken);
+        public virtual ValueTask<JobCancelResult> CancelAsync(JobId id, CancellationToken cancellationToken = default) => inner.CancelAsync(id, cancellationToken);
+
+        public virtual ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default) => inner.DeleteAsync(id, cancellationToken);
+
+        public virtual ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default) => inner.CleanupAsync(completedBefore, cancellationToken);
+
+        public virtual ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default) => inner.RecoverAsync(retryDelay, cancellationToken);
     }
 }
 
