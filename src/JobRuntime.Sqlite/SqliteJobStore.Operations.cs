@@ -463,9 +463,10 @@ public sealed partial class SqliteJobStore
                 break;
         }
 
-        if (completion.Kind != JobCompletionKind.Release)
+        // Without a progress the $current…$stage parameters stay NULL (Reuse clears every binding): the stored one is kept.
+        if (completion.Kind != JobCompletionKind.Release && completion.Progress is { } progress)
         {
-            AddOptionalProgress(update, completion.Progress);
+            AddProgress(update, progress);
         }
 
         update.Bind("$id", lease.JobId);
@@ -634,19 +635,5 @@ public sealed partial class SqliteJobStore
         command.Bind("$total", progress.Total);
         command.Bind("$message", progress.Message);
         command.Bind("$stage", progress.Stage);
-    }
-
-    private static void AddOptionalProgress(Statement command, JobProgress? progress)
-    {
-        if (progress is not null)
-        {
-            AddProgress(command, progress);
-            return;
-        }
-
-        command.Bind("$current", (string?)null);
-        command.Bind("$total", (string?)null);
-        command.Bind("$message", (string?)null);
-        command.Bind("$stage", (string?)null);
     }
 }

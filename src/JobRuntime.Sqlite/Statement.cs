@@ -65,8 +65,6 @@ internal sealed class Statement : IRow, IDisposable
         return Check(raw.sqlite3_bind_blob(_stmt, Index(name), bytes));
     }
 
-    public Statement Bind(string name, long? value) => value is { } v ? Bind(name, v) : BindNull(name);
-
     /// <summary>Binds a value of one of the column types the writer stores: text, integer, id or NULL.</summary>
     public Statement Bind(string name, object? value) => value switch
     {
