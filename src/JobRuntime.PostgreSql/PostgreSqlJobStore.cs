@@ -21,9 +21,9 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private readonly Lock _initializeGate = new();
     private Task? _initialized;
     private readonly PostgreSqlJobStoreOptions _options;
-    private static readonly TimeSpan StatisticsCheckInterval = TimeSpan.FromSeconds(2);
-    private long _statisticsCheckedAt;
-    private Task? _statisticsRefresh;
+    private static readonly TimeSpan MaintenanceCheckInterval = TimeSpan.FromSeconds(2);
+    private long _maintenanceCheckedAt;
+    private Task? _maintenance;
     private WriteBatcher<PendingCompletion, JobWriteResult>? _completionBatcher;
     private WriteBatcher<PendingRenewal, LeaseState>? _renewalBatcher;
 
@@ -95,9 +95,9 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             await renewals.CompleteAsync().ConfigureAwait(false);
         }
 
-        if (Volatile.Read(ref _statisticsRefresh) is { } refresh)
+        if (Volatile.Read(ref _maintenance) is { } maintenance)
         {
-            await refresh.ConfigureAwait(false);
+            await maintenance.ConfigureAwait(false);
         }
 
         if (_ownsDataSource)

@@ -33,6 +33,17 @@ public sealed class PostgreSqlJobStoreOptions
     /// <summary>How often the listening connection is checked when quiet, to notice a dead connection. Default 15 s.</summary>
     public TimeSpan ListenKeepAlive { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Whether a node vacuums the jobs table in the background when more than an eighth of it (at
+    /// least 5,000 rows) are dead row versions. Default true. A queue table churns faster than
+    /// autovacuum's defaults keep up with (it looks once a minute and waits for a fifth of the table
+    /// to die), and every claim's scan of the ready index walks past the entries of all jobs claimed
+    /// since the last vacuum. The VACUUM skips the table if another session is vacuuming it; it
+    /// needs ownership of the table (or the MAINTAIN privilege on PostgreSQL 17), without which
+    /// PostgreSQL skips it with a warning. Turn off when autovacuum is tuned for the table.
+    /// </summary>
+    public bool VacuumJobsTable { get; set; } = true;
+
     /// <summary>Validates the options.</summary>
     /// <exception cref="ArgumentException">The schema name is not a plain identifier.</exception>
     public void Validate()

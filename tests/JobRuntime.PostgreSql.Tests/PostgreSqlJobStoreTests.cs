@@ -105,6 +105,46 @@ public sealed class PostgreSqlJobStoreTests
         Assert.Contains("status <> 1", definitions, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ManyDeadRows_TheStoreAnalysesAndVacuumsTheJobsTable_UnlessVacuumIsTurnedOff(bool vacuum)
+    {
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema, VacuumJobsTable = vacuum });
+        await store.InitializeAsync(CancellationToken.None);
+        await using var connection = new NpgsqlConnection(server.ConnectionString);
+        await connection.OpenAsync();
+
+        // Autovacuum off for this table, so that only the store can vacuum or analyse it. 6,000 jobs,
+        // each updated once: 6,000 dead row versions, above the 5,000 floor.
+        async Task<object?> Run(string sql)
+        {
+            await using var command = new NpgsqlCommand(sql, connection);
+            return await command.ExecuteScalarAsync();
+        }
+
+        await Run($"ALTER TABLE \"{schema}\".jobs SET (autovacuum_enabled = false)");
+        await Run(
+            $$"""
+            INSERT INTO "{{schema}}".jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at, on_parent_failure, pending_parents)
+            SELECT gen_random_uuid(), 'test', 'default', 0, '{}', 0, 0, 1, 0, 0, 0, 0 FROM generate_series(1, 6000)
+            """);
+        await Run($"UPDATE \"{schema}\".jobs SET priority = 1");
+
+        // A session's counters reach the shared statistics when it goes idle, at most once a second
+        // unless forced: forced here, they are there when this statement's answer arrives.
+        await Run("SELECT pg_stat_force_next_flush()");
+        var counters = $"SELECT analyze_count || '/' || vacuum_count FROM pg_stat_user_tables WHERE relid = '\"{schema}\".jobs'::regclass";
+        Assert.Equal("0/0", await Run(counters));
+
+        await store.MaintainTableAsync();
+
+        Assert.Equal(vacuum ? "1/1" : "1/0", await Run(counters));
+        Assert.Equal(6000L, await Run($"SELECT COUNT(*) FROM \"{schema}\".jobs WHERE priority = 1"));
+    }
+
     [Fact]
     public async Task NewerSchemaVersion_IsRefusedClearly()
     {
