@@ -150,9 +150,21 @@ internal static class PostgresBurnDown
         var clock = Stopwatch.StartNew();
         // Cheap to ask (partial indexes): is any job still ready or running?
         await using var remaining = new NpgsqlCommand($"SELECT EXISTS (SELECT 1 FROM \"{schema}\".jobs WHERE status = 0 AND pending_parents = 0) OR EXISTS (SELECT 1 FROM \"{schema}\".jobs WHERE status = 1)", connection);
+        var reported = TimeSpan.FromSeconds(15);
         while ((bool)(await remaining.ExecuteScalarAsync())!)
         {
             await Task.Delay(50);
+            if (clock.Elapsed > reported)
+            {
+                // A burn-down this slow is stuck somewhere: say where the jobs are (stderr, so that the figures stay parseable).
+                reported += TimeSpan.FromSeconds(5);
+                await using var where = new NpgsqlCommand(
+                    $"SELECT string_agg(format('%s status %s owner %s leases %s..%s s', n, status, owner, lo, hi), '; ') FROM (SELECT COUNT(*) n, status, owner, ROUND((MIN(lease_expires) - @now) / 1e7) lo, ROUND((MAX(lease_expires) - @now) / 1e7) hi FROM \"{schema}\".jobs WHERE status IN (0, 1) GROUP BY status, owner) x",
+                    connection);
+                where.Parameters.AddWithValue("now", DateTimeOffset.UtcNow.UtcTicks);
+                await Console.Error.WriteLineAsync(FormattableString.Invariant($"after {clock.Elapsed.TotalSeconds:F0} s: {await where.ExecuteScalarAsync()}"));
+            }
+
             if (clock.Elapsed > TimeSpan.FromMinutes(20))
             {
                 throw new TimeoutException("The burn-down did not finish within 20 minutes.");
