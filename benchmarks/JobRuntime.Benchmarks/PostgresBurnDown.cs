@@ -163,6 +163,14 @@ internal static class PostgresBurnDown
                     connection);
                 where.Parameters.AddWithValue("now", DateTimeOffset.UtcNow.UtcTicks);
                 await Console.Error.WriteLineAsync(FormattableString.Invariant($"after {clock.Elapsed.TotalSeconds:F0} s: {await where.ExecuteScalarAsync()}"));
+                await using var sessions = new NpgsqlCommand(
+                    "SELECT string_agg(format('%s %s %s/%s %s: %s', pid, client_port, wait_event_type, wait_event, state, left(regexp_replace(query, '\\s+', ' ', 'g'), 70)), E'\n') FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                    connection);
+                await Console.Error.WriteLineAsync(await sessions.ExecuteScalarAsync() as string);
+                await using var table = new NpgsqlCommand(
+                    $"SELECT format('analyzed %s (auto %s), vacuumed %s (auto %s), changed since %s, live %s, dead %s, reltuples %s', last_analyze, last_autoanalyze, last_vacuum, last_autovacuum, n_mod_since_analyze, n_live_tup, n_dead_tup, (SELECT reltuples FROM pg_class WHERE oid = relid)) FROM pg_stat_user_tables WHERE relid = '\"{schema}\".jobs'::regclass",
+                    connection);
+                await Console.Error.WriteLineAsync(await table.ExecuteScalarAsync() as string);
             }
 
             if (clock.Elapsed > TimeSpan.FromMinutes(20))

@@ -332,7 +332,7 @@ public sealed partial class PostgreSqlJobStore
         if (request.QueueLimits is null)
         {
             // The MATERIALIZED CTE fences the planner: exactly the picked rows are locked and updated.
-            claimed = await tx.JobsAsync(
+            claimed = await tx.PickJobsAsync(
                 $$"""
                 WITH picked AS MATERIALIZED (
                     SELECT id FROM {S}.jobs WHERE {{Ready}} AND scheduled_at <= @now {{(request.Queues is null ? string.Empty : "AND queue = ANY(@queues)")}}
@@ -345,7 +345,7 @@ public sealed partial class PostgreSqlJobStore
         else
         {
             // Per-queue limits: lock a page of candidates, keep what the limits allow, update those.
-            var candidates = await tx.JobsAsync(
+            var candidates = await tx.PickJobsAsync(
                 $"SELECT {Columns} FROM {{S}}.jobs WHERE {Ready} AND scheduled_at <= @now ORDER BY priority DESC, scheduled_at, id LIMIT @limit FOR UPDATE SKIP LOCKED",
                 ("now", tx.NowTicks), ("limit", Math.Max(64, request.MaxCount * 4))).ConfigureAwait(false);
             var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
@@ -478,6 +478,8 @@ public sealed partial class PostgreSqlJobStore
         }));
     }
 
+    private string MaintenanceLock => "jobruntime-maintenance:" + _schema;
+
     /// <summary>Analyses and vacuums the jobs table if its counters say so (see <see cref="MaintainTableIfDue"/>).</summary>
     internal async Task MaintainTableAsync()
     {
@@ -493,7 +495,7 @@ public sealed partial class PostgreSqlJobStore
                        s.n_dead_tup > GREATEST(5000, c.reltuples / 8)
                 FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = '{S}.jobs'::regclass
                 """,
-                ("key", "jobruntime-analyze:" + _schema)))
+                ("key", MaintenanceLock)))
             {
                 await using var reader = await counters.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
                 if (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
@@ -513,10 +515,25 @@ public sealed partial class PostgreSqlJobStore
 
         if (vacuum)
         {
-            // Outside a transaction (VACUUM cannot run in one). SKIP_LOCKED: if another node is
-            // vacuuming the table this returns at once. Without ownership PostgreSQL skips the table
-            // with a warning rather than failing.
-            await OnConnectionAsync("vacuum the jobs table", tx => tx.ExecuteAsync("VACUUM (SKIP_LOCKED) {S}.jobs"), transactional: false, CancellationToken.None).ConfigureAwait(false);
+            // Outside a transaction (VACUUM cannot run in one), so under a session lock: one node at a
+            // time, and not while another analyses. SKIP_LOCKED: if autovacuum is at the table this
+            // returns at once. Without ownership PostgreSQL skips the table with a warning rather than failing.
+            await OnConnectionAsync("vacuum the jobs table", async tx =>
+            {
+                if (await tx.ScalarAsync("SELECT pg_try_advisory_lock(hashtext(@key))", ("key", MaintenanceLock)).ConfigureAwait(false) is true)
+                {
+                    try
+                    {
+                        await tx.ExecuteAsync("VACUUM (SKIP_LOCKED) {S}.jobs").ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        await tx.ExecuteAsync("SELECT pg_advisory_unlock(hashtext(@key))", ("key", MaintenanceLock)).ConfigureAwait(false);
+                    }
+                }
+
+                return 0;
+            }, transactional: false, CancellationToken.None).ConfigureAwait(false);
         }
     }
 
