@@ -33,7 +33,8 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private readonly IThreadDumpService _dumps;
     private readonly IReadOnlyCollection<string>? _queues;
     private readonly ConcurrentDictionary<JobId, JobRun> _runs = new();
-    private readonly ConcurrentDictionary<Task, byte> _runTasks = new();
+    private int _activeRuns;
+    private TaskCompletionSource? _runsDrained;
 
     // One logger per handler type, not one per attempt (a category name is built from the type each time).
     private readonly ConcurrentDictionary<Type, ILogger> _handlerLoggers = new();
@@ -272,12 +273,12 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         RequestProgressFlush();
         await IgnoreCancellation(_claimLoop).ConfigureAwait(false);
 
-        var running = _runTasks.Keys.ToArray();
-        if (running.Length > 0 && wait > TimeSpan.Zero)
+        var running = RunsDrained();
+        if (!running.IsCompleted && wait > TimeSpan.Zero)
         {
             try
             {
-                await Task.WhenAll(running).WaitAsync(wait, _time, cancellationToken).ConfigureAwait(false);
+                await running.WaitAsync(wait, _time, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
             {
@@ -286,7 +287,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
 
         await _executor.StopAllAsync(JobStopReason.Shutdown).ConfigureAwait(false);
-        await Task.WhenAll(_runTasks.Keys.ToArray()).ConfigureAwait(false);
+        await running.ConfigureAwait(false);
         await IgnoreCancellation(_heartbeatLoop).ConfigureAwait(false);
         await IgnoreCancellation(_signalLoop).ConfigureAwait(false);
         if (_store is IJobStoreLeadership leadership)
@@ -448,52 +449,76 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
         var run = new JobRun(this, claimed, Now);
         _runs[job.Id] = run;
-        var task = RunAsync(run);
-        _runTasks.TryAdd(task, 0);
-        _ = task.ContinueWith(static (t, s) => ((ConcurrentDictionary<Task, byte>)s!).TryRemove(t, out _), _runTasks, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        Interlocked.Increment(ref _activeRuns);
+        _ = RunAsync(run);
+    }
+
+    /// <summary>Completes when no run is left (runs are not started once shutdown began).</summary>
+    private Task RunsDrained()
+    {
+        var drained = Volatile.Read(ref _runsDrained)
+            ?? Interlocked.CompareExchange(ref _runsDrained, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), null)
+            ?? _runsDrained;
+        if (Volatile.Read(ref _activeRuns) == 0)
+        {
+            drained.TrySetResult();
+        }
+
+        return drained.Task;
     }
 
     private async Task RunAsync(JobRun run)
     {
-        var job = run.Job;
-        _metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
-        Log.Started(_logger, job.Id, job.Type, job.Attempt);
-        using var activity = StartActivity(job);
-        Emit(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
-
-        JobExecutionResult result;
-        var descriptor = _registry.TryGet(job.Type, out var d) ? d : null;
+        // Counted rather than collected: shutdown waits for the count to reach zero (see RunsDrained).
         try
         {
-            var request = new JobExecutionRequest(job.Id, job.Type, ct => InvokeAsync(run, descriptor, ct))
+            var job = run.Job;
+            _metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
+            Log.Started(_logger, job.Id, job.Type, job.Attempt);
+            using var activity = StartActivity(job);
+            Emit(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
+
+            JobExecutionResult result;
+            var descriptor = _registry.TryGet(job.Type, out var d) ? d : null;
+            try
             {
-                Queue = job.Queue,
-                DedicatedThread = descriptor?.Options.DedicatedThread ?? false,
-                Timeout = job.Timeout,
-                OnTimeout = job.Timeout is null ? null : (_, ct) => CaptureTimeoutDumpAsync(run, ct),
-            };
-            result = await _executor.StartAcquired(request, CancellationToken.None).ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            result = new JobExecutionResult(JobExecutionStatus.Faulted) { Exception = ex, StartedAt = Now };
-        }
+                var request = new JobExecutionRequest(job.Id, job.Type, ct => InvokeAsync(run, descriptor, ct))
+                {
+                    Queue = job.Queue,
+                    DedicatedThread = descriptor?.Options.DedicatedThread ?? false,
+                    Timeout = job.Timeout,
+                    OnTimeout = job.Timeout is null ? null : (_, ct) => CaptureTimeoutDumpAsync(run, ct),
+                };
+                result = await _executor.StartAcquired(request, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                result = new JobExecutionResult(JobExecutionStatus.Faulted) { Exception = ex, StartedAt = Now };
+            }
 
-        run.Ended = true;
-        var completion = ToCompletion(run, result);
-        var write = await CompleteAsync(run, completion).ConfigureAwait(false);
-        _runs.TryRemove(job.Id, out _);
-        if (write?.Accepted == true)
-        {
-            Report(run, completion, result, activity);
-            EmitCancelledDependents(write.CancelledDependents);
-        }
-        else if (write is not null)
-        {
-            Log.LeaseLost(_logger, job.Id);
-        }
+            run.Ended = true;
+            var completion = ToCompletion(run, result);
+            var write = await CompleteAsync(run, completion).ConfigureAwait(false);
+            _runs.TryRemove(job.Id, out _);
+            if (write?.Accepted == true)
+            {
+                Report(run, completion, result, activity);
+                EmitCancelledDependents(write.CancelledDependents);
+            }
+            else if (write is not null)
+            {
+                Log.LeaseLost(_logger, job.Id);
+            }
 
-        Wake();
+            Wake();
+        }
+        finally
+        {
+            if (Interlocked.Decrement(ref _activeRuns) == 0)
+            {
+                Volatile.Read(ref _runsDrained)?.TrySetResult();
+            }
+        }
     }
 
     private async ValueTask<object?> InvokeAsync(JobRun run, JobHandlerDescriptor? descriptor, CancellationToken token)

@@ -22,12 +22,12 @@ internal sealed class ProgressBroker : IProgressBroker
         ArgumentNullException.ThrowIfNull(jobEvent);
         bool finished;
         var topic = _topics.GetOrAdd(jobEvent.JobId, static _ => new Topic());
-        Monitor.Enter(topic.Gate);
+        Monitor.Enter(topic);
         while (topic.Removed)
         {
-            Monitor.Exit(topic.Gate);
+            Monitor.Exit(topic);
             topic = _topics.GetOrAdd(jobEvent.JobId, static _ => new Topic());
-            Monitor.Enter(topic.Gate);
+            Monitor.Enter(topic);
         }
 
         try
@@ -76,7 +76,7 @@ internal sealed class ProgressBroker : IProgressBroker
         }
         finally
         {
-            Monitor.Exit(topic.Gate);
+            Monitor.Exit(topic);
         }
 
         if (finished)
@@ -86,7 +86,7 @@ internal sealed class ProgressBroker : IProgressBroker
             {
                 if (_topics.TryRemove(old, out var evicted))
                 {
-                    lock (evicted.Gate)
+                    lock (evicted)
                     {
                         evicted.Removed = true;
                     }
@@ -103,12 +103,12 @@ internal sealed class ProgressBroker : IProgressBroker
     {
         var queue = new SubscriberQueue(bufferCapacity ?? _defaultCapacity);
         var topic = _topics.GetOrAdd(jobId, static _ => new Topic());
-        Monitor.Enter(topic.Gate);
+        Monitor.Enter(topic);
         while (topic.Removed)
         {
-            Monitor.Exit(topic.Gate);
+            Monitor.Exit(topic);
             topic = _topics.GetOrAdd(jobId, static _ => new Topic());
-            Monitor.Enter(topic.Gate);
+            Monitor.Enter(topic);
         }
 
         try
@@ -135,7 +135,7 @@ internal sealed class ProgressBroker : IProgressBroker
         }
         finally
         {
-            Monitor.Exit(topic.Gate);
+            Monitor.Exit(topic);
         }
 
         return new JobEventSubscription(queue, subscription => Unsubscribe(jobId, topic, subscription.Queue));
@@ -162,7 +162,7 @@ internal sealed class ProgressBroker : IProgressBroker
     {
         if (_topics.TryGetValue(jobId, out var topic))
         {
-            lock (topic.Gate)
+            lock (topic)
             {
                 if ((topic.Terminal ?? topic.Lifecycle) is { } last)
                 {
@@ -178,7 +178,7 @@ internal sealed class ProgressBroker : IProgressBroker
 
     private void Unsubscribe(JobId jobId, Topic topic, SubscriberQueue queue)
     {
-        lock (topic.Gate)
+        lock (topic)
         {
             topic.Subscribers = Array.FindAll(topic.Subscribers, q => !ReferenceEquals(q, queue));
             if (topic.Subscribers.Length == 0 && topic.Lifecycle is null && topic.Terminal is null)
@@ -189,10 +189,9 @@ internal sealed class ProgressBroker : IProgressBroker
         }
     }
 
+    /// <summary>One job's stream. The instance is its own lock (it never leaves the broker).</summary>
     private sealed class Topic
     {
-        public readonly object Gate = new();
-
         public bool Removed;
 
         public SubscriberQueue[] Subscribers = [];

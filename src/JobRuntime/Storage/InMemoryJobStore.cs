@@ -88,46 +88,65 @@ public sealed class InMemoryJobStore : IJobStore
             }
 
             List<ClaimedJob>? claimed = null;
-            List<Entry>? taken = null;
-            Dictionary<string, int>? perQueue = null;
-            foreach (var entry in _ready)
+
+            // One token per claim, as the durable stores do: a lease is the job's id and the token.
+            var token = Guid.Empty;
+            if (request.QueueLimits is null && request.Queues is null)
             {
-                var queue = entry.Job.Queue;
-                var count = perQueue is not null && perQueue.TryGetValue(queue, out var c) ? c : 0;
-                if (!request.Allows(queue, count))
+                // Every ready job may be taken: the first ones in queue order, without enumerating
+                // the set (its enumerator allocates a stack per claim).
+                while (_ready.Min is { } entry && (claimed?.Count ?? 0) < request.MaxCount)
                 {
-                    continue;
+                    _ready.Remove(entry);
+                    Take(entry, claimed ??= new List<ClaimedJob>(Math.Min(request.MaxCount, _ready.Count + 1)));
+                }
+            }
+            else
+            {
+                List<Entry>? taken = null;
+                Dictionary<string, int>? perQueue = null;
+                foreach (var entry in _ready)
+                {
+                    var queue = entry.Job.Queue;
+                    var count = perQueue is not null && perQueue.TryGetValue(queue, out var c) ? c : 0;
+                    if (!request.Allows(queue, count))
+                    {
+                        continue;
+                    }
+
+                    (perQueue ??= new(StringComparer.Ordinal))[queue] = count + 1;
+                    (taken ??= []).Add(entry);
+                    if (taken.Count == request.MaxCount)
+                    {
+                        break;
+                    }
                 }
 
-                (perQueue ??= new(StringComparer.Ordinal))[queue] = count + 1;
-                (taken ??= []).Add(entry);
-                if (taken.Count == request.MaxCount)
+                foreach (var entry in taken ?? [])
                 {
-                    break;
+                    _ready.Remove(entry);
+                    Take(entry, claimed ??= new List<ClaimedJob>(taken!.Count));
                 }
             }
 
-            if (taken is not null)
+            void Take(Entry entry, List<ClaimedJob> into)
             {
-                claimed = new List<ClaimedJob>(taken.Count);
-
-                // One token per claim, as the durable stores do: a lease is the job's id and the token.
-                var token = Guid.NewGuid();
-                foreach (var entry in taken)
+                if (token == Guid.Empty)
                 {
-                    _ready.Remove(entry);
-                    var lease = new JobLease(entry.Job.Id, request.Owner, token, now + request.LeaseDuration);
-                    entry.Lease = lease;
-                    entry.Job = entry.Job with
-                    {
-                        Status = JobStatus.Running,
-                        Attempt = entry.Job.Attempt + 1,
-                        StartedAt = now,
-                        Owner = request.Owner,
-                        CancellationRequested = false,
-                    };
-                    claimed.Add(new ClaimedJob(Snapshot(entry), lease));
+                    token = Guid.NewGuid();
                 }
+
+                var lease = new JobLease(entry.Job.Id, request.Owner, token, now + request.LeaseDuration);
+                entry.Lease = lease;
+                entry.Job = entry.Job with
+                {
+                    Status = JobStatus.Running,
+                    Attempt = entry.Job.Attempt + 1,
+                    StartedAt = now,
+                    Owner = request.Owner,
+                    CancellationRequested = false,
+                };
+                into.Add(new ClaimedJob(Snapshot(entry), lease));
             }
 
             return new(new ClaimResult(claimed ?? (IReadOnlyList<ClaimedJob>)[], _delayed.Min?.Job.ScheduledAt));

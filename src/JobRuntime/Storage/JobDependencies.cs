@@ -29,6 +29,12 @@ public sealed class JobDependencies
     {
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(parentStatus);
+        if (job.DependsOn.Count == 0)
+        {
+            // Most jobs: nothing to look up, nothing to allocate.
+            return new JobDependencies(job, []);
+        }
+
         var waitingOn = new List<JobId>();
         JobId? failedParent = null;
         JobStatus failedStatus = default;
