@@ -547,7 +547,12 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         var scope = _scopes.CreateAsyncScope();
         await using (scope.ConfigureAwait(false))
         {
-            var logger = _handlerLoggers.GetOrAdd(descriptor.HandlerType, _loggerFactory.CreateLogger);
+            // TryGetValue first: the method group would be a new delegate on every call.
+            if (!_handlerLoggers.TryGetValue(descriptor.HandlerType, out var logger))
+            {
+                logger = _handlerLoggers.GetOrAdd(descriptor.HandlerType, _loggerFactory.CreateLogger);
+            }
+
             // The scope's state is built only when something logs at all.
             using var logScope = logger.IsEnabled(LogLevel.Critical)
                 ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) })
@@ -627,7 +632,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task<JobWriteResult?> CompleteAsync(JobRun run, JobCompletion completion)
+    private async ValueTask<JobWriteResult?> CompleteAsync(JobRun run, JobCompletion completion)
     {
         // Store errors are retried with back-off (bounded); if the write never lands, the lease
         // expires and recovery retries or fails the job, so nothing is silently lost.

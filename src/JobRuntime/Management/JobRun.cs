@@ -4,11 +4,14 @@ using JobRuntime.Storage;
 
 namespace JobRuntime.Management;
 
-/// <summary>The runtime's state of one running attempt: its lease, live progress and artifacts.</summary>
+/// <summary>
+/// The runtime's state of one running attempt: its lease, live progress and artifacts. It is its
+/// own lock (internal, never handed out: handlers see it only as <see cref="IJobRunSink"/>), one
+/// object less per job.
+/// </summary>
 internal sealed class JobRun : IJobRunSink
 {
     private readonly JobDispatcher _dispatcher;
-    private readonly Lock _gate = new();
     private List<JobArtifact>? _artifacts;
     private JobProgress? _progress;
     private JobProgress? _persisted;
@@ -58,7 +61,7 @@ internal sealed class JobRun : IJobRunSink
     {
         get
         {
-            lock (_gate)
+            lock (this)
             {
                 return _progress;
             }
@@ -69,7 +72,7 @@ internal sealed class JobRun : IJobRunSink
     {
         get
         {
-            lock (_gate)
+            lock (this)
             {
                 return _artifacts is null ? [] : [.. _artifacts];
             }
@@ -80,7 +83,7 @@ internal sealed class JobRun : IJobRunSink
     {
         JobProgress progress;
         bool flushNow;
-        lock (_gate)
+        lock (this)
         {
             if (Ended)
             {
@@ -104,7 +107,7 @@ internal sealed class JobRun : IJobRunSink
     public void SetStage(string stage)
     {
         JobProgress progress;
-        lock (_gate)
+        lock (this)
         {
             if (Ended)
             {
@@ -132,7 +135,7 @@ internal sealed class JobRun : IJobRunSink
 
     public void AddArtifact(JobArtifact artifact)
     {
-        lock (_gate)
+        lock (this)
         {
             if (!Ended)
             {
@@ -144,7 +147,7 @@ internal sealed class JobRun : IJobRunSink
     /// <summary>The progress to write now, if it changed and the throttle allows; marks it written.</summary>
     public JobProgress? TakeProgressToPersist(DateTimeOffset now, TimeSpan interval, double percentStep)
     {
-        lock (_gate)
+        lock (this)
         {
             if (_progress is null || ReferenceEquals(_progress, _persisted))
             {

@@ -203,11 +203,11 @@ public sealed class InMemoryJobStore : IJobStore
                         Owner = null,
                     };
                     Schedule(entry);
-                    return new(new JobWriteResult(true, []));
+                    return new(JobWriteResult.Applied);
                 case JobCompletionKind.Release:
                     entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null };
                     Schedule(entry);
-                    return new(new JobWriteResult(true, []));
+                    return new(JobWriteResult.Applied);
                 default:
                     entry.Job = job with
                     {
@@ -218,6 +218,13 @@ public sealed class InMemoryJobStore : IJobStore
                         Progress = completion.Progress ?? job.Progress,
                         CompletedAt = now,
                     };
+                    if (entry.Children is null)
+                    {
+                        // Most jobs have no dependents: nothing to walk, nothing to allocate.
+                        ReleaseKey(entry);
+                        return new(JobWriteResult.Applied);
+                    }
+
                     var cancelled = new List<JobId>();
                     Finish(entry, now, cancelled);
                     return new(new JobWriteResult(true, cancelled));
@@ -384,11 +391,7 @@ public sealed class InMemoryJobStore : IJobStore
         stack.Push(entry);
         while (stack.TryPop(out var finished))
         {
-            if (finished.Job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == finished.Job.Id)
-            {
-                _activeKeys.Remove(key);
-            }
-
+            ReleaseKey(finished);
             var children = finished.Children;
             finished.Children = null;
             if (children is null)
@@ -417,6 +420,15 @@ public sealed class InMemoryJobStore : IJobStore
                     Schedule(child);
                 }
             }
+        }
+    }
+
+    /// <summary>A finished job's idempotency key may be used again.</summary>
+    private void ReleaseKey(Entry entry)
+    {
+        if (entry.Job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == entry.Job.Id)
+        {
+            _activeKeys.Remove(key);
         }
     }
 

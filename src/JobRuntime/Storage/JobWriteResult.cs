@@ -7,4 +7,7 @@ public sealed record JobWriteResult(bool Accepted, IReadOnlyList<JobId> Cancelle
 {
     /// <summary>A rejected write.</summary>
     public static JobWriteResult Rejected { get; } = new(false, []);
+
+    /// <summary>An applied write that cancelled no dependents (shared: records are immutable).</summary>
+    internal static JobWriteResult Applied { get; } = new(true, []);
 }
