@@ -209,22 +209,15 @@ public sealed class InMemoryJobStore : IJobStore
                     Schedule(entry);
                     return new(JobWriteResult.Applied);
                 default:
-                    entry.Job = job with
-                    {
-                        Status = completion.ResultingStatus,
-                        Result = completion.Result,
-                        Error = completion.Error,
-                        Artifacts = completion.Artifacts,
-                        Progress = completion.Progress ?? job.Progress,
-                        CompletedAt = now,
-                    };
                     if (entry.Children is null)
                     {
                         // Most jobs have no dependents: nothing to walk, nothing to allocate.
+                        entry.RecordOutcome(completion, now);
                         ReleaseKey(entry);
                         return new(JobWriteResult.Applied);
                     }
 
+                    entry.Job = Finished(job, completion, now);
                     var cancelled = new List<JobId>();
                     Finish(entry, now, cancelled);
                     return new(new JobWriteResult(true, cancelled));
@@ -426,11 +419,22 @@ public sealed class InMemoryJobStore : IJobStore
     /// <summary>A finished job's idempotency key may be used again.</summary>
     private void ReleaseKey(Entry entry)
     {
-        if (entry.Job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == entry.Job.Id)
+        if (entry.Stable.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == entry.Stable.Id)
         {
             _activeKeys.Remove(key);
         }
     }
+
+    /// <summary>A running job with its final outcome applied.</summary>
+    private static JobSnapshot Finished(JobSnapshot job, JobCompletion completion, DateTimeOffset now) => job with
+    {
+        Status = completion.ResultingStatus,
+        Result = completion.Result,
+        Error = completion.Error,
+        Artifacts = completion.Artifacts,
+        Progress = completion.Progress ?? job.Progress,
+        CompletedAt = now,
+    };
 
     private JobSnapshot Snapshot(Entry entry)
     {
@@ -440,7 +444,43 @@ public sealed class InMemoryJobStore : IJobStore
 
     private sealed class Entry(JobSnapshot job)
     {
-        public JobSnapshot Job { get; set; } = job;
+        private JobSnapshot _job = job;
+        private JobCompletion? _outcome;
+        private DateTimeOffset _outcomeAt;
+
+        /// <summary>The job as it is now: a final outcome recorded with <see cref="RecordOutcome"/> is folded in at the first read.</summary>
+        public JobSnapshot Job
+        {
+            get
+            {
+                if (_outcome is { } outcome)
+                {
+                    _job = Finished(_job, outcome, _outcomeAt);
+                    _outcome = null;
+                }
+
+                return _job;
+            }
+
+            set
+            {
+                _job = value;
+                _outcome = null;
+            }
+        }
+
+        /// <summary>The job without a pending outcome folded in: for what an outcome never changes (id, idempotency key).</summary>
+        public JobSnapshot Stable => _job;
+
+        /// <summary>
+        /// Records a final outcome without copying the snapshot yet (always under the store's lock):
+        /// most finished jobs are never read again before they are pruned, so most never pay the copy.
+        /// </summary>
+        public void RecordOutcome(JobCompletion outcome, DateTimeOffset at)
+        {
+            _outcome = outcome;
+            _outcomeAt = at;
+        }
 
         public JobLease? Lease { get; set; }
 
