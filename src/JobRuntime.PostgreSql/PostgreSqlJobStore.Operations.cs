@@ -481,19 +481,23 @@ public sealed partial class PostgreSqlJobStore
     private string MaintenanceLock => "jobruntime-maintenance:" + _schema;
 
     /// <summary>Analyses and vacuums the jobs table if its counters say so (see <see cref="MaintainTableIfDue"/>).</summary>
-    internal async Task MaintainTableAsync()
+    /// <returns>Whether it ran ANALYZE and whether it ran VACUUM.</returns>
+    internal async Task<(bool Analyzed, bool Vacuumed)> MaintainTableAsync()
     {
-        var vacuum = await InTransactionAsync("refresh the jobs table's statistics", async tx =>
+        var (analyzed, vacuum) = await InTransactionAsync("refresh the jobs table's statistics", async tx =>
         {
             // Each ANALYZE of 100,000 rows costs 0.1–0.4 s of a core: a steady stream of jobs changes as
             // many rows as the table holds only every so often, so a long burn-down is analysed a few
-            // times, not every check. One node at a time.
+            // times, not every check. One node at a time. Only a role that owns the table (or a
+            // superuser) may analyse or vacuum it; for any other PostgreSQL would log a warning every time.
             bool stale = false, bloated = false;
             await using (var counters = tx.Command(
                 """
-                SELECT s.n_mod_since_analyze > GREATEST(1000, c.reltuples) AND pg_try_advisory_xact_lock(hashtext(@key)),
-                       s.n_dead_tup > GREATEST(5000, c.reltuples / 8)
-                FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid WHERE s.relid = '{S}.jobs'::regclass
+                SELECT m.owner AND s.n_mod_since_analyze > GREATEST(1000, c.reltuples) AND pg_try_advisory_xact_lock(hashtext(@key)),
+                       m.owner AND s.n_dead_tup > GREATEST(5000, c.reltuples / 8)
+                FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+                CROSS JOIN LATERAL (SELECT pg_has_role(c.relowner, 'USAGE') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS owner) m
+                WHERE s.relid = '{S}.jobs'::regclass
                 """,
                 ("key", MaintenanceLock)))
             {
@@ -510,14 +514,15 @@ public sealed partial class PostgreSqlJobStore
                 await tx.ExecuteAsync("ANALYZE {S}.jobs").ConfigureAwait(false);
             }
 
-            return bloated && _options.VacuumJobsTable;
+            return (stale, bloated && _options.VacuumJobsTable);
         }, CancellationToken.None).ConfigureAwait(false);
 
+        var vacuumed = false;
         if (vacuum)
         {
             // Outside a transaction (VACUUM cannot run in one), so under a session lock: one node at a
             // time, and not while another analyses. SKIP_LOCKED: if autovacuum is at the table this
-            // returns at once. Without ownership PostgreSQL skips the table with a warning rather than failing.
+            // returns at once.
             await OnConnectionAsync("vacuum the jobs table", async tx =>
             {
                 if (await tx.ScalarAsync("SELECT pg_try_advisory_lock(hashtext(@key))", ("key", MaintenanceLock)).ConfigureAwait(false) is true)
@@ -525,6 +530,7 @@ public sealed partial class PostgreSqlJobStore
                     try
                     {
                         await tx.ExecuteAsync("VACUUM (SKIP_LOCKED) {S}.jobs").ConfigureAwait(false);
+                        vacuumed = true;
                     }
                     finally
                     {
@@ -535,6 +541,8 @@ public sealed partial class PostgreSqlJobStore
                 return 0;
             }, transactional: false, CancellationToken.None).ConfigureAwait(false);
         }
+
+        return (analyzed, vacuumed);
     }
 
     private static async Task<JobStatus?> LockStatusAsync(Tx tx, JobId id)

@@ -38,9 +38,9 @@ public sealed class PostgreSqlJobStoreOptions
     /// least 5,000 rows) are dead row versions. Default true. A queue table churns faster than
     /// autovacuum's defaults keep up with (it looks once a minute and waits for a fifth of the table
     /// to die), and every claim's scan of the ready index walks past the entries of all jobs claimed
-    /// since the last vacuum. The VACUUM skips the table if another session is vacuuming it; it
-    /// needs ownership of the table (or the MAINTAIN privilege on PostgreSQL 17), without which
-    /// PostgreSQL skips it with a warning. Turn off when autovacuum is tuned for the table.
+    /// since the last vacuum. The VACUUM skips the table if another session is vacuuming it. Only a
+    /// role that owns the table (or a superuser) maintains it; for other roles the store leaves it
+    /// to autovacuum. Turn off when autovacuum is tuned for the table.
     /// </summary>
     public bool VacuumJobsTable { get; set; } = true;
 
