@@ -117,25 +117,13 @@ public sealed class PostgreSqlJobStoreTests
         await using var connection = new NpgsqlConnection(server.ConnectionString);
         await connection.OpenAsync();
 
-        // Autovacuum off for this table, so that only the store can vacuum or analyse it. 6,000 jobs,
-        // each updated once: 6,000 dead row versions, above the 5,000 floor.
         async Task<object?> Run(string sql)
         {
             await using var command = new NpgsqlCommand(sql, connection);
             return await command.ExecuteScalarAsync();
         }
 
-        await Run($"ALTER TABLE \"{schema}\".jobs SET (autovacuum_enabled = false)");
-        await Run(
-            $$"""
-            INSERT INTO "{{schema}}".jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at, on_parent_failure, pending_parents)
-            SELECT gen_random_uuid(), 'test', 'default', 0, '{}', 0, 0, 1, 0, 0, 0, 0 FROM generate_series(1, 6000)
-            """);
-        await Run($"UPDATE \"{schema}\".jobs SET priority = 1");
-
-        // A session's counters reach the shared statistics when it goes idle, at most once a second
-        // unless forced: forced here, they are there when this statement's answer arrives.
-        await Run("SELECT pg_stat_force_next_flush()");
+        await Run(DeadRowsSql(schema));
         var counters = $"SELECT analyze_count || '/' || vacuum_count FROM pg_stat_user_tables WHERE relid = '\"{schema}\".jobs'::regclass";
         Assert.Equal("0/0", await Run(counters));
 
@@ -161,15 +149,7 @@ public sealed class PostgreSqlJobStoreTests
         await ExecuteAsync(server, $"CREATE ROLE {role} LOGIN");
         // What start-up needs (it checks the schema with CREATE … IF NOT EXISTS) and the data, not the table.
         await ExecuteAsync(server, $"GRANT CREATE ON DATABASE postgres TO {role}; GRANT USAGE, CREATE ON SCHEMA \"{schema}\" TO {role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO {role}");
-        await ExecuteAsync(server, $"ALTER TABLE \"{schema}\".jobs SET (autovacuum_enabled = false)");
-        await ExecuteAsync(
-            server,
-            $$"""
-            INSERT INTO "{{schema}}".jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at, on_parent_failure, pending_parents)
-            SELECT gen_random_uuid(), 'test', 'default', 0, '{}', 0, 0, 1, 0, 0, 0, 0 FROM generate_series(1, 6000);
-            UPDATE "{{schema}}".jobs SET priority = 1;
-            SELECT pg_stat_force_next_flush();
-            """);
+        await ExecuteAsync(server, DeadRowsSql(schema));
         await using var connection = new NpgsqlConnection(server.ConnectionString);
         await connection.OpenAsync();
         await using var counters = new NpgsqlCommand($"SELECT analyze_count || '/' || vacuum_count || '/' || n_dead_tup FROM pg_stat_user_tables WHERE relid = '\"{schema}\".jobs'::regclass", connection);
@@ -428,6 +408,21 @@ public sealed class PostgreSqlJobStoreTests
         CreatedAt = Now,
         ScheduledAt = Now,
     };
+
+    /// <summary>
+    /// Autovacuum off for the schema's jobs table, so that only the store can vacuum or analyse it;
+    /// 6,000 jobs, each updated once: 6,000 dead row versions, above the store's 5,000 floor. A
+    /// session's counters reach the shared statistics when it goes idle, at most once a second unless
+    /// forced: forced here, they are there when the answer to these statements arrives.
+    /// </summary>
+    private static string DeadRowsSql(string schema) =>
+        $$"""
+        ALTER TABLE "{{schema}}".jobs SET (autovacuum_enabled = false);
+        INSERT INTO "{{schema}}".jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at, on_parent_failure, pending_parents)
+        SELECT gen_random_uuid(), 'test', 'default', 0, '{}', 0, 0, 1, 0, 0, 0, 0 FROM generate_series(1, 6000);
+        UPDATE "{{schema}}".jobs SET priority = 1;
+        SELECT pg_stat_force_next_flush();
+        """;
 
     private static async Task ExecuteAsync(PostgresServer server, string sql)
     {
