@@ -140,10 +140,7 @@ public sealed class PostgreSqlJobStoreTests
         // a warning in the server log, which the store must not cause every few seconds.
         var server = await PostgresServer.GetAsync();
         var schema = PostgresServer.NewSchema();
-        await using (var owner = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }))
-        {
-            await owner.InitializeAsync(CancellationToken.None);
-        }
+        await CreateSchemaAsync(server, schema);
 
         var role = "r_" + Guid.NewGuid().ToString("N")[..12];
         await ExecuteAsync(server, $"CREATE ROLE {role} LOGIN");
@@ -168,10 +165,7 @@ public sealed class PostgreSqlJobStoreTests
     {
         var server = await PostgresServer.GetAsync();
         var schema = PostgresServer.NewSchema();
-        await using (var first = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }))
-        {
-            await first.InitializeAsync(CancellationToken.None);
-        }
+        await CreateSchemaAsync(server, schema);
 
         await ExecuteAsync(server, $"INSERT INTO \"{schema}\".migrations (version) VALUES (99)");
         await using var second = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
@@ -423,6 +417,13 @@ public sealed class PostgreSqlJobStoreTests
         UPDATE "{{schema}}".jobs SET priority = 1;
         SELECT pg_stat_force_next_flush();
         """;
+
+    /// <summary>Creates the store's schema (as the server's own role) with a store that is then disposed.</summary>
+    private static async Task CreateSchemaAsync(PostgresServer server, string schema)
+    {
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema });
+        await store.InitializeAsync(CancellationToken.None);
+    }
 
     private static async Task ExecuteAsync(PostgresServer server, string sql)
     {
