@@ -90,7 +90,7 @@ public sealed class InMemoryJobStore : IJobStore
             List<ClaimedJob>? claimed = null;
 
             // One token per claim, as the durable stores do: a lease is the job's id and the token.
-            var token = Guid.Empty;
+            var token = Guid.NewGuid();
             if (request.QueueLimits is null && request.Queues is null)
             {
                 // Every ready job may be taken: the first ones in queue order, without enumerating
@@ -131,11 +131,6 @@ public sealed class InMemoryJobStore : IJobStore
 
             void Take(Entry entry, List<ClaimedJob> into)
             {
-                if (token == Guid.Empty)
-                {
-                    token = Guid.NewGuid();
-                }
-
                 var lease = new JobLease(entry.Job.Id, request.Owner, token, now + request.LeaseDuration);
                 entry.Lease = lease;
                 entry.Job = entry.Job with
