@@ -16,7 +16,6 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
     private readonly TimeProvider _time;
     private readonly TimeSpan _grace;
     private readonly Watchdog _watchdog;
-    private readonly Action<RunningItem> _onFinished;
     private readonly AsyncSignal _slotFreed = new();
     private long _abandoned;
     private volatile bool _disposed;
@@ -30,7 +29,6 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         _time = time;
         _grace = o.CancellationGracePeriod;
         _watchdog = new Watchdog(time, _grace, OnDeadline, Abandon);
-        _onFinished = Release;
     }
 
     public int MaxConcurrency { get; }
@@ -46,7 +44,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
     internal AsyncSignal SlotFreed => _slotFreed;
 
     /// <summary>Raised when an item is abandoned (after the grace period).</summary>
-    internal event Action<JobExecutionRequest>? ItemAbandoned;
+    internal event Action<RunningItem>? ItemAbandoned;
 
     /// <summary>Free slots of each limited queue now.</summary>
     internal IReadOnlyDictionary<string, int>? QueueAvailability()
@@ -76,23 +74,27 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         if (cancellationToken.IsCancellationRequested)
         {
             // Cancelled as the slot came free: the work never starts.
-            ReleaseSlots(request);
+            ReleaseSlots(request.Queue);
             cancellationToken.ThrowIfCancellationRequested();
         }
 
-        return await StartAcquired(request, cancellationToken).ConfigureAwait(false);
+        var item = new RequestItem(request);
+        StartAcquired(item, cancellationToken);
+        return await item.Outcome.ConfigureAwait(false);
     }
 
     /// <summary>
     /// Starts an item for which the caller already took the slots with <see cref="TryAcquire"/>.
+    /// Its outcome arrives through <see cref="RunningItem.OnFinished"/> and <see cref="RunningItem.Outcome"/>.
     /// </summary>
-    internal Task<JobExecutionResult> StartAcquired(JobExecutionRequest request, CancellationToken cancellationToken)
+    /// <exception cref="InvalidOperationException">An item with the same id is running (its slots are released; the item never starts).</exception>
+    internal void StartAcquired(RunningItem item, CancellationToken cancellationToken)
     {
-        var item = new RunningItem(request, _time.GetUtcNow(), _time.GetTimestamp(), _onFinished);
-        if (!_running.TryAdd(request.JobId, item))
+        item.Begin(this, _time.GetUtcNow(), _time.GetTimestamp());
+        if (!_running.TryAdd(item.JobId, item))
         {
-            ReleaseSlots(request);
-            throw new InvalidOperationException($"An item with id {request.JobId} is already running.");
+            ReleaseSlots(item.Queue);
+            throw new InvalidOperationException($"An item with id {item.JobId} is already running.");
         }
 
         if (_disposed)
@@ -100,7 +102,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
             item.Stop(JobStopReason.Shutdown);
         }
 
-        if (request.Timeout is { } timeout)
+        if (item.Timeout is { } timeout)
         {
             item.Deadline = item.StartedAt + timeout;
             _watchdog.AddTimeout(item, item.Deadline.Value);
@@ -108,25 +110,23 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
 
         if (cancellationToken.CanBeCanceled)
         {
-            var registration = cancellationToken.UnsafeRegister(static s => ((RunningItem)s!).Stop(JobStopReason.Cancelled), item);
-            _ = item.Outcome.ContinueWith(static (_, r) => ((CancellationTokenRegistration)r!).Dispose(), registration, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            item.LinkCallerToken(cancellationToken);
         }
 
-        if (request.DedicatedThread)
+        if (item.DedicatedThread)
         {
             var thread = new Thread(static s => RunOnDedicatedThread((RunningItem)s!))
             {
                 IsBackground = true,
-                Name = $"JobRuntime {request.Name} {request.JobId}",
+                Name = $"JobRuntime {item.Name} {item.JobId}",
             };
             thread.Start(item);
         }
         else
         {
-            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = RunAsync(s), item, preferLocal: false);
+            // The item is its own work item: nothing else is allocated to queue it.
+            ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
         }
-
-        return item.Outcome;
     }
 
     /// <summary>Takes a global slot and, if the queue is limited, a queue slot, without waiting.</summary>
@@ -174,15 +174,15 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         var now = _time.GetUtcNow();
         return _running.Values.Select(item => new Diagnostics.RunningJobInfo
         {
-            JobId = item.Request.JobId,
-            Name = item.Request.Name,
+            JobId = item.JobId,
+            Name = item.Name,
             ManagedThreadId = item.ManagedThreadId,
             OsThreadId = item.OsThreadId,
             ThreadName = item.ThreadName,
             StartedAt = item.StartedAt,
             Deadline = item.Deadline,
             IsOverdue = item.Deadline <= now,
-            DedicatedThread = item.Request.DedicatedThread,
+            DedicatedThread = item.DedicatedThread,
             RootTask = item.RootTask,
         }).ToList();
     }
@@ -222,9 +222,9 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
-    private static async Task RunAsync(object? state)
+    /// <summary>Runs an item's work on a thread-pool thread and records how it ended.</summary>
+    internal static async Task RunAsync(RunningItem item)
     {
-        var item = (RunningItem)state!;
         item.RecordThread();
         try
         {
@@ -267,7 +267,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
     /// </summary>
     private static object? Begin(RunningItem item, out Task<object?>? suspended)
     {
-        var pending = item.Request.Work(item.Token);
+        var pending = item.RunWorkAsync(item.Token);
         if (pending.IsCompleted)
         {
             suspended = null;
@@ -304,7 +304,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
             return;
         }
 
-        if (item.Request.OnTimeout is not { } onTimeout)
+        if (!item.CapturesAtTimeout)
         {
             item.Trip();
             return;
@@ -318,7 +318,7 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
             using var limit = new CancellationTokenSource(_grace > MinimumCaptureBudget ? _grace : MinimumCaptureBudget, _time);
             try
             {
-                await onTimeout(item.Request.JobId, limit.Token).ConfigureAwait(false);
+                await item.CaptureAtTimeoutAsync(limit.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -355,31 +355,33 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
             Abandoned = true,
             StartedAt = item.StartedAt,
             Duration = Elapsed(item),
-            Exception = new TimeoutException($"'{item.Request.Name}' ({item.Request.JobId}) ignored cancellation for {_grace} and was abandoned."),
+            Exception = new TimeoutException($"'{item.Name}' ({item.JobId}) ignored cancellation for {_grace} and was abandoned."),
         };
         if (item.TryFinish(abandoned))
         {
             Interlocked.Increment(ref _abandoned);
-            ItemAbandoned?.Invoke(item.Request);
+            ItemAbandoned?.Invoke(item);
         }
     }
 
-    private void Release(RunningItem item)
+    /// <summary>Frees a finished item's slots (called once, by <see cref="RunningItem.TryFinish"/>).</summary>
+    internal void Release(RunningItem item)
     {
-        _running.TryRemove(new KeyValuePair<JobId, RunningItem>(item.Request.JobId, item));
-        ReleaseSlots(item.Request);
+        _running.TryRemove(new KeyValuePair<JobId, RunningItem>(item.JobId, item));
+        ReleaseSlots(item.Queue);
 
         // The token source is disposed only when the work itself ended; an abandoned item may still hold its token.
-        if (!item.Outcome.Result.Abandoned)
+        if (item.Result is { Abandoned: false })
         {
             item.DisposeToken();
         }
     }
 
-    private void ReleaseSlots(JobExecutionRequest request)
+    /// <summary>Frees the slots of an item that never started (taken with <see cref="TryAcquire"/>).</summary>
+    internal void ReleaseSlots(string? queue)
     {
         _global.Release();
-        if (request.Queue is not null && _queues.TryGetValue(request.Queue, out var q))
+        if (queue is not null && _queues.TryGetValue(queue, out var q))
         {
             q.Release();
         }

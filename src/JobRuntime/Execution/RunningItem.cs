@@ -1,34 +1,80 @@
 namespace JobRuntime.Execution;
 
-/// <summary>An item holding a slot: its token, why it was asked to stop, and its single outcome.</summary>
-internal sealed class RunningItem
+/// <summary>
+/// An item holding a slot: its token, why it was asked to stop, and its single outcome. The
+/// executor queues the item itself to the thread pool. A subclass supplies the work and may act on
+/// the outcome in <see cref="OnFinished"/>, on the thread that finished the work, after the slot
+/// was freed: the dispatcher's runs record their outcome there without another thread-pool hop
+/// and without a task per run.
+/// </summary>
+internal abstract class RunningItem : IThreadPoolWorkItem
 {
     private readonly CancellationTokenSource _cts = new();
-    private readonly TaskCompletionSource<JobExecutionResult> _outcome = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Action<RunningItem> _onFinished;
+    private JobExecutor? _executor;
+    private JobExecutionResult? _result;
+    private TaskCompletionSource<JobExecutionResult>? _outcome;
+    private CancellationTokenRegistration _callerRegistration;
     private int _stopReason;
 
-    public RunningItem(JobExecutionRequest request, DateTimeOffset startedAt, long startTimestamp, Action<RunningItem> onFinished)
-    {
-        Request = request;
-        StartedAt = startedAt;
-        StartTimestamp = startTimestamp;
-        _onFinished = onFinished;
-    }
+    /// <summary>The item's id (a job's id).</summary>
+    public abstract JobId JobId { get; }
 
-    public JobExecutionRequest Request { get; }
+    /// <summary>A name for logs and thread dumps (a job's type).</summary>
+    public abstract string Name { get; }
 
-    public DateTimeOffset StartedAt { get; }
+    /// <summary>The queue whose slot the item holds as well, if that queue is limited.</summary>
+    public abstract string? Queue { get; }
 
-    public long StartTimestamp { get; }
+    /// <summary>Whether the work runs on a thread of its own rather than the thread pool.</summary>
+    public abstract bool DedicatedThread { get; }
+
+    /// <summary>The time limit, if any.</summary>
+    public abstract TimeSpan? Timeout { get; }
+
+    /// <summary>Whether <see cref="CaptureAtTimeoutAsync"/> has anything to do at the deadline.</summary>
+    public virtual bool CapturesAtTimeout => false;
+
+    /// <summary>When the item started.</summary>
+    public DateTimeOffset StartedAt { get; private set; }
+
+    /// <summary>The timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the start, for the duration.</summary>
+    public long StartTimestamp { get; private set; }
 
     public CancellationToken Token => _cts.Token;
 
     public JobStopReason StopReason => (JobStopReason)Volatile.Read(ref _stopReason);
 
-    public Task<JobExecutionResult> Outcome => _outcome.Task;
+    /// <summary>The outcome once the item finished, else <see langword="null"/>.</summary>
+    public JobExecutionResult? Result => Volatile.Read(ref _result);
 
-    public bool IsFinished => _outcome.Task.IsCompleted;
+    public bool IsFinished => Result is not null;
+
+    /// <summary>
+    /// Completes with the outcome. Made on first use only (a caller of the public executor, a
+    /// shutdown): the dispatcher's runs never need it.
+    /// </summary>
+    public Task<JobExecutionResult> Outcome
+    {
+        get
+        {
+            if (Result is { } done)
+            {
+                return Task.FromResult(done);
+            }
+
+            var outcome = Volatile.Read(ref _outcome)
+                ?? Interlocked.CompareExchange(ref _outcome, new TaskCompletionSource<JobExecutionResult>(TaskCreationOptions.RunContinuationsAsynchronously), null)
+                ?? _outcome;
+
+            // The item may have finished between the check above and the source's publication.
+            if (Result is { } finished)
+            {
+                outcome.TrySetResult(finished);
+            }
+
+            return outcome.Task;
+        }
+    }
 
     /// <summary>The managed thread the work started on (dedicated threads keep it throughout).</summary>
     public int ManagedThreadId { get; private set; }
@@ -47,6 +93,26 @@ internal sealed class RunningItem
 
     /// <summary>The deadline, if the item has a timeout.</summary>
     public DateTimeOffset? Deadline { get; set; }
+
+    /// <summary>The work itself, given the item's token.</summary>
+    public abstract ValueTask<object?> RunWorkAsync(CancellationToken cancellationToken);
+
+    /// <summary>Runs at the deadline, before the token trips, when <see cref="CapturesAtTimeout"/> says so.</summary>
+    public virtual Task CaptureAtTimeoutAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Binds the item to its executor as it starts.</summary>
+    internal void Begin(JobExecutor executor, DateTimeOffset startedAt, long startTimestamp)
+    {
+        _executor = executor;
+        StartedAt = startedAt;
+        StartTimestamp = startTimestamp;
+    }
+
+    /// <summary>Stops the item with <see cref="JobStopReason.Cancelled"/> when the caller's token trips (until the item finishes).</summary>
+    internal void LinkCallerToken(CancellationToken cancellationToken)
+        => _callerRegistration = cancellationToken.UnsafeRegister(static s => ((RunningItem)s!).Stop(JobStopReason.Cancelled), this);
+
+    void IThreadPoolWorkItem.Execute() => _ = JobExecutor.RunAsync(this);
 
     /// <summary>Records the thread the work starts on; called on that thread.</summary>
     public void RecordThread()
@@ -91,16 +157,30 @@ internal sealed class RunningItem
         }
     }
 
-    /// <summary>Records the outcome once; later calls (a late result after abandonment) are discarded.</summary>
+    /// <summary>
+    /// Records the outcome once; later calls (a late result after abandonment) are discarded. The
+    /// slot is freed before anyone sees the outcome, so that whoever reacts to it finds the slot free.
+    /// </summary>
     public bool TryFinish(JobExecutionResult result)
     {
-        if (!_outcome.TrySetResult(result))
+        if (Interlocked.CompareExchange(ref _result, result, null) is not null)
         {
             return false;
         }
 
-        _onFinished(this);
+        _callerRegistration.Unregister();
+        _executor?.Release(this);
+        Volatile.Read(ref _outcome)?.TrySetResult(result);
+        OnFinished(result);
         return true;
+    }
+
+    /// <summary>
+    /// Called once with the outcome, on the thread that finished the work (the watchdog's, for an
+    /// abandoned item), after the slot was freed. Must not throw.
+    /// </summary>
+    protected virtual void OnFinished(JobExecutionResult result)
+    {
     }
 
     public JobExecutionStatus StatusForStop() => StopReason switch
@@ -111,4 +191,25 @@ internal sealed class RunningItem
     };
 
     public void DisposeToken() => _cts.Dispose();
+}
+
+/// <summary>An item of the public <see cref="IJobExecutor.ExecuteAsync"/>: the work and its settings come from a request.</summary>
+internal sealed class RequestItem(JobExecutionRequest request) : RunningItem
+{
+    public override JobId JobId => request.JobId;
+
+    public override string Name => request.Name;
+
+    public override string? Queue => request.Queue;
+
+    public override bool DedicatedThread => request.DedicatedThread;
+
+    public override TimeSpan? Timeout => request.Timeout;
+
+    public override bool CapturesAtTimeout => request.OnTimeout is not null;
+
+    public override ValueTask<object?> RunWorkAsync(CancellationToken cancellationToken) => request.Work(cancellationToken);
+
+    public override Task CaptureAtTimeoutAsync(CancellationToken cancellationToken)
+        => request.OnTimeout is { } onTimeout ? onTimeout(request.JobId, cancellationToken) : Task.CompletedTask;
 }

@@ -76,10 +76,10 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         _scopes = scopes;
         _metrics = metrics;
         _queues = _options.Queues.Count > 0 ? [.. _options.Queues] : null;
-        _executor.ItemAbandoned += request =>
+        _executor.ItemAbandoned += item =>
         {
-            Log.Abandoned(_logger, request.JobId, request.Name);
-            _metrics.Abandoned(request.Name);
+            Log.Abandoned(_logger, item.JobId, item.Name);
+            _metrics.Abandoned(item.Name);
         };
     }
 
@@ -447,10 +447,33 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             return;
         }
 
-        var run = new JobRun(this, claimed, Now);
+        var run = new JobRun(this, claimed, _registry.TryGet(job.Type, out var descriptor) ? descriptor : null, Now);
         _runs[job.Id] = run;
+
+        // Counted rather than collected: shutdown waits for the count to reach zero (see RunsDrained).
         Interlocked.Increment(ref _activeRuns);
-        _ = RunAsync(run);
+        var handedOver = false;
+        try
+        {
+            _metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
+            Log.Started(_logger, job.Id, job.Type, job.Attempt);
+            run.Activity = StartActivity(job);
+            Emit(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
+
+            // The outcome comes back through OnRunFinished, on the thread that ran the job. If the
+            // executor refuses the run, it has released the slots itself.
+            handedOver = true;
+            _executor.StartAcquired(run, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            if (!handedOver)
+            {
+                _executor.ReleaseSlots(job.Queue);
+            }
+
+            OnRunFinished(run, new JobExecutionResult(JobExecutionStatus.Faulted) { Exception = ex, StartedAt = Now });
+        }
     }
 
     /// <summary>Completes when no run is left (runs are not started once shutdown began).</summary>
@@ -467,61 +490,94 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         return drained.Task;
     }
 
-    private async Task RunAsync(JobRun run)
+    /// <summary>
+    /// A run's work ended (or was abandoned): writes its outcome, then reports it. Called once per run
+    /// on the thread that finished the work, right after its slot was freed; a store that answers at
+    /// once (in memory) costs no further thread hop or task.
+    /// </summary>
+    internal void OnRunFinished(JobRun run, JobExecutionResult result)
     {
-        // Counted rather than collected: shutdown waits for the count to reach zero (see RunsDrained).
+        var settled = true;
         try
         {
-            var job = run.Job;
-            _metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
-            Log.Started(_logger, job.Id, job.Type, job.Attempt);
-            using var activity = StartActivity(job);
-            Emit(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
-
-            JobExecutionResult result;
-            var descriptor = _registry.TryGet(job.Type, out var d) ? d : null;
+            run.Ended = true;
+            var completion = ToCompletion(run, result);
+            ValueTask<JobWriteResult> write;
             try
             {
-                var request = new JobExecutionRequest(job.Id, job.Type, ct => InvokeAsync(run, descriptor, ct))
-                {
-                    Queue = job.Queue,
-                    DedicatedThread = descriptor?.Options.DedicatedThread ?? false,
-                    Timeout = job.Timeout,
-                    OnTimeout = job.Timeout is null ? null : (_, ct) => CaptureTimeoutDumpAsync(run, ct),
-                };
-                result = await _executor.StartAcquired(request, CancellationToken.None).ConfigureAwait(false);
+                write = _store.CompleteAsync(run.Lease, completion, CancellationToken.None);
             }
             catch (Exception ex)
             {
-                result = new JobExecutionResult(JobExecutionStatus.Faulted) { Exception = ex, StartedAt = Now };
+                write = ValueTask.FromException<JobWriteResult>(ex);
             }
 
-            run.Ended = true;
-            var completion = ToCompletion(run, result);
-            var write = await CompleteAsync(run, completion).ConfigureAwait(false);
-            _runs.TryRemove(job.Id, out _);
-            if (write?.Accepted == true)
+            if (write.IsCompletedSuccessfully)
             {
-                Report(run, completion, result, activity);
-                EmitCancelledDependents(write.CancelledDependents);
+                Recorded(run, completion, result, write.Result);
             }
-            else if (write is not null)
+            else
             {
-                Log.LeaseLost(_logger, job.Id);
+                settled = false;
+                _ = FinishWriteAsync(run, completion, result, write);
             }
-
-            Wake();
+        }
+        catch (Exception ex)
+        {
+            Log.CompletionLost(_logger, ex, run.Job.Id);
         }
         finally
         {
-            if (Interlocked.Decrement(ref _activeRuns) == 0)
+            if (settled)
             {
-                Volatile.Read(ref _runsDrained)?.TrySetResult();
+                EndRun(run);
             }
         }
     }
 
-    private async ValueTask<object?> InvokeAsync(JobRun run, JobHandlerDescriptor? descriptor, CancellationToken token)
+    private async Task FinishWriteAsync(JobRun run, JobCompletion completion, JobExecutionResult result, ValueTask<JobWriteResult> write)
+    {
+        try
+        {
+            Recorded(run, completion, result, await CompleteAsync(run, completion, write).ConfigureAwait(false));
+        }
+        catch (Exception ex)
+        {
+            Log.CompletionLost(_logger, ex, run.Job.Id);
+        }
+        finally
+        {
+            EndRun(run);
+        }
+    }
+
+    /// <summary>The outcome's write ended (<paramref name="write"/> is <see langword="null"/> when it never landed).</summary>
+    private void Recorded(JobRun run, JobCompletion completion, JobExecutionResult result, JobWriteResult? write)
+    {
+        _runs.TryRemove(run.Job.Id, out _);
+        if (write?.Accepted == true)
+        {
+            Report(run, completion, result, run.Activity);
+            EmitCancelledDependents(write.CancelledDependents);
+        }
+        else if (write is not null)
+        {
+            Log.LeaseLost(_logger, run.Job.Id);
+        }
+    }
+
+    private void EndRun(JobRun run)
+    {
+        _runs.TryRemove(run.Job.Id, out _);
+        run.Activity?.Dispose();
+        Wake();
+        if (Interlocked.Decrement(ref _activeRuns) == 0)
+        {
+            Volatile.Read(ref _runsDrained)?.TrySetResult();
+        }
+    }
+
+    internal async ValueTask<object?> InvokeAsync(JobRun run, JobHandlerDescriptor? descriptor, CancellationToken token)
     {
         var job = run.Job;
         if (descriptor is null)
@@ -563,7 +619,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     }
 
     /// <summary>At a job's deadline: capture where it is before its token trips, log it once, keep it for the job's record.</summary>
-    private async Task CaptureTimeoutDumpAsync(JobRun run, CancellationToken cancellationToken)
+    internal async Task CaptureTimeoutDumpAsync(JobRun run, CancellationToken cancellationToken)
     {
         var job = run.Job;
         var dump = await _dumps.CaptureAsync(job.Id, "timeout", cancellationToken).ConfigureAwait(false);
@@ -632,7 +688,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
     }
 
-    private async ValueTask<JobWriteResult?> CompleteAsync(JobRun run, JobCompletion completion)
+    private async ValueTask<JobWriteResult?> CompleteAsync(JobRun run, JobCompletion completion, ValueTask<JobWriteResult> first)
     {
         // Store errors are retried with back-off (bounded); if the write never lands, the lease
         // expires and recovery retries or fails the job, so nothing is silently lost.
@@ -640,7 +696,9 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         {
             try
             {
-                return await _store.CompleteAsync(run.Lease, completion, CancellationToken.None).ConfigureAwait(false);
+                return attempt == 1
+                    ? await first.ConfigureAwait(false)
+                    : await _store.CompleteAsync(run.Lease, completion, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex) when (attempt < 5)
             {

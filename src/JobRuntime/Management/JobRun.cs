@@ -1,3 +1,4 @@
+using JobRuntime.Execution;
 using JobRuntime.Handlers;
 using JobRuntime.Progress;
 using JobRuntime.Storage;
@@ -5,13 +6,14 @@ using JobRuntime.Storage;
 namespace JobRuntime.Management;
 
 /// <summary>
-/// The runtime's state of one running attempt: its lease, live progress and artifacts. It is its
-/// own lock (internal, never handed out: handlers see it only as <see cref="IJobRunSink"/>), one
-/// object less per job.
+/// The runtime's state of one running attempt: its lease, live progress and artifacts, and the
+/// executor's item that holds its slot (one object per run rather than one per layer). It is its
+/// own lock (internal, never handed out: handlers see it only as <see cref="IJobRunSink"/>).
 /// </summary>
-internal sealed class JobRun : IJobRunSink
+internal sealed class JobRun : RunningItem, IJobRunSink
 {
     private readonly JobDispatcher _dispatcher;
+    private readonly JobHandlerDescriptor? _descriptor;
     private List<JobArtifact>? _artifacts;
     private JobProgress? _progress;
     private JobProgress? _persisted;
@@ -21,9 +23,10 @@ internal sealed class JobRun : IJobRunSink
     private long _lastActivityTicks;
     private Diagnostics.ThreadDump? _timeoutDump;
 
-    public JobRun(JobDispatcher dispatcher, ClaimedJob claimed, DateTimeOffset now)
+    public JobRun(JobDispatcher dispatcher, ClaimedJob claimed, JobHandlerDescriptor? descriptor, DateTimeOffset now)
     {
         _dispatcher = dispatcher;
+        _descriptor = descriptor;
         Job = claimed.Job;
         Lease = claimed.Lease;
         _progress = claimed.Job.Progress;
@@ -44,6 +47,21 @@ internal sealed class JobRun : IJobRunSink
     public bool StallReported { get; set; }
 
     public JobSnapshot Job { get; }
+
+    public override JobId JobId => Job.Id;
+
+    public override string Name => Job.Type;
+
+    public override string? Queue => Job.Queue;
+
+    public override bool DedicatedThread => _descriptor?.Options.DedicatedThread ?? false;
+
+    public override TimeSpan? Timeout => Job.Timeout;
+
+    public override bool CapturesAtTimeout => Job.Timeout is not null;
+
+    /// <summary>The run's trace activity, if anyone listens; stopped once the outcome is written.</summary>
+    public System.Diagnostics.Activity? Activity { get; set; }
 
     public JobLease Lease { get; set; }
 
@@ -78,6 +96,12 @@ internal sealed class JobRun : IJobRunSink
             }
         }
     }
+
+    public override ValueTask<object?> RunWorkAsync(CancellationToken cancellationToken) => _dispatcher.InvokeAsync(this, _descriptor, cancellationToken);
+
+    public override Task CaptureAtTimeoutAsync(CancellationToken cancellationToken) => _dispatcher.CaptureTimeoutDumpAsync(this, cancellationToken);
+
+    protected override void OnFinished(JobExecutionResult result) => _dispatcher.OnRunFinished(this, result);
 
     public void ReportProgress(long current, long total, string? message)
     {

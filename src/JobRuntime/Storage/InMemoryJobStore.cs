@@ -42,12 +42,21 @@ public sealed class InMemoryJobStore : IJobStore
                 return new(new JobInsertResult(Snapshot(_jobs[existingId]), Created: false));
             }
 
-            var dependencies = JobDependencies.Evaluate(job, _statusOf ??= id => _jobs.TryGetValue(id, out var parent) ? parent.Job.Status : null, _time.GetUtcNow());
-            var entry = new Entry(dependencies.Stored);
-            foreach (var parentId in dependencies.WaitingOn)
+            Entry entry;
+            if (job.DependsOn.Count == 0)
             {
-                entry.PendingParents++;
-                (_jobs[parentId].Children ??= []).Add(job.Id);
+                // Most jobs: no parents to evaluate, and no evaluation object to allocate.
+                entry = new Entry(job);
+            }
+            else
+            {
+                var dependencies = JobDependencies.Evaluate(job, _statusOf ??= id => _jobs.TryGetValue(id, out var parent) ? parent.Job.Status : null, _time.GetUtcNow());
+                entry = new Entry(dependencies.Stored);
+                foreach (var parentId in dependencies.WaitingOn)
+                {
+                    entry.PendingParents++;
+                    (_jobs[parentId].Children ??= []).Add(job.Id);
+                }
             }
 
             _jobs.Add(job.Id, entry);
