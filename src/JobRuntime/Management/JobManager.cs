@@ -313,43 +313,44 @@ internal sealed class JobManager : IJobManager
 
     private static void Validate(JobSubmitOptions options)
     {
-        var errors = new List<string>();
+        // Built only when something is wrong: a valid submit allocates nothing here.
+        List<string>? errors = null;
         if (options.Delay is not null && options.RunAt is not null)
         {
-            errors.Add("Set Delay or RunAt, not both.");
+            (errors ??= []).Add("Set Delay or RunAt, not both.");
         }
 
         if (options.Delay < TimeSpan.Zero)
         {
-            errors.Add($"Delay must not be negative (was {options.Delay}).");
+            (errors ??= []).Add($"Delay must not be negative (was {options.Delay}).");
         }
 
         if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero)
         {
-            errors.Add($"Timeout must be positive (was {timeout}).");
+            (errors ??= []).Add($"Timeout must be positive (was {timeout}).");
         }
 
         if (options.MaxAttempts is < 1)
         {
-            errors.Add($"MaxAttempts must be at least 1 (was {options.MaxAttempts}).");
+            (errors ??= []).Add($"MaxAttempts must be at least 1 (was {options.MaxAttempts}).");
         }
 
         if (options.Queue is not null && string.IsNullOrWhiteSpace(options.Queue))
         {
-            errors.Add("Queue must not be blank.");
+            (errors ??= []).Add("Queue must not be blank.");
         }
 
         if (options.IdempotencyKey is not null && string.IsNullOrWhiteSpace(options.IdempotencyKey))
         {
-            errors.Add("IdempotencyKey must not be blank.");
+            (errors ??= []).Add("IdempotencyKey must not be blank.");
         }
 
-        if (options.DependsOn.Distinct().Count() != options.DependsOn.Count)
+        if (options.DependsOn.Count > 1 && options.DependsOn.Distinct().Count() != options.DependsOn.Count)
         {
-            errors.Add("DependsOn lists a job more than once.");
+            (errors ??= []).Add("DependsOn lists a job more than once.");
         }
 
-        if (errors.Count > 0)
+        if (errors is not null)
         {
             throw new ArgumentException("Invalid submit options: " + string.Join(" ", errors), nameof(options));
         }

@@ -12,6 +12,7 @@ public sealed class InMemoryJobStore : IJobStore
     private readonly Dictionary<string, JobId> _activeKeys = new(StringComparer.Ordinal);
     private readonly SortedSet<Entry> _ready = new(ReadyOrder.Instance);
     private readonly SortedSet<Entry> _delayed = new(DueOrder.Instance);
+    private long _claims;
 
     /// <summary>Creates an empty store.</summary>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -99,7 +100,9 @@ public sealed class InMemoryJobStore : IJobStore
             List<ClaimedJob>? claimed = null;
 
             // One token per claim, as the durable stores do: a lease is the job's id and the token.
-            var token = Guid.NewGuid();
+            // Tokens only need to differ between this store's claims: a counter, not Guid.NewGuid
+            // (a system call for random bytes on every claim).
+            var token = LeaseToken(++_claims);
             if (request.QueueLimits is null && request.Queues is null)
             {
                 // Every ready job may be taken: the first ones in queue order, without enumerating
@@ -360,6 +363,13 @@ public sealed class InMemoryJobStore : IJobStore
 
             return new(recovered is null && cancelled.Count == 0 ? RecoveryResult.Empty : new RecoveryResult(recovered ?? [], cancelled));
         }
+    }
+
+    private static Guid LeaseToken(long claim)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes, claim);
+        return new Guid(bytes);
     }
 
     private bool TryGetLeased(JobLease lease, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
