@@ -13,7 +13,12 @@ public enum SizeMode
     Smoke,
 }
 
-/// <summary>Workload sizes, chosen by the command line.</summary>
+/// <summary>
+/// Workload sizes, chosen by the command line. Read them only through <c>[ParamsSource]</c>:
+/// BenchmarkDotNet evaluates those in the process that parsed the command line and passes the
+/// values on, while the benchmarks themselves run in a child process where <see cref="Mode"/> is
+/// always <see cref="SizeMode.Full"/>.
+/// </summary>
 public static class Sizes
 {
     public static SizeMode Mode { get; set; } = SizeMode.Full;
