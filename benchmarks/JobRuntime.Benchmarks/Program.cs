@@ -10,6 +10,7 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --smoke --filter '*'    CI: each benchmark once, tiny sizes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --pg-burndown          PostgreSQL burn-down, two worker processes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --steady --store sqlite  steady-state loop for profiling and A/B runs
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --cancel-latency        in-memory cancel latency, many samples
 if (args.FirstOrDefault() == "--pg-worker")
 {
     return await PostgresBurnDown.WorkerAsync(args);
@@ -18,6 +19,11 @@ if (args.FirstOrDefault() == "--pg-worker")
 if (args.Contains("--steady"))
 {
     return await SteadyLoop.RunAsync(args);
+}
+
+if (args.Contains("--cancel-latency"))
+{
+    return await CancelLoop.RunAsync(args);
 }
 
 if (args.Contains("--pg-burndown"))
