@@ -31,6 +31,14 @@ public static class Sizes
         _ => [20_000],
     };
 
+    /// <summary>Jobs per PostgreSQL throughput measurement (Hangfire.PostgreSql runs ~200 jobs/s here).</summary>
+    public static IEnumerable<int> PostgreSqlJobs => Mode switch
+    {
+        SizeMode.Smoke => [50],
+        SizeMode.Quick => [1_000],
+        _ => [2_000],
+    };
+
     /// <summary>Progress events per fan-out measurement.</summary>
     public static int Events => Mode switch
     {
