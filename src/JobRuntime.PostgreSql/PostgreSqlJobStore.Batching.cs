@@ -1,4 +1,5 @@
 using JobRuntime.Storage;
+using Npgsql;
 
 namespace JobRuntime.PostgreSql;
 
@@ -180,6 +181,182 @@ public sealed partial class PostgreSqlJobStore
         }
 
         return outcome;
+    }
+
+    /// <summary>
+    /// New jobs without parents, idempotency key or tags (most jobs) are inserted in batches:
+    /// whatever is queued goes into one <c>INSERT … SELECT FROM unnest(…)</c> that commits by
+    /// itself, one round trip and one commit for many submits instead of a transaction each. A
+    /// batch the server refuses for its data is stored again one job at a time, so that only the
+    /// offending job fails.
+    /// </summary>
+    private WriteBatcher<PendingInsert, InsertOutcome> Inserts => Volatile.Read(ref _insertBatcher) ?? Interlocked.CompareExchange(
+        ref _insertBatcher, new(InsertBatchAsync, MaxBatch), null) ?? _insertBatcher;
+
+    /// <summary>Whether a new job can go into a batched insert: nothing to look up, lock or deduplicate.</summary>
+    private static bool IsPlain(JobSnapshot job)
+        => job.DependsOn.Count == 0 && job.IdempotencyKey is null && job.Tags.Count == 0 && job.Error is null && job.CompletedAt is null;
+
+    /// <summary>Inserts <paramref name="jobs"/> as one batch, as the batcher would (for tests).</summary>
+    internal async Task<IReadOnlyList<(JobInsertResult? Result, Exception? Error)>> InsertTogetherAsync(IReadOnlyList<JobSnapshot> jobs)
+    {
+        await InitializeAsync(CancellationToken.None).ConfigureAwait(false);
+        var outcomes = await InsertBatchAsync([.. jobs.Select(job => new PendingInsert(job, CancellationToken.None))]).ConfigureAwait(false);
+        return [.. outcomes.Select(o => (o.Result, o.Error))];
+    }
+
+    private async Task<InsertOutcome[]> InsertBatchAsync(IReadOnlyList<PendingInsert> batch)
+    {
+        // A caller that gave up before its batch ran is not stored.
+        var live = new List<int>(batch.Count);
+        var outcomes = new InsertOutcome[batch.Count];
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (batch[i].Token.IsCancellationRequested)
+            {
+                outcomes[i] = new InsertOutcome(null, new OperationCanceledException(batch[i].Token));
+            }
+            else
+            {
+                live.Add(i);
+            }
+        }
+
+        if (live.Count == 0)
+        {
+            return outcomes;
+        }
+
+        try
+        {
+            var jobs = live.ConvertAll(i => batch[i].Job);
+            var stored = await OnConnectionAsync("store jobs", tx => InsertManyAsync(tx, jobs), transactional: false, CancellationToken.None).ConfigureAwait(false);
+            for (var k = 0; k < live.Count; k++)
+            {
+                outcomes[live[k]] = stored[k];
+            }
+        }
+        catch (PostgreSqlJobStoreException ex) when (live.Count > 1 && ex.InnerException is PostgresException { SqlState: [ '2', '2' or '3', ..] })
+        {
+            // The server refused some job's data (SQLSTATE class 22 or 23): the statement stored
+            // none of them. One at a time, each job gets its own answer.
+            foreach (var i in live)
+            {
+                try
+                {
+                    outcomes[i] = new InsertOutcome(await InsertOneAsync(batch[i].Job, batch[i].Token).ConfigureAwait(false), null);
+                }
+                catch (Exception single)
+                {
+                    outcomes[i] = new InsertOutcome(null, single);
+                }
+            }
+        }
+
+        return outcomes;
+    }
+
+    private async Task<InsertOutcome[]> InsertManyAsync(Tx tx, List<JobSnapshot> jobs)
+    {
+        var n = jobs.Count;
+        var ids = new Guid[n];
+        var types = new string[n];
+        var queues = new string[n];
+        var priorities = new int[n];
+        var payloads = new string[n];
+        var maxAttempts = new int[n];
+        var created = new long[n];
+        var scheduled = new long[n];
+        var titles = new string?[n];
+        var onParentFailure = new short[n];
+        var timeouts = new long?[n];
+        var traces = new string?[n];
+        var reruns = new Guid?[n];
+        for (var i = 0; i < n; i++)
+        {
+            var job = jobs[i];
+            ids[i] = Key(job.Id);
+            types[i] = job.Type;
+            queues[i] = job.Queue;
+            priorities[i] = job.Priority;
+            payloads[i] = job.Payload;
+            maxAttempts[i] = job.MaxAttempts;
+            created[i] = Ticks(job.CreatedAt);
+            scheduled[i] = Ticks(job.ScheduledAt);
+            titles[i] = job.Title;
+            onParentFailure[i] = (short)job.OnParentFailure;
+            timeouts[i] = job.Timeout?.Ticks;
+            traces[i] = job.TraceParent;
+            reruns[i] = job.RerunOf is { } r ? Key(r) : null;
+        }
+
+        var inserted = new HashSet<Guid>();
+        await using (var insert = tx.Command(
+            """
+            INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at,
+                title, on_parent_failure, timeout_ticks, trace_parent, rerun_of, pending_parents)
+            SELECT v.id, v.type, v.queue, v.priority, v.payload, 0, 0, v.max_attempts, v.created_at, v.scheduled_at,
+                v.title, v.on_parent_failure, v.timeout, v.trace, v.rerun_of, 0
+            FROM unnest(@ids::uuid[], @types::text[], @queues::text[], @priorities::integer[], @payloads::text[], @max_attempts::integer[],
+                @created::bigint[], @scheduled::bigint[], @titles::text[], @on_parent_failure::smallint[], @timeouts::bigint[],
+                @traces::text[], @reruns::uuid[])
+                AS v(id, type, queue, priority, payload, max_attempts, created_at, scheduled_at, title, on_parent_failure, timeout, trace, rerun_of)
+            ON CONFLICT DO NOTHING
+            RETURNING id
+            """,
+            ("ids", ids), ("types", types), ("queues", queues), ("priorities", priorities), ("payloads", payloads), ("max_attempts", maxAttempts),
+            ("created", created), ("scheduled", scheduled), ("titles", titles), ("on_parent_failure", onParentFailure), ("timeouts", timeouts),
+            ("traces", traces), ("reruns", reruns)))
+        {
+            await using var reader = await insert.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+            while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
+            {
+                inserted.Add(reader.GetGuid(0));
+            }
+        }
+
+        var now = _time.GetUtcNow();
+        var outcomes = new InsertOutcome[n];
+        var notify = new HashSet<string>(StringComparer.Ordinal);
+        for (var i = 0; i < n; i++)
+        {
+            var job = jobs[i];
+
+            // Removing the id answers a second job with the same id in this batch as a duplicate.
+            if (inserted.Remove(ids[i]))
+            {
+                var waitReason = JobWaitReasons.Of(job, waitingForParents: false, now);
+                outcomes[i] = new InsertOutcome(new JobInsertResult(job.WaitReason == waitReason ? job : job with { WaitReason = waitReason }, Created: true), null);
+
+                // As for a single insert: due or delayed, other nodes hear of it (a delayed job moves their next wake-up).
+                notify.Add(job.Queue);
+            }
+            else
+            {
+                outcomes[i] = new InsertOutcome(null, new ArgumentException($"A job with id {job.Id} already exists.", "job"));
+            }
+        }
+
+        foreach (var queue in notify)
+        {
+            await NotifyJobsAvailableAsync(tx, queue).ConfigureAwait(false);
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>A new job waiting for its batch, with its caller's token.</summary>
+    private sealed record PendingInsert(JobSnapshot Job, CancellationToken Token);
+
+    /// <summary>A batched insert's answer for one job: its result, or the exception its caller gets.</summary>
+    private readonly record struct InsertOutcome(JobInsertResult? Result, Exception? Error)
+    {
+        /// <summary>The error, thrown with its original stack trace.</summary>
+        public Exception Rethrow()
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(Error!);
+            return Error!;
+        }
     }
 
     private sealed record PendingCompletion(JobLease Lease, JobCompletion Completion);

@@ -27,7 +27,20 @@ public sealed partial class PostgreSqlJobStore
             throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
         }
 
-        return await InTransactionAsync("store a job", async tx =>
+        if (IsPlain(job))
+        {
+            await InitializeAsync(cancellationToken).ConfigureAwait(false);
+            var outcome = await Inserts.Enqueue(new PendingInsert(job, cancellationToken)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return outcome.Result ?? throw outcome.Rethrow();
+        }
+
+        return await InsertOneAsync(job, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores one job in its own transaction: parents, idempotency key, edges and notification.</summary>
+    private Task<JobInsertResult> InsertOneAsync(JobSnapshot job, CancellationToken cancellationToken)
+    {
+        return InTransactionAsync("store a job", async tx =>
         {
             var result = await InsertCoreAsync(tx, job).ConfigureAwait(false);
             if (result.Created && result.Job.Status == JobStatus.Pending && result.Job.WaitReason != JobWaitReason.Dependencies)
@@ -36,7 +49,7 @@ public sealed partial class PostgreSqlJobStore
             }
 
             return result;
-        }, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
     }
 
     /// <inheritdoc />

@@ -36,7 +36,20 @@ public sealed partial class PostgreSqlJobStore
                 {
                     void OnNotification(object sender, NpgsqlNotificationEventArgs e)
                     {
-                        if (Parse(e.Payload) is { } signal)
+                        if (e.Payload.StartsWith("s:", StringComparison.Ordinal))
+                        {
+                            // This store's own writes: its runtime published those changes itself.
+                            if (e.Payload.AsSpan().Slice(2).StartsWith(_origin, StringComparison.Ordinal))
+                            {
+                                return;
+                            }
+
+                            foreach (var changed in StatusIds(e.Payload))
+                            {
+                                onSignal(new JobStoreSignal(JobStoreSignalKind.StatusChanged, changed));
+                            }
+                        }
+                        else if (Parse(e.Payload) is { } signal)
                         {
                             onSignal(signal);
                         }
@@ -89,11 +102,6 @@ public sealed partial class PostgreSqlJobStore
             return new JobStoreSignal(JobStoreSignalKind.CancelRequested, new JobId(id));
         }
 
-        if (payload.StartsWith("s:", StringComparison.Ordinal) && Guid.TryParseExact(payload[2..], "N", out var changed))
-        {
-            return new JobStoreSignal(JobStoreSignalKind.StatusChanged, new JobId(changed));
-        }
-
         // p:<id>:<current>:<total>:<stage length>:<stage><message>
         var parts = payload.Split(':', 6);
         if (parts.Length == 6 && parts[0] == "p" && Guid.TryParseExact(parts[1], "N", out var running)
@@ -112,14 +120,39 @@ public sealed partial class PostgreSqlJobStore
     }
 
     /// <summary>Notifies watchers on other nodes that a job's state changed (inside the writing transaction).</summary>
+    /// <summary>
+    /// Names this store instance in its status notifications, so that its own listener skips them:
+    /// the runtime on top of it published each of those changes as it made them, and relaying its
+    /// own claim (which can arrive before the run is registered) read the job back once per job.
+    /// </summary>
+    private readonly string _origin = Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>Jobs named in one status notification.</summary>
+    private const int StatusIdsPerNotification = 200;
+
     /// <summary>Whether job starts and ends are notified to other nodes' watchers.</summary>
     private bool NotifiesStatus => _options.Notifications && _options.LiveEvents;
+
+    /// <summary>The jobs of a status notification ("s:", the writer's origin, ":", then 32 hex digits per job); a malformed id is skipped.</summary>
+    private static IEnumerable<JobId> StatusIds(string payload)
+    {
+        for (var at = payload.IndexOf(':', 2) + 1; at > 0 && at + 32 <= payload.Length; at += 32)
+        {
+            if (Guid.TryParseExact(payload.AsSpan(at, 32), "N", out var id))
+            {
+                yield return new JobId(id);
+            }
+        }
+    }
 
     private async Task NotifyStatusAsync(Tx tx, IEnumerable<JobId> ids)
     {
         if (NotifiesStatus)
         {
-            var payloads = ids.Select(id => "s:" + id.ToString()).ToArray();
+            // Up to 200 jobs per notification rather than one each (32 hex digits per job, well
+            // under NOTIFY's 8000 bytes): PostgreSQL queues notifications one by one at commit, and
+            // every node's listener receives each of them.
+            var payloads = ids.Chunk(StatusIdsPerNotification).Select(chunk => "s:" + _origin + ":" + string.Concat(chunk.Select(id => id.Value.ToString("N")))).ToArray();
             if (payloads.Length > 0)
             {
                 await tx.ScalarAsync("SELECT COUNT(pg_notify(@channel, p)) FROM unnest(@payloads::text[]) AS p", ("channel", Channel), ("payloads", payloads)).ConfigureAwait(false);

@@ -26,6 +26,7 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private Task? _maintenance;
     private WriteBatcher<PendingCompletion, JobWriteResult>? _completionBatcher;
     private WriteBatcher<PendingRenewal, LeaseState>? _renewalBatcher;
+    private WriteBatcher<PendingInsert, InsertOutcome>? _insertBatcher;
 
     /// <summary>Creates a store on a connection string (<see cref="PostgreSqlJobStoreOptions.ConnectionString"/>).</summary>
     /// <param name="options">The options.</param>
@@ -84,7 +85,12 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        // Finish the queued writes first: every acknowledged completion is written.
+        // Finish the queued writes first: every acknowledged insert and completion is written.
+        if (_insertBatcher is { } inserts)
+        {
+            await inserts.CompleteAsync().ConfigureAwait(false);
+        }
+
         if (_completionBatcher is { } completions)
         {
             await completions.CompleteAsync().ConfigureAwait(false);

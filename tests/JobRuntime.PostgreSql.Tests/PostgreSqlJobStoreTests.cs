@@ -36,6 +36,70 @@ public sealed class PostgreSqlJobStoreTests
         }
     }
 
+    [Fact]
+    public async Task BatchedInsert_AJobTheServerRefuses_FailsAloneAndTheRestAreStored()
+    {
+        // PostgreSQL's text cannot hold a NUL character (SQLSTATE 22021): the batch's one statement
+        // fails, and the store answers each job on its own.
+        var server = await PostgresServer.GetAsync();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = PostgresServer.NewSchema() });
+        var jobs = Enumerable.Range(0, 6).Select(i => NewJob(0) with { Payload = i == 3 ? "{\"text\":\"a\u0000b\"}" : $"{{\"i\":{i}}}" }).ToList();
+
+        var outcomes = await store.InsertTogetherAsync(jobs);
+
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            if (i == 3)
+            {
+                Assert.Null(outcomes[i].Result);
+                var error = Assert.IsType<PostgreSqlJobStoreException>(outcomes[i].Error);
+                Assert.Contains("22021", error.Message, StringComparison.Ordinal);
+                Assert.Null(await store.GetAsync(jobs[i].Id));
+            }
+            else
+            {
+                Assert.Null(outcomes[i].Error);
+                Assert.True(outcomes[i].Result!.Created);
+                Assert.Equal(jobs[i].Payload, (await store.GetAsync(jobs[i].Id))!.Payload);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task BatchedInsert_AnIdTakenBeforeOrEarlierInTheBatch_IsRefusedForThatJobOnly()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = PostgresServer.NewSchema() });
+        var existing = NewJob(0);
+        await store.InsertAsync(existing);
+        var fresh = NewJob(0);
+        var jobs = new[] { NewJob(1), existing with { Payload = "{\"again\":true}" }, fresh, fresh with { Priority = 9 } };
+
+        var outcomes = await store.InsertTogetherAsync(jobs);
+
+        Assert.True(outcomes[0].Result!.Created);
+        Assert.Contains(existing.Id.ToString(), Assert.IsType<ArgumentException>(outcomes[1].Error).Message, StringComparison.Ordinal);
+        Assert.True(outcomes[2].Result!.Created);
+        Assert.Contains(fresh.Id.ToString(), Assert.IsType<ArgumentException>(outcomes[3].Error).Message, StringComparison.Ordinal);
+        Assert.Equal(existing.Payload, (await store.GetAsync(existing.Id))!.Payload);
+        Assert.Equal(0, (await store.GetAsync(fresh.Id))!.Priority);
+    }
+
+    [Fact]
+    public async Task ConcurrentPlainSubmits_AreAllStoredOnce()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = PostgresServer.NewSchema() });
+        var jobs = Enumerable.Range(0, 300).Select(i => NewJob(i % 3)).ToList();
+
+        var results = await Task.WhenAll(jobs.Select(job => Task.Run(async () => await store.InsertAsync(job))));
+
+        Assert.All(results, r => Assert.True(r.Created));
+        Assert.Equal(jobs.Select(j => j.Id).Order(), results.Select(r => r.Job.Id).Order());
+        var page = await store.ListAsync(new JobQuery { PageSize = 500 });
+        Assert.Equal(jobs.Select(j => j.Id).Order(), page.Items.Select(j => j.Id).Order());
+    }
+
     [Theory]
     [InlineData("Host=db;Username=jobs", 32)]
     [InlineData("Host=db;Username=jobs;Max Auto Prepare=0", 0)]

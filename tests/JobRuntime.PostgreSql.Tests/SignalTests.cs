@@ -153,6 +153,57 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(gate.Continue.Task.IsCompleted);
     }
 
+    [Fact]
+    public async Task StatusNotices_ReachOtherStoresButNotTheStoreThatWroteThem()
+    {
+        // The writing store's runtime published its own changes as it made them; hearing them back
+        // made it read each job from the server again (a claim's notice can beat the run's
+        // registration). Jobs far in the future, so that node A never runs them; cancelling a
+        // pending job notifies its status like a claim or an outcome does.
+        await using var writer = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = _server!.ConnectionString, Schema = _schema });
+        var later = DateTimeOffset.UtcNow.AddYears(1);
+        var written = NewJob("double", "1") with { ScheduledAt = later };
+        var marker = NewJob("double", "2") with { ScheduledAt = later };
+        await writer.InsertAsync(written);
+        await _nodeB!.InsertAsync(marker);
+        var heardByWriter = new System.Collections.Concurrent.ConcurrentQueue<JobStoreSignal>();
+        var writerHeardMarker = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var otherHeardWritten = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var stop = new CancellationTokenSource();
+        var listeningWriter = writer.ListenAsync(
+            signal =>
+            {
+                heardByWriter.Enqueue(signal);
+                if (signal is { Kind: JobStoreSignalKind.StatusChanged } && signal.JobId == marker.Id)
+                {
+                    writerHeardMarker.TrySetResult();
+                }
+            },
+            stop.Token);
+        var listeningOther = _nodeB.ListenAsync(
+            signal =>
+            {
+                if (signal is { Kind: JobStoreSignalKind.StatusChanged } && signal.JobId == written.Id)
+                {
+                    otherHeardWritten.TrySetResult();
+                }
+            },
+            stop.Token);
+        await WaitForListenerAsync([], count: 3);
+
+        Assert.Equal(JobCancelOutcome.Cancelled, (await writer.CancelAsync(written.Id)).Outcome);
+        Assert.Equal(JobCancelOutcome.Cancelled, (await _nodeB.CancelAsync(marker.Id)).Outcome);
+
+        // Both notices reach every listener in commit order: once the writer heard the other
+        // store's, it has heard (and skipped) its own.
+        await otherHeardWritten.Task.WaitAsync(Guard);
+        await writerHeardMarker.Task.WaitAsync(Guard);
+        Assert.DoesNotContain(heardByWriter, signal => signal.Kind == JobStoreSignalKind.StatusChanged && signal.JobId == written.Id);
+
+        await stop.CancelAsync();
+        await Task.WhenAll(listeningWriter, listeningOther);
+    }
+
     private JobSnapshot NewJob(string type, string payload)
     {
         var now = DateTimeOffset.UtcNow;
