@@ -1,3 +1,4 @@
+using System.Text.Json;
 using JobRuntime.Storage;
 using Npgsql;
 
@@ -184,7 +185,7 @@ public sealed partial class PostgreSqlJobStore
     }
 
     /// <summary>
-    /// New jobs without parents, idempotency key or tags (most jobs) are inserted in batches:
+    /// New jobs without parents (most jobs) are inserted in batches:
     /// whatever is queued goes into one <c>INSERT … SELECT FROM unnest(…)</c> that commits by
     /// itself, one round trip and one commit for many submits instead of a transaction each. A
     /// batch the server refuses for its data is stored again one job at a time, so that only the
@@ -193,9 +194,8 @@ public sealed partial class PostgreSqlJobStore
     private WriteBatcher<PendingInsert, InsertOutcome> Inserts => Volatile.Read(ref _insertBatcher) ?? Interlocked.CompareExchange(
         ref _insertBatcher, new(InsertBatchAsync, MaxBatch), null) ?? _insertBatcher;
 
-    /// <summary>Whether a new job can go into a batched insert: nothing to look up, lock or deduplicate.</summary>
-    private static bool IsPlain(JobSnapshot job)
-        => job.DependsOn.Count == 0 && job.IdempotencyKey is null && job.Tags.Count == 0 && job.Error is null && job.CompletedAt is null;
+    /// <summary>Whether a new job can go into a batched insert: no parent to lock and link (nor an outcome already).</summary>
+    private static bool IsPlain(JobSnapshot job) => job.DependsOn.Count == 0 && job.Error is null && job.CompletedAt is null;
 
     /// <summary>Inserts <paramref name="jobs"/> as one batch, as the batcher would (for tests).</summary>
     internal async Task<IReadOnlyList<(JobInsertResult? Result, Exception? Error)>> InsertTogetherAsync(IReadOnlyList<JobSnapshot> jobs)
@@ -272,6 +272,10 @@ public sealed partial class PostgreSqlJobStore
         var timeouts = new long?[n];
         var traces = new string?[n];
         var reruns = new Guid?[n];
+        var keys = new string?[n];
+
+        // Each job's tags as a JSON array: unnest cannot take arrays of different lengths.
+        var tags = new string?[n];
         for (var i = 0; i < n; i++)
         {
             var job = jobs[i];
@@ -288,30 +292,46 @@ public sealed partial class PostgreSqlJobStore
             timeouts[i] = job.Timeout?.Ticks;
             traces[i] = job.TraceParent;
             reruns[i] = job.RerunOf is { } r ? Key(r) : null;
+            keys[i] = job.IdempotencyKey;
+            tags[i] = job.Tags.Count == 0 ? null : JsonSerializer.Serialize(job.Tags, PostgreSqlJsonContext.Default.IReadOnlyListString);
         }
 
         var inserted = new HashSet<Guid>();
         await using (var insert = tx.Command(
             """
             INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at,
-                title, on_parent_failure, timeout_ticks, trace_parent, rerun_of, pending_parents)
+                title, tags, on_parent_failure, idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
             SELECT v.id, v.type, v.queue, v.priority, v.payload, 0, 0, v.max_attempts, v.created_at, v.scheduled_at,
-                v.title, v.on_parent_failure, v.timeout, v.trace, v.rerun_of, 0
+                v.title, CASE WHEN v.tags IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(v.tags::jsonb)) END,
+                v.on_parent_failure, v.key, v.timeout, v.trace, v.rerun_of, 0
             FROM unnest(@ids::uuid[], @types::text[], @queues::text[], @priorities::integer[], @payloads::text[], @max_attempts::integer[],
-                @created::bigint[], @scheduled::bigint[], @titles::text[], @on_parent_failure::smallint[], @timeouts::bigint[],
-                @traces::text[], @reruns::uuid[])
-                AS v(id, type, queue, priority, payload, max_attempts, created_at, scheduled_at, title, on_parent_failure, timeout, trace, rerun_of)
+                @created::bigint[], @scheduled::bigint[], @titles::text[], @tags::text[], @on_parent_failure::smallint[], @keys::text[],
+                @timeouts::bigint[], @traces::text[], @reruns::uuid[])
+                AS v(id, type, queue, priority, payload, max_attempts, created_at, scheduled_at, title, tags, on_parent_failure, key,
+                    timeout, trace, rerun_of)
             ON CONFLICT DO NOTHING
             RETURNING id
             """,
             ("ids", ids), ("types", types), ("queues", queues), ("priorities", priorities), ("payloads", payloads), ("max_attempts", maxAttempts),
-            ("created", created), ("scheduled", scheduled), ("titles", titles), ("on_parent_failure", onParentFailure), ("timeouts", timeouts),
-            ("traces", traces), ("reruns", reruns)))
+            ("created", created), ("scheduled", scheduled), ("titles", titles), ("tags", tags), ("on_parent_failure", onParentFailure),
+            ("keys", keys), ("timeouts", timeouts), ("traces", traces), ("reruns", reruns)))
         {
             await using var reader = await insert.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
             while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
             {
                 inserted.Add(reader.GetGuid(0));
+            }
+        }
+
+        // A job not inserted with an idempotency key met a live job with that key (insert-on-conflict
+        // against the partial unique index, never a read-then-write): it gets that job, as a single insert would.
+        var holders = new Dictionary<string, JobSnapshot>(StringComparer.Ordinal);
+        var refusedKeys = Enumerable.Range(0, n).Where(i => keys[i] is not null && !inserted.Contains(ids[i])).Select(i => keys[i]!).Distinct().ToArray();
+        if (refusedKeys.Length > 0)
+        {
+            foreach (var holder in await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE idempotency_key = ANY(@keys) AND status IN (0, 1)", ("keys", refusedKeys)).ConfigureAwait(false))
+            {
+                holders[holder.IdempotencyKey!] = holder;
             }
         }
 
@@ -330,6 +350,10 @@ public sealed partial class PostgreSqlJobStore
 
                 // As for a single insert: due or delayed, other nodes hear of it (a delayed job moves their next wake-up).
                 notify.Add(job.Queue);
+            }
+            else if (job.IdempotencyKey is { } key && holders.TryGetValue(key, out var holder))
+            {
+                outcomes[i] = new InsertOutcome(new JobInsertResult(holder, Created: false), null);
             }
             else
             {

@@ -86,6 +86,27 @@ public sealed class PostgreSqlJobStoreTests
     }
 
     [Fact]
+    public async Task BatchedInsert_IdempotencyKeys_AnswerWithTheLiveHolderAndTagsRoundTrip()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = PostgresServer.NewSchema() });
+        var holder = NewJob(0) with { IdempotencyKey = "held" };
+        await store.InsertAsync(holder);
+        var first = NewJob(0) with { IdempotencyKey = "fresh", Tags = ["a", "b c", "ü\"d"] };
+        var jobs = new[] { first, NewJob(0) with { IdempotencyKey = "fresh" }, NewJob(0) with { IdempotencyKey = "held" } };
+
+        var outcomes = await store.InsertTogetherAsync(jobs);
+
+        Assert.All(outcomes, o => Assert.Null(o.Error));
+        Assert.True(outcomes[0].Result!.Created);
+        Assert.Equal((false, first.Id), (outcomes[1].Result!.Created, outcomes[1].Result!.Job.Id));
+        Assert.Equal((false, holder.Id), (outcomes[2].Result!.Created, outcomes[2].Result!.Job.Id));
+        Assert.Null(await store.GetAsync(jobs[1].Id));
+        Assert.Null(await store.GetAsync(jobs[2].Id));
+        Assert.Equal(["a", "b c", "ü\"d"], (await store.GetAsync(first.Id))!.Tags);
+    }
+
+    [Fact]
     public async Task ConcurrentPlainSubmits_AreAllStoredOnce()
     {
         var server = await PostgresServer.GetAsync();
