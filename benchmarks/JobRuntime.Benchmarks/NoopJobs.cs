@@ -16,6 +16,19 @@ public sealed class NoopHandler : IJobHandler<NoopArgs, int>
 public static class HangfireNoop
 {
     public static void Run(int index) => Completion.Current!.One();
+
+    /// <summary>Enqueues <paramref name="count"/> no-op jobs; the returned completion counts them as they run.</summary>
+    public static Completion Enqueue(Hangfire.IBackgroundJobClient client, int count)
+    {
+        var completion = Completion.Current = new Completion(count);
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            Hangfire.BackgroundJobClientExtensions.Enqueue(client, () => Run(index));
+        }
+
+        return completion;
+    }
 }
 
 /// <summary>A Quartz.NET job that does nothing but report that it ran.</summary>

@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using Hangfire;
 using Hangfire.PostgreSql;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -23,8 +21,7 @@ public class PostgreSqlThroughputBenchmarks
     private const int Concurrency = 64;
 
     private ServiceProvider? _services;
-    private IJobManager? _jobs;
-    private JobEventSubscription? _events;
+    private NoopBurst? _burst;
     private BackgroundJobServer? _hangfireServer;
     private BackgroundJobClient? _hangfireClient;
 
@@ -46,11 +43,7 @@ public class PostgreSqlThroughputBenchmarks
             })
             .AddHandler<NoopHandler>("noop")
             .Services.BuildServiceProvider();
-        _jobs = _services.GetRequiredService<IJobManager>();
-
-        // Creates the schema and starts the dispatcher outside the measurement.
-        _jobs.WaitForCompletionAsync(_jobs.SubmitAsync(new NoopArgs(-1)).AsTask().GetAwaiter().GetResult()).GetAwaiter().GetResult();
-        _events = _services.GetRequiredService<IProgressBroker>().SubscribeAll(bufferCapacity: 16);
+        _burst = NoopBurst.StartAsync(_services).GetAwaiter().GetResult();
     }
 
     [IterationSetup(Targets = [nameof(HangfirePostgreSql)])]
@@ -72,16 +65,14 @@ public class PostgreSqlThroughputBenchmarks
         _hangfireServer = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = Concurrency }, storage);
 
         // One job through the server outside the measurement, as for JobRuntime.
-        var warmUp = Completion.Current = new Completion(1);
-        _hangfireClient.Enqueue(() => HangfireNoop.Run(-1));
-        warmUp.Task.GetAwaiter().GetResult();
+        HangfireNoop.Enqueue(_hangfireClient, 1).Task.GetAwaiter().GetResult();
     }
 
     [IterationCleanup]
     public void Cleanup()
     {
-        _events?.Dispose();
-        _events = null;
+        _burst?.Dispose();
+        _burst = null;
         _services?.Dispose();
         _services = null;
         _hangfireServer?.Dispose();
@@ -89,44 +80,8 @@ public class PostgreSqlThroughputBenchmarks
     }
 
     [Benchmark(Baseline = true)]
-    public async Task JobRuntimePostgreSql()
-    {
-        var completion = new Completion(Jobs);
-        var counting = Task.Run(async () =>
-        {
-            await foreach (var e in _events!.ReadAllAsync())
-            {
-                if (e.IsTerminal)
-                {
-                    completion.One();
-                    if (completion.Task.IsCompleted)
-                    {
-                        return;
-                    }
-                }
-            }
-        });
-        var submits = new Task[Jobs];
-        for (var i = 0; i < Jobs; i++)
-        {
-            submits[i] = _jobs!.SubmitAsync(new NoopArgs(i)).AsTask();
-        }
-
-        await Task.WhenAll(submits);
-        await completion.Task;
-        await counting;
-    }
+    public Task JobRuntimePostgreSql() => _burst!.RunAsync(Jobs);
 
     [Benchmark]
-    public async Task HangfirePostgreSql()
-    {
-        var completion = Completion.Current = new Completion(Jobs);
-        for (var i = 0; i < Jobs; i++)
-        {
-            var index = i;
-            _hangfireClient!.Enqueue(() => HangfireNoop.Run(index));
-        }
-
-        await completion.Task;
-    }
+    public Task HangfirePostgreSql() => HangfireNoop.Enqueue(_hangfireClient!, Jobs).Task;
 }

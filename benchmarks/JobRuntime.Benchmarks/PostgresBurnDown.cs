@@ -215,12 +215,7 @@ internal static class PostgresBurnDown
 
     private static TimeSpan HangfireBurnDown(JobStorage storage, BackgroundJobClient client, int jobs, int concurrency)
     {
-        var completion = Completion.Current = new Completion(jobs);
-        for (int i = 0; i < jobs; i++)
-        {
-            var index = i;
-            client.Enqueue(() => HangfireNoop.Run(index));
-        }
+        var completion = HangfireNoop.Enqueue(client, jobs);
 
         var clock = Stopwatch.StartNew();
         using var first = new BackgroundJobServer(new BackgroundJobServerOptions { WorkerCount = concurrency, ServerName = "hf-1" }, storage);

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using JobRuntime.Progress;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Benchmarks;
@@ -37,40 +36,14 @@ internal static class SteadyLoop
             try
             {
                 await using var services = builder.Services.BuildServiceProvider();
-                var manager = services.GetRequiredService<Management.IJobManager>();
-                await manager.WaitForCompletionAsync(await manager.SubmitAsync(new NoopArgs(-1)));
-                using var events = services.GetRequiredService<IProgressBroker>().SubscribeAll(bufferCapacity: 16);
-                var completion = new Completion(jobs);
-                var counting = Task.Run(async () =>
-                {
-                    await foreach (var e in events.ReadAllAsync())
-                    {
-                        if (e.IsTerminal)
-                        {
-                            completion.One();
-                            if (completion.Task.IsCompleted)
-                            {
-                                return;
-                            }
-                        }
-                    }
-                });
-
+                using var burst = await NoopBurst.StartAsync(services);
                 var allocated = GC.GetTotalAllocatedBytes(precise: true);
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var clock = Stopwatch.StartNew();
-                var submits = new Task[jobs];
-                for (var i = 0; i < jobs; i++)
-                {
-                    submits[i] = manager.SubmitAsync(new NoopArgs(i)).AsTask();
-                }
-
-                await Task.WhenAll(submits);
-                await completion.Task;
+                await burst.RunAsync(jobs);
                 clock.Stop();
                 allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
                 cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-                await counting;
                 Console.WriteLine(FormattableString.Invariant($"{store} round {round}: {jobs:N0} jobs in {clock.Elapsed.TotalMilliseconds:N0} ms = {jobs / clock.Elapsed.TotalSeconds:N0} jobs/s, {cpu.TotalMicroseconds / jobs:N1} µs CPU per job, {allocated / (double)jobs:N0} B allocated per job"));
             }
             finally

@@ -3,8 +3,6 @@ using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
 using Hangfire;
 using Hangfire.InMemory;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using Microsoft.Extensions.DependencyInjection;
 using Quartz;
 
@@ -22,8 +20,7 @@ public class ThroughputBenchmarks
     private const int Concurrency = 64;
 
     private ServiceProvider? _services;
-    private IJobManager? _jobs;
-    private JobEventSubscription? _events;
+    private NoopBurst? _burst;
     private string? _database;
     private BackgroundJobServer? _hangfireServer;
     private BackgroundJobClient? _hangfireClient;
@@ -65,8 +62,8 @@ public class ThroughputBenchmarks
     [IterationCleanup]
     public void Cleanup()
     {
-        _events?.Dispose();
-        _events = null;
+        _burst?.Dispose();
+        _burst = null;
         _services?.Dispose();
         _services = null;
         _hangfireServer?.Dispose();
@@ -111,22 +108,15 @@ public class ThroughputBenchmarks
     }
 
     [Benchmark]
-    public async Task JobRuntimeInMemory() => await RunJobRuntime();
+    public Task JobRuntimeInMemory() => _burst!.RunAsync(Jobs);
 
     [Benchmark]
-    public async Task JobRuntimeSqlite() => await RunJobRuntime();
+    public Task JobRuntimeSqlite() => _burst!.RunAsync(Jobs);
 
     [Benchmark]
     public async Task HangfireInMemory()
     {
-        var completion = Completion.Current = new Completion(Jobs);
-        for (var i = 0; i < Jobs; i++)
-        {
-            var index = i;
-            _hangfireClient!.Enqueue(() => HangfireNoop.Run(index));
-        }
-
-        await completion.Task;
+        await HangfireNoop.Enqueue(_hangfireClient!, Jobs).Task;
     }
 
     [Benchmark]
@@ -155,38 +145,6 @@ public class ThroughputBenchmarks
         }
 
         _services = builder.Services.BuildServiceProvider();
-        _jobs = _services.GetRequiredService<IJobManager>();
-
-        // Warm the runtime (starts the dispatcher, creates the schema) outside the measurement.
-        _jobs.WaitForCompletionAsync(_jobs.SubmitAsync(new NoopArgs(-1)).AsTask().GetAwaiter().GetResult()).GetAwaiter().GetResult();
-        _events = _services.GetRequiredService<IProgressBroker>().SubscribeAll(bufferCapacity: 16);
-    }
-
-    private async Task RunJobRuntime()
-    {
-        var completion = new Completion(Jobs);
-        var counting = Task.Run(async () =>
-        {
-            await foreach (var e in _events!.ReadAllAsync())
-            {
-                if (e.IsTerminal)
-                {
-                    completion.One();
-                    if (completion.Task.IsCompleted)
-                    {
-                        return;
-                    }
-                }
-            }
-        });
-        var submits = new Task[Jobs];
-        for (var i = 0; i < Jobs; i++)
-        {
-            submits[i] = _jobs!.SubmitAsync(new NoopArgs(i)).AsTask();
-        }
-
-        await Task.WhenAll(submits);
-        await completion.Task;
-        await counting;
+        _burst = NoopBurst.StartAsync(_services).GetAwaiter().GetResult();
     }
 }
