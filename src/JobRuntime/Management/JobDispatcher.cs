@@ -561,7 +561,6 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     /// <summary>The outcome's write ended (<paramref name="write"/> is <see langword="null"/> when it never landed).</summary>
     private void Recorded(JobRun run, JobCompletion completion, JobExecutionResult result, JobWriteResult? write)
     {
-        _runs.TryRemove(run.Job.Id, out _);
         if (write?.Accepted == true)
         {
             Report(run, completion, result, run.Activity);
@@ -573,6 +572,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>The run is over, its outcome written or given up on: it leaves the heartbeat's renewals and the shutdown count.</summary>
     private void EndRun(JobRun run)
     {
         _runs.TryRemove(run.Job.Id, out _);
