@@ -195,7 +195,7 @@ public sealed partial class PostgreSqlJobStore
         ref _insertBatcher, new(InsertBatchAsync, MaxBatch), null) ?? _insertBatcher;
 
     /// <summary>Whether a new job can go into a batched insert: no parent to lock and link (nor an outcome already).</summary>
-    private static bool IsPlain(JobSnapshot job) => job.DependsOn.Count == 0 && job.Error is null && job.CompletedAt is null;
+    private static bool GoesInBatch(JobSnapshot job) => job.DependsOn.Count == 0 && job.Error is null && job.CompletedAt is null;
 
     /// <summary>Inserts <paramref name="jobs"/> as one batch, as the batcher would (for tests).</summary>
     internal async Task<IReadOnlyList<(JobInsertResult? Result, Exception? Error)>> InsertTogetherAsync(IReadOnlyList<JobSnapshot> jobs)

@@ -27,7 +27,7 @@ public sealed partial class PostgreSqlJobStore
             throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
         }
 
-        if (IsPlain(job))
+        if (GoesInBatch(job))
         {
             await InitializeAsync(cancellationToken).ConfigureAwait(false);
             var outcome = await Inserts.Enqueue(new PendingInsert(job, cancellationToken)).WaitAsync(cancellationToken).ConfigureAwait(false);
