@@ -119,7 +119,6 @@ public sealed partial class PostgreSqlJobStore
         return null;
     }
 
-    /// <summary>Notifies watchers on other nodes that a job's state changed (inside the writing transaction).</summary>
     /// <summary>
     /// Names this store instance in its status notifications, so that its own listener skips them:
     /// the runtime on top of it published each of those changes as it made them, and relaying its
@@ -145,6 +144,7 @@ public sealed partial class PostgreSqlJobStore
         }
     }
 
+    /// <summary>Notifies watchers on other nodes that jobs' states changed (inside the writing transaction).</summary>
     private async Task NotifyStatusAsync(Tx tx, IEnumerable<JobId> ids)
     {
         if (NotifiesStatus)

@@ -159,20 +159,13 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 // A job running on another node: relay its progress to this node's watchers.
                 Emit(new JobEvent(id, JobEventKind.Progress, JobStatus.Running, Now) { Progress = progress });
                 break;
-            case JobStoreSignalKind.StatusChanged when signal.JobId is { } id && !_runs.ContainsKey(id) && IsWatched(id) && !EndedHere(id):
+            case JobStoreSignalKind.StatusChanged when signal.JobId is { } id && !_runs.ContainsKey(id) && IsWatched(id):
                 _ = RelayStatusAsync(id);
                 break;
         }
     }
 
     private bool IsWatched(JobId id) => _broker is not ProgressBroker local || local.IsWatched(id);
-
-    /// <summary>
-    /// Whether this node already published the job's end (it ran here, or a relay came first): the
-    /// store's notice of that end, arriving after the run left <see cref="_runs"/>, has nothing to
-    /// add, and relaying it would read the job back from the store once per job.
-    /// </summary>
-    private bool EndedHere(JobId id) => _broker.TryGetState(id, out var state) && state.Lifecycle.IsTerminal;
 
     /// <summary>A watched job started or ended on another node: publish its state from the stored row.</summary>
     private async Task RelayStatusAsync(JobId id)

@@ -31,7 +31,7 @@ public sealed class JobDependencies
         ArgumentNullException.ThrowIfNull(parentStatus);
         if (job.DependsOn.Count == 0)
         {
-            // Most jobs: nothing to look up, nothing to allocate.
+            // Most jobs: nothing to look up (the in-memory store skips even this call for them).
             return new JobDependencies(job, []);
         }
 
