@@ -242,7 +242,17 @@ public sealed partial class PostgreSqlJobStore
             foreach (var job in jobs)
             {
                 var error = JobStoreErrors.LeaseExpired(job);
-                if (job.Attempt < job.MaxAttempts)
+                if (job.CancellationRequested)
+                {
+                    // A stored cancel request outlives the worker that never acknowledged it: the job ends Cancelled, it does not run again.
+                    error = JobStoreErrors.CancelledWorkerStopped(job);
+                    await tx.ExecuteAsync(
+                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
+                        [("now", tx.NowTicks), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
+                    await FinishAsync(tx, job.Id, JobStatus.Cancelled, cancelled).ConfigureAwait(false);
+                    recovered.Add(job with { Status = JobStatus.Cancelled, CompletedAt = tx.Now, Error = error });
+                }
+                else if (job.Attempt < job.MaxAttempts)
                 {
                     var at = tx.Now + retryDelay(job);
                     await tx.ExecuteAsync(

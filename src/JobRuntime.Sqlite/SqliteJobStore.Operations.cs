@@ -530,7 +530,23 @@ public sealed partial class SqliteJobStore
         foreach (var job in jobs)
         {
             var error = JobStoreErrors.LeaseExpired(job);
-            if (job.Attempt < job.MaxAttempts)
+            if (job.CancellationRequested)
+            {
+                // A stored cancel request outlives the worker that never acknowledged it: the job ends Cancelled, it does not run again.
+                error = JobStoreErrors.CancelledWorkerStopped(job);
+                var cancel = c.Command("""
+                    UPDATE jr_jobs SET status = 4, completed_at = $now, lease_token = NULL, lease_expires = NULL,
+                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack
+                    WHERE id = $id
+                    """);
+                cancel.Bind("$now", c.NowTicks);
+                AddError(cancel, error);
+                cancel.Bind("$id", job.Id);
+                cancel.Execute();
+                Finish(c, job.Id, JobStatus.Cancelled, cancelled);
+                recovered.Add(job with { Status = JobStatus.Cancelled, CompletedAt = c.Now, Error = error });
+            }
+            else if (job.Attempt < job.MaxAttempts)
             {
                 var at = c.Now + retryDelay(job);
                 var retry = c.Command("""

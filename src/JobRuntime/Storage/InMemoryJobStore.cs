@@ -346,15 +346,20 @@ public sealed class InMemoryJobStore : IJobStore
             {
                 var job = entry.Job;
                 entry.Lease = null;
-                var error = JobStoreErrors.LeaseExpired(job);
-                if (job.Attempt < job.MaxAttempts)
+                if (job.CancellationRequested)
                 {
-                    entry.Job = job with { Status = JobStatus.Pending, Error = error, ScheduledAt = now + retryDelay(job), Owner = null };
+                    // A stored cancel request outlives the worker that never acknowledged it.
+                    entry.Job = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.CancelledWorkerStopped(job), CompletedAt = now };
+                    Finish(entry, now, cancelled);
+                }
+                else if (job.Attempt < job.MaxAttempts)
+                {
+                    entry.Job = job with { Status = JobStatus.Pending, Error = JobStoreErrors.LeaseExpired(job), ScheduledAt = now + retryDelay(job), Owner = null };
                     Schedule(entry);
                 }
                 else
                 {
-                    entry.Job = job with { Status = JobStatus.Failed, Error = error, CompletedAt = now };
+                    entry.Job = job with { Status = JobStatus.Failed, Error = JobStoreErrors.LeaseExpired(job), CompletedAt = now };
                     Finish(entry, now, cancelled);
                 }
 

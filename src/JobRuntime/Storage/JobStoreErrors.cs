@@ -23,4 +23,18 @@ public static class JobStoreErrors
             "LeaseExpired",
             $"The worker '{job.Owner}' stopped renewing its lease (process exited while running?), attempt {job.Attempt} of {job.MaxAttempts}.");
     }
+
+    /// <summary>
+    /// A running job whose cancellation was requested lost its worker (its lease expired) before
+    /// the worker acknowledged the request: it ends Cancelled rather than running again.
+    /// </summary>
+    /// <param name="job">The job as it was running.</param>
+    /// <returns>The error.</returns>
+    public static JobError CancelledWorkerStopped(JobSnapshot job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return new JobError(
+            "Cancelled",
+            $"The job was cancelled while it ran; its worker '{job.Owner}' stopped renewing its lease before it acknowledged the cancellation (attempt {job.Attempt} of {job.MaxAttempts}).");
+    }
 }

@@ -348,6 +348,30 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RecoverAsync_ExpiredLeaseAfterCancelRequest_EndsCancelledAndNeverRunsAgain()
+    {
+        var parent = await Insert(NewJob(maxAttempts: 3));
+        var child = await Insert(NewJob(dependsOn: [parent.Id]));
+        var claimed = await ClaimOne("dead-worker");
+        Assert.Equal(JobCancelOutcome.Requested, (await Store.CancelAsync(claimed.Job.Id)).Outcome);
+        Time.Advance(Lease + TimeSpan.FromSeconds(1));
+
+        var result = await Store.RecoverAsync(_ => TimeSpan.Zero);
+
+        var recovered = Assert.Single(result.Recovered);
+        Assert.Equal(JobStatus.Cancelled, recovered.Status);
+        Assert.Equal("Cancelled", recovered.Error!.Type);
+        Assert.Contains("dead-worker", recovered.Error.Message, StringComparison.Ordinal);
+        Assert.Equal([child.Id], result.CancelledDependents);
+        var stored = (await Store.GetAsync(parent.Id))!;
+        Assert.Equal(JobStatus.Cancelled, stored.Status);
+        Assert.NotNull(stored.CompletedAt);
+        Assert.Equal(JobStatus.Cancelled, (await Store.GetAsync(child.Id))!.Status);
+        Assert.Empty(await Claim());
+        Assert.False((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("late"))).Accepted);
+    }
+
+    [Fact]
     public async Task RecoverAsync_LiveLease_IsLeftAlone()
     {
         await Insert(NewJob());
