@@ -43,6 +43,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _startGate = new();
     private Task? _claimLoop;
+    private Task? _maintenanceLoop;
     private Task? _heartbeatLoop;
     private Task? _signalLoop;
     private int _renewAllRequested;
@@ -89,7 +90,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
 
     public ILogger Logger => _logger;
 
-    /// <summary>Starts the loops once (recovery runs first). Safe to call from many threads.</summary>
+    /// <summary>Starts the loops once. Safe to call from many threads.</summary>
     public void EnsureStarted()
     {
         if (_claimLoop is not null)
@@ -111,6 +112,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
             }
 
             _heartbeatLoop = Task.Run(HeartbeatLoopAsync);
+            _maintenanceLoop = Task.Run(MaintenanceLoopAsync);
             _claimLoop = Task.Run(ClaimLoopAsync);
             if (_store is IJobStoreSignals signals)
             {
@@ -272,6 +274,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         Wake();
         RequestProgressFlush();
         await IgnoreCancellation(_claimLoop).ConfigureAwait(false);
+        await IgnoreCancellation(_maintenanceLoop).ConfigureAwait(false);
 
         var running = RunsDrained();
         if (!running.IsCompleted && wait > TimeSpan.Zero)
@@ -323,30 +326,12 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
     private async Task ClaimLoopAsync()
     {
         var token = _stopping.Token;
-        var nextRecovery = DateTimeOffset.MinValue;
         var failures = 0;
         while (!token.IsCancellationRequested)
         {
             DateTimeOffset? nextDue = null;
             try
             {
-                if (Now >= nextRecovery)
-                {
-                    // On a shared store that elects a leader, only the leader does the maintenance.
-                    if (_store is not IJobStoreLeadership leadership
-                        || await leadership.TryLeadAsync(_options.WorkerName, LeadershipTtl, token).ConfigureAwait(false))
-                    {
-                        await RecoverAsync(token).ConfigureAwait(false);
-                        if (_options.RetainFinishedJobs is { } retain)
-                        {
-                            await _store.CleanupAsync(Now - retain, token).ConfigureAwait(false);
-                        }
-                    }
-
-                    nextRecovery = Now + _options.RecoveryInterval;
-                    Interlocked.Exchange(ref _maintenance, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                }
-
                 var free = _executor.AvailableSlots;
                 if (free > 0)
                 {
@@ -389,11 +374,6 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
                 wait = due - Now;
             }
 
-            if (nextRecovery - Now < wait)
-            {
-                wait = nextRecovery - Now;
-            }
-
             if (wait > TimeSpan.Zero)
             {
                 try
@@ -408,15 +388,64 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>
+    /// Recovery and retention, every <see cref="JobRuntimeOptions.RecoveryInterval"/>, in a loop of
+    /// their own: the claim loop never waits for them (a leader row locked by another session, a
+    /// slow recovery) — leadership must never block claiming.
+    /// </summary>
+    private async Task MaintenanceLoopAsync()
+    {
+        var token = _stopping.Token;
+        var failures = 0;
+        while (!token.IsCancellationRequested)
+        {
+            try
+            {
+                // On a shared store that elects a leader, only the leader does the maintenance.
+                if (_store is not IJobStoreLeadership leadership
+                    || await leadership.TryLeadAsync(_options.WorkerName, LeadershipTtl, token).ConfigureAwait(false))
+                {
+                    if (await RecoverAsync(token).ConfigureAwait(false))
+                    {
+                        // Recovered jobs may be ready now.
+                        Wake();
+                    }
+
+                    if (_options.RetainFinishedJobs is { } retain)
+                    {
+                        await _store.CleanupAsync(Now - retain, token).ConfigureAwait(false);
+                    }
+                }
+
+                failures = 0;
+                Interlocked.Exchange(ref _maintenance, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                var delay = Backoff(++failures);
+                Log.StoreError(_logger, ex, "recover expired leases", delay);
+                await IgnoreCancellation(Task.Delay(delay, _time, token)).ConfigureAwait(false);
+                continue;
+            }
+
+            await IgnoreCancellation(Task.Delay(_options.RecoveryInterval, _time, token)).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>A leader that stops renewing (a dead node) is replaced after three missed maintenance passes.</summary>
     private TimeSpan LeadershipTtl => _options.RecoveryInterval * 3;
 
-    private async Task RecoverAsync(CancellationToken token)
+    /// <summary>Recovers expired leases; whether any job changed.</summary>
+    private async Task<bool> RecoverAsync(CancellationToken token)
     {
         var result = await _store.RecoverAsync(job => RetryDelay(job.Attempt), token).ConfigureAwait(false);
         if (result.Recovered.Count == 0 && result.CancelledDependents.Count == 0)
         {
-            return;
+            return false;
         }
 
         Log.Recovered(_logger, result.Recovered.Count);
@@ -435,6 +464,7 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
 
         EmitCancelledDependents(result.CancelledDependents);
+        return true;
     }
 
     private async ValueTask StartAsync(ClaimedJob claimed, CancellationToken token)

@@ -237,6 +237,33 @@ public sealed class JobDispatcherTests
         Assert.Contains("\"doubled\":14", job.Result, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task LeadershipThatNeverAnswers_DoesNotBlockClaiming()
+    {
+        var store = new StuckLeadershipStore(new InMemoryJobStore());
+        await using var runtime = TestRuntime.Create(builder: b => b.UseStore(_ => store));
+
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(21));
+        await store.Asked.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(JobStatus.Completed, (await runtime.Manager.WaitForCompletionAsync(id).WaitAsync(TimeSpan.FromSeconds(60))).Status);
+    }
+
+    /// <summary>A shared store whose leadership question never returns (its leader row locked elsewhere).</summary>
+    private sealed class StuckLeadershipStore(IJobStore inner) : DelegatingStore(inner), IJobStoreLeadership
+    {
+        public TaskCompletionSource Asked { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async ValueTask<bool> TryLeadAsync(string owner, TimeSpan ttl, CancellationToken cancellationToken = default)
+        {
+            Asked.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return false;
+        }
+
+        public ValueTask ResignAsync(string owner, CancellationToken cancellationToken = default) => ValueTask.CompletedTask;
+    }
+
     /// <summary>Holds every outcome write until released; counts lease renewals.</summary>
     private sealed class SlowOutcomeStore(IJobStore inner) : DelegatingStore(inner)
     {
