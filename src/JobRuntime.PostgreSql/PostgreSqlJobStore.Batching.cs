@@ -227,13 +227,49 @@ public sealed partial class PostgreSqlJobStore
             return outcomes;
         }
 
+        var jobs = live.ConvertAll(i => batch[i].Job);
         try
         {
-            var jobs = live.ConvertAll(i => batch[i].Job);
             var stored = await OnConnectionAsync("store jobs", tx => InsertManyAsync(tx, jobs), transactional: false, CancellationToken.None).ConfigureAwait(false);
             for (var k = 0; k < live.Count; k++)
             {
                 outcomes[live[k]] = stored[k];
+            }
+        }
+        catch (PostgreSqlJobStoreException ex) when (IsConnectionLoss(ex.InnerException))
+        {
+            // The batch may or may not have committed before the connection went.
+            var settled = await SettleAfterConnectionLossAsync(jobs, ex).ConfigureAwait(false);
+
+            // Jobs known not to be stored get one more try on a fresh connection (the pool was
+            // cleared): a pooled connection the server had ended should not cost a submit.
+            var retry = Enumerable.Range(0, live.Count).Where(k => ReferenceEquals(settled[k].Error, ex)).ToList();
+            if (retry.Count > 0)
+            {
+                var again = retry.ConvertAll(k => jobs[k]);
+                InsertOutcome[] second;
+                try
+                {
+                    second = await OnConnectionAsync("store jobs", tx => InsertManyAsync(tx, again), transactional: false, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (PostgreSqlJobStoreException secondError) when (IsConnectionLoss(secondError.InnerException))
+                {
+                    second = await SettleAfterConnectionLossAsync(again, secondError).ConfigureAwait(false);
+                }
+                catch (PostgreSqlJobStoreException secondError)
+                {
+                    second = [.. again.Select(_ => new InsertOutcome(null, secondError))];
+                }
+
+                for (var r = 0; r < retry.Count; r++)
+                {
+                    settled[retry[r]] = second[r];
+                }
+            }
+
+            for (var k = 0; k < live.Count; k++)
+            {
+                outcomes[live[k]] = settled[k];
             }
         }
         catch (PostgreSqlJobStoreException ex) when (live.Count > 1 && ex.InnerException is PostgresException { SqlState: [ '2', '2' or '3', ..] })
@@ -251,6 +287,52 @@ public sealed partial class PostgreSqlJobStore
                     outcomes[i] = new InsertOutcome(null, single);
                 }
             }
+        }
+
+        return outcomes;
+    }
+
+    /// <summary>
+    /// Answers each job of a write whose connection was lost. When the server ended the session
+    /// (57P01–57P03) its transaction is over, committed or not, and a read on a fresh connection
+    /// tells which: a stored job is acknowledged, one not stored gets the error (nothing stored).
+    /// A broken socket leaves the server's side unknown (it may still commit), and so does a read
+    /// that fails too: those jobs get <see cref="JobSubmitOutcomeUnknownException"/> with their ids.
+    /// </summary>
+    private async Task<InsertOutcome[]> SettleAfterConnectionLossAsync(IReadOnlyList<JobSnapshot> jobs, PostgreSqlJobStoreException error)
+    {
+        var outcomes = new InsertOutcome[jobs.Count];
+        // A few tries over ~1.5 s: a server that ended every session (a restart) takes a moment to serve again.
+        for (var attempt = 0; error.InnerException is PostgresException && attempt < 5; attempt++)
+        {
+            try
+            {
+                if (attempt > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(50 << attempt), _time).ConfigureAwait(false);
+                }
+
+                var ids = jobs.Select(j => Key(j.Id)).ToArray();
+                var found = (await ReadAsync("check which jobs were stored", tx => tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE id = ANY(@ids)", ("ids", ids)), CancellationToken.None).ConfigureAwait(false))
+                    .ToDictionary(j => j.Id);
+                for (var i = 0; i < jobs.Count; i++)
+                {
+                    outcomes[i] = found.TryGetValue(jobs[i].Id, out var stored) && stored.CreatedAt == jobs[i].CreatedAt && stored.Payload == jobs[i].Payload
+                        ? new InsertOutcome(new JobInsertResult(stored, Created: true), null)
+                        : new InsertOutcome(null, error);
+                }
+
+                return outcomes;
+            }
+            catch (PostgreSqlJobStoreException)
+            {
+                // Still unreachable: try again, then unknown, below.
+            }
+        }
+
+        for (var i = 0; i < jobs.Count; i++)
+        {
+            outcomes[i] = new InsertOutcome(null, new JobSubmitOutcomeUnknownException(jobs[i].Id, error));
         }
 
         return outcomes;
@@ -296,9 +378,14 @@ public sealed partial class PostgreSqlJobStore
             tags[i] = job.Tags.Count == 0 ? null : JsonSerializer.Serialize(job.Tags, PostgreSqlJsonContext.Default.IReadOnlyListString);
         }
 
+        // The notices go in the same round trip as the insert: a batch of statements without an
+        // explicit transaction runs in one implicit transaction, so the jobs and their notices commit
+        // together or not at all (a notice failing on its own after the insert had committed made a
+        // stored job's submit throw). A notice for a job the insert refused only wakes a poll.
+        var notices = JobsAvailablePayloads(jobs.Select(j => j.Queue));
         var inserted = new HashSet<Guid>();
-        await using (var insert = tx.Command(
-            """
+        await using (var insert = tx.Batch(
+            ("""
             INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at,
                 title, tags, on_parent_failure, idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
             SELECT v.id, v.type, v.queue, v.priority, v.payload, 0, 0, v.max_attempts, v.created_at, v.scheduled_at,
@@ -312,15 +399,20 @@ public sealed partial class PostgreSqlJobStore
             ON CONFLICT DO NOTHING
             RETURNING id
             """,
-            ("ids", ids), ("types", types), ("queues", queues), ("priorities", priorities), ("payloads", payloads), ("max_attempts", maxAttempts),
-            ("created", created), ("scheduled", scheduled), ("titles", titles), ("tags", tags), ("on_parent_failure", onParentFailure),
-            ("keys", keys), ("timeouts", timeouts), ("traces", traces), ("reruns", reruns)))
+            [
+                ("ids", ids), ("types", types), ("queues", queues), ("priorities", priorities), ("payloads", payloads), ("max_attempts", maxAttempts),
+                ("created", created), ("scheduled", scheduled), ("titles", titles), ("tags", tags), ("on_parent_failure", onParentFailure),
+                ("keys", keys), ("timeouts", timeouts), ("traces", traces), ("reruns", reruns),
+            ]),
+            (NotifyManySql, [("channel", Channel), ("payloads", notices)])))
         {
             await using var reader = await insert.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
             while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
             {
                 inserted.Add(reader.GetGuid(0));
             }
+
+            await reader.NextResultAsync(tx.Token).ConfigureAwait(false);
         }
 
         // A job not inserted with an idempotency key met a live job with that key (insert-on-conflict
@@ -337,7 +429,6 @@ public sealed partial class PostgreSqlJobStore
 
         var now = _time.GetUtcNow();
         var outcomes = new InsertOutcome[n];
-        var notify = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < n; i++)
         {
             var job = jobs[i];
@@ -347,9 +438,6 @@ public sealed partial class PostgreSqlJobStore
             {
                 var waitReason = JobWaitReasons.Of(job, waitingForParents: false, now);
                 outcomes[i] = new InsertOutcome(new JobInsertResult(job.WaitReason == waitReason ? job : job with { WaitReason = waitReason }, Created: true), null);
-
-                // As for a single insert: due or delayed, other nodes hear of it (a delayed job moves their next wake-up).
-                notify.Add(job.Queue);
             }
             else if (job.IdempotencyKey is { } key && holders.TryGetValue(key, out var holder))
             {
@@ -359,11 +447,6 @@ public sealed partial class PostgreSqlJobStore
             {
                 outcomes[i] = new InsertOutcome(null, new ArgumentException($"A job with id {job.Id} already exists.", "job"));
             }
-        }
-
-        foreach (var queue in notify)
-        {
-            await NotifyJobsAvailableAsync(tx, queue).ConfigureAwait(false);
         }
 
         return outcomes;

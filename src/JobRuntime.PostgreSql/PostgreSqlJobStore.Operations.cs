@@ -30,11 +30,21 @@ public sealed partial class PostgreSqlJobStore
         if (GoesInBatch(job))
         {
             await InitializeAsync(cancellationToken).ConfigureAwait(false);
-            var outcome = await Inserts.Enqueue(new PendingInsert(job, cancellationToken)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Not WaitAsync(token): the token withdraws the job while it waits for its batch; once the
+            // batch runs, the caller waits for its answer, so a cancelled submit never stored its job.
+            var outcome = await Inserts.Enqueue(new PendingInsert(job, cancellationToken)).ConfigureAwait(false);
             return outcome.Result ?? throw outcome.Rethrow();
         }
 
-        return await InsertOneAsync(job, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await InsertOneAsync(job, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgreSqlJobStoreException ex) when (IsConnectionLoss(ex.InnerException))
+        {
+            var settled = (await SettleAfterConnectionLossAsync([job], ex).ConfigureAwait(false))[0];
+            return settled.Result ?? throw settled.Rethrow();
+        }
     }
 
     /// <summary>Stores one job in its own transaction: parents, idempotency key, edges and notification.</summary>

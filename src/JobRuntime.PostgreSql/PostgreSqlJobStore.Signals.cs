@@ -155,7 +155,7 @@ public sealed partial class PostgreSqlJobStore
             var payloads = ids.Chunk(StatusIdsPerNotification).Select(chunk => "s:" + _origin + ":" + string.Concat(chunk.Select(id => id.Value.ToString("N")))).ToArray();
             if (payloads.Length > 0)
             {
-                await tx.ScalarAsync("SELECT COUNT(pg_notify(@channel, p)) FROM unnest(@payloads::text[]) AS p", ("channel", Channel), ("payloads", payloads)).ConfigureAwait(false);
+                await tx.ScalarAsync(NotifyManySql, ("channel", Channel), ("payloads", payloads)).ConfigureAwait(false);
             }
         }
     }
@@ -172,23 +172,56 @@ public sealed partial class PostgreSqlJobStore
         }
     }
 
+    /// <summary>Sends every payload of <c>@payloads</c> on <c>@channel</c> (none for an empty array).</summary>
+    private const string NotifyManySql = "SELECT COUNT(pg_notify(@channel, p)) FROM unnest(@payloads::text[]) AS p";
+
+    /// <summary>
+    /// The largest notification payload the store sends, in UTF-8 bytes: PostgreSQL refuses one of
+    /// 8000 bytes or more (SQLSTATE 22023), failing the transaction it is in.
+    /// </summary>
+    internal const int MaxPayloadBytes = 7999;
+
     /// <summary>Notifies (inside the writing transaction, so only on commit) that a queue has new work, at most once per debounce interval.</summary>
     private async Task NotifyJobsAvailableAsync(Tx tx, string queue)
     {
+        var payloads = JobsAvailablePayloads([queue]);
+        if (payloads.Length > 0)
+        {
+            await tx.ScalarAsync("SELECT pg_notify(@channel, @payload)", ("channel", Channel), ("payload", payloads[0])).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The "new work" payloads for <paramref name="queues"/>, at most one per queue per debounce
+    /// interval. A queue name too long for a payload is announced as "a:" (some queue), which wakes
+    /// every listener: the signal is a hint, the claim decides.
+    /// </summary>
+    private string[] JobsAvailablePayloads(IEnumerable<string> queues)
+    {
         if (!_options.Notifications)
         {
-            return;
+            return [];
         }
 
         var now = _time.GetTimestamp();
-        var last = _lastNotified.GetValueOrDefault(queue);
-        if (last != 0 && _time.GetElapsedTime(last, now) < _options.NotifyDebounce)
+        var payloads = new List<string>(1);
+        foreach (var queue in queues)
         {
-            return;
+            var last = _lastNotified.GetValueOrDefault(queue);
+            if (last != 0 && _time.GetElapsedTime(last, now) < _options.NotifyDebounce)
+            {
+                continue;
+            }
+
+            _lastNotified[queue] = now;
+            var payload = System.Text.Encoding.UTF8.GetByteCount(queue) + 2 <= MaxPayloadBytes ? "a:" + queue : "a:";
+            if (!payloads.Contains(payload))
+            {
+                payloads.Add(payload);
+            }
         }
 
-        _lastNotified[queue] = now;
-        await tx.ScalarAsync("SELECT pg_notify(@channel, @payload)", ("channel", Channel), ("payload", "a:" + queue)).ConfigureAwait(false);
+        return [.. payloads];
     }
 
     private async Task NotifyCancelAsync(Tx tx, JobId id)

@@ -187,7 +187,10 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
                 await using (transaction.ConfigureAwait(false))
                 {
                     var result = await work(new Tx(this, connection, transaction, _time.GetUtcNow(), cancellationToken)).ConfigureAwait(false);
-                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+
+                    // Not cancellable: a commit cancelled on the way may still have happened, and the
+                    // caller would be told "cancelled" about work that was done.
+                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
                     return result;
                 }
             }

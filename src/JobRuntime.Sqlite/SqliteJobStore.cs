@@ -112,15 +112,16 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) == 1, this);
         EnsureWriter();
-        var op = new WriteOp<T>(operation, apply);
+        var op = new WriteOp<T>(operation, apply, cancellationToken);
         if (!_writes.Writer.TryWrite(op))
         {
             throw new ObjectDisposedException(nameof(SqliteJobStore));
         }
 
-        // The caller may stop waiting, but the write itself is not withdrawn once queued: it either
-        // commits or fails as a whole with its batch.
-        return op.Task.WaitAsync(cancellationToken);
+        // The token withdraws the write while it waits for its batch; once the batch applies it, the
+        // caller waits for the commit (a few milliseconds) and gets its answer. So an
+        // OperationCanceledException always means "not written", never "written, but you stopped waiting".
+        return op.Task;
     }
 
     private async Task<T> ReadAsync<T>(string operation, Func<SqliteConnection, T> read, CancellationToken cancellationToken)
@@ -227,6 +228,12 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
             // Invariant of every write here: it refuses (throws something other than a
             // SqliteException) only before it has changed anything, so a refusal needs no rollback
             // and the rest of the batch commits. A SqliteException fails the whole batch.
+            if (op.Token.IsCancellationRequested)
+            {
+                op.Refuse(new OperationCanceledException(op.Token));
+                continue;
+            }
+
             try
             {
                 op.Apply(context);
@@ -330,9 +337,12 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     }
 
     /// <summary>A queued write.</summary>
-    private abstract class WriteOp(string operation)
+    private abstract class WriteOp(string operation, CancellationToken token)
     {
         public string Operation { get; } = operation;
+
+        /// <summary>The caller's token: a write whose token tripped before its batch applies it is refused, unwritten.</summary>
+        public CancellationToken Token { get; } = token;
 
         public abstract void Apply(WriteContext context);
 
@@ -343,7 +353,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         public abstract void Fail(Exception error);
     }
 
-    private sealed class WriteOp<T>(string operation, Func<WriteContext, T> apply) : WriteOp(operation)
+    private sealed class WriteOp<T>(string operation, Func<WriteContext, T> apply, CancellationToken token) : WriteOp(operation, token)
     {
         private readonly TaskCompletionSource<T> _tcs = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private T? _result;

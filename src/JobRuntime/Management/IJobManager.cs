@@ -15,7 +15,10 @@ public interface IJobManager
     /// <typeparam name="TArgs">The handler's argument type.</typeparam>
     /// <param name="args">The arguments.</param>
     /// <param name="options">Options; <see langword="null"/> for defaults.</param>
-    /// <param name="cancellationToken">Cancels the submit (before the job is stored).</param>
+    /// <param name="cancellationToken">
+    /// Cancels the submit while the job is not yet being written: an <see cref="OperationCanceledException"/>
+    /// means the job was not stored. Once the write is under way (a few milliseconds) the call waits for it and returns the job's id.
+    /// </param>
     /// <returns>The new job's id, or the existing job's id when its idempotency key matched an unfinished job.</returns>
     /// <exception cref="UnknownJobTypeException">No handler, or several, take <typeparamref name="TArgs"/>.</exception>
     /// <exception cref="JobPayloadException">The arguments do not serialize.</exception>
@@ -27,7 +30,10 @@ public interface IJobManager
     /// <param name="jobType">The registered job type.</param>
     /// <param name="args">The arguments.</param>
     /// <param name="options">Options; <see langword="null"/> for defaults.</param>
-    /// <param name="cancellationToken">Cancels the submit (before the job is stored).</param>
+    /// <param name="cancellationToken">
+    /// Cancels the submit while the job is not yet being written: an <see cref="OperationCanceledException"/>
+    /// means the job was not stored. Once the write is under way (a few milliseconds) the call waits for it and returns the job's id.
+    /// </param>
     /// <returns>The new job's id, or the existing job's id when its idempotency key matched an unfinished job.</returns>
     /// <exception cref="UnknownJobTypeException">No handler is registered for <paramref name="jobType"/>.</exception>
     /// <exception cref="JobPayloadException">The arguments do not fit the handler or do not serialize.</exception>
@@ -38,7 +44,10 @@ public interface IJobManager
     /// <param name="jobType">The registered job type.</param>
     /// <param name="payloadJson">The arguments as JSON; checked against the handler's argument type.</param>
     /// <param name="options">Options; <see langword="null"/> for defaults.</param>
-    /// <param name="cancellationToken">Cancels the submit (before the job is stored).</param>
+    /// <param name="cancellationToken">
+    /// Cancels the submit while the job is not yet being written: an <see cref="OperationCanceledException"/>
+    /// means the job was not stored. Once the write is under way (a few milliseconds) the call waits for it and returns the job's id.
+    /// </param>
     /// <returns>The new (or existing, by idempotency key) job's id.</returns>
     /// <exception cref="UnknownJobTypeException">No handler is registered for <paramref name="jobType"/>.</exception>
     /// <exception cref="JobPayloadException">The payload does not deserialize to the handler's argument type.</exception>

@@ -17,7 +17,11 @@ public interface IJobStore
     /// that key has not finished, nothing is stored and that job is returned instead.
     /// </summary>
     /// <param name="job">The job, with <see cref="JobStatus.Pending"/> status and attempt 0.</param>
-    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <param name="cancellationToken">
+    /// Withdraws the job while it is not yet being written. An implementation must not throw
+    /// <see cref="OperationCanceledException"/> for a job it stored: once the write is under way the
+    /// call waits for it and returns.
+    /// </param>
     /// <returns>The stored (or the existing) job.</returns>
     /// <exception cref="JobNotFoundException">A parent in <see cref="JobSnapshot.DependsOn"/> does not exist.</exception>
     ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default);

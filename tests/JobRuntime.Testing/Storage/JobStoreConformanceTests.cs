@@ -105,6 +105,52 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task InsertAsync_TokenTrippedWhileStoring_ThrowsOnlyWhenNothingWasStored()
+    {
+        // Tripped at once, while the write waits for its batch or is being written: whichever the
+        // caller is told, the store agrees (a cancelled insert stored nothing; a returned one is stored).
+        var told = new List<(JobId Id, bool Cancelled)>();
+        for (var i = 0; i < 200; i++)
+        {
+            var job = NewJob();
+            using var cts = new CancellationTokenSource();
+            var insert = Store.InsertAsync(job, cts.Token).AsTask();
+            if (i % 2 == 0)
+            {
+                cts.Cancel();
+            }
+            else
+            {
+                _ = Task.Run(cts.Cancel);
+            }
+
+            try
+            {
+                await insert;
+                told.Add((job.Id, false));
+            }
+            catch (OperationCanceledException)
+            {
+                told.Add((job.Id, true));
+            }
+        }
+
+        // A write queued after all of them has settled them all (a write the caller stopped waiting
+        // for may still be on its way otherwise).
+        await Insert(NewJob());
+        foreach (var (id, cancelled) in told)
+        {
+            Assert.True(cancelled == (await Store.GetAsync(id) is null), $"Job {id}: the caller was told {(cancelled ? "cancelled" : "stored")}, the store disagrees.");
+        }
+
+        using var before = new CancellationTokenSource();
+        before.Cancel();
+        var never = NewJob();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await Store.InsertAsync(never, before.Token));
+        Assert.Null(await Store.GetAsync(never.Id));
+    }
+
+    [Fact]
     public async Task GetAsync_UnknownId_ReturnsNull()
         => Assert.Null(await Store.GetAsync(JobId.New()));
 
