@@ -22,7 +22,54 @@ public sealed partial class PostgreSqlJobStore
     /// fenced <c>UPDATE … FROM unnest(…)</c>; each caller's task completes after that commit.
     /// </summary>
     private WriteBatcher<PendingCompletion, JobWriteResult> Completions => Volatile.Read(ref _completionBatcher) ?? Interlocked.CompareExchange(
-        ref _completionBatcher, new(batch => InTransactionAsync("record job outcomes", tx => CompleteBatchAsync(tx, batch), CancellationToken.None), MaxBatch), null) ?? _completionBatcher;
+        ref _completionBatcher, new(CompleteBatchOrEachAsync, MaxBatch), null) ?? _completionBatcher;
+
+    /// <summary>Writes <paramref name="completions"/> as one batch, as the batcher would (for tests).</summary>
+    internal async Task<JobWriteResult[]> CompleteTogetherAsync(IReadOnlyList<(JobLease Lease, JobCompletion Completion)> completions)
+        => await CompleteBatchOrEachAsync([.. completions.Select(c => new PendingCompletion(c.Lease, c.Completion))]).ConfigureAwait(false);
+
+    /// <summary>
+    /// Writes a batch of outcomes in one transaction. When the server refuses the batch for some
+    /// job's data (SQLSTATE class 22 or 23), none of it was written: each outcome is written on its
+    /// own, and an outcome the server still refuses is replaced by a stored error for that job
+    /// alone, so that one job's outcome never costs its neighbours theirs.
+    /// </summary>
+    private async Task<JobWriteResult[]> CompleteBatchOrEachAsync(IReadOnlyList<PendingCompletion> batch)
+    {
+        try
+        {
+            return await InTransactionAsync("record job outcomes", tx => CompleteBatchAsync(tx, batch), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (PostgreSqlJobStoreException ex) when (IsDataRefusal(ex))
+        {
+            var results = new JobWriteResult[batch.Count];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                PendingCompletion[] one = [batch[i]];
+                try
+                {
+                    results[i] = (await InTransactionAsync("record a job outcome", tx => CompleteBatchAsync(tx, one), CancellationToken.None).ConfigureAwait(false))[0];
+                }
+                catch (PostgreSqlJobStoreException refused) when (IsDataRefusal(refused))
+                {
+                    var original = batch[i].Completion;
+                    var error = new JobError(
+                        OutcomeNotStored,
+                        $"The job ended {original.ResultingStatus}, but the store could not hold that outcome ({((PostgresException)refused.InnerException!).MessageText}); this error was stored instead.");
+                    PendingCompletion[] replacement = [batch[i] with { Completion = JobCompletion.Ended(JobStatus.Failed, error) }];
+                    results[i] = (await InTransactionAsync("record a job outcome", tx => CompleteBatchAsync(tx, replacement), CancellationToken.None).ConfigureAwait(false))[0];
+                }
+            }
+
+            return results;
+        }
+    }
+
+    /// <summary>The error type stored for a job whose own outcome the server refused.</summary>
+    private const string OutcomeNotStored = "OutcomeNotStored";
+
+    /// <summary>The server refused a statement for the data in it (SQLSTATE class 22, data exception, or 23, integrity constraint violation).</summary>
+    private static bool IsDataRefusal(PostgreSqlJobStoreException ex) => ex.InnerException is PostgresException { SqlState: ['2', '2' or '3', ..] };
 
     /// <summary>Lease renewals (with any progress) are batched the same way: one statement for all of a node's running jobs.</summary>
     private WriteBatcher<PendingRenewal, LeaseState> Renewals => Volatile.Read(ref _renewalBatcher) ?? Interlocked.CompareExchange(
@@ -50,6 +97,8 @@ public sealed partial class PostgreSqlJobStore
             stages[i] = progress?.Stage;
         }
 
+        PostgreSqlText.CleanAll(messages);
+        PostgreSqlText.CleanAll(stages);
         var answers = new Dictionary<Guid, bool>();
         await using (var update = tx.Command(
             $$"""
@@ -114,6 +163,13 @@ public sealed partial class PostgreSqlJobStore
             totals[i] = completion.Progress?.Total;
             messages[i] = completion.Progress?.Message;
             stages[i] = completion.Progress?.Stage;
+        }
+
+        // Free text from handlers may hold what PostgreSQL cannot (NUL, lone surrogates): cleaned
+        // here, or one job's exception message would fail every outcome of its batch.
+        foreach (var texts in (string?[][])[results, artifacts, errorTypes, errorMessages, errorStacks, messages, stages])
+        {
+            PostgreSqlText.CleanAll(texts);
         }
 
         // Fenced like every write of a running job: a row whose lease token changed is not updated.
@@ -272,7 +328,7 @@ public sealed partial class PostgreSqlJobStore
                 outcomes[live[k]] = settled[k];
             }
         }
-        catch (PostgreSqlJobStoreException ex) when (live.Count > 1 && ex.InnerException is PostgresException { SqlState: [ '2', '2' or '3', ..] })
+        catch (PostgreSqlJobStoreException ex) when (live.Count > 1 && IsDataRefusal(ex))
         {
             // The server refused some job's data (SQLSTATE class 22 or 23): the statement stored
             // none of them. One at a time, each job gets its own answer.

@@ -27,6 +27,8 @@ public sealed partial class PostgreSqlJobStore
             throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
         }
 
+        JobStoreText.ThrowIfNotStorable(job);
+
         if (GoesInBatch(job))
         {
             await InitializeAsync(cancellationToken).ConfigureAwait(false);
@@ -584,8 +586,8 @@ public sealed partial class PostgreSqlJobStore
             : null;
 
     private static (string, object?)[] ErrorParameters(JobError? error) =>
-        [("error_type", error?.Type), ("error_message", error?.Message), ("error_stack", error?.StackTrace)];
+        [("error_type", PostgreSqlText.Clean(error?.Type)), ("error_message", PostgreSqlText.Clean(error?.Message)), ("error_stack", PostgreSqlText.Clean(error?.StackTrace))];
 
     private static (string, object?)[] ProgressParameters(JobProgress? progress) =>
-        [("current", progress?.Current), ("total", progress?.Total), ("message", progress?.Message), ("stage", progress?.Stage)];
+        [("current", progress?.Current), ("total", progress?.Total), ("message", PostgreSqlText.Clean(progress?.Message)), ("stage", PostgreSqlText.Clean(progress?.Stage))];
 }

@@ -165,8 +165,9 @@ public sealed partial class PostgreSqlJobStore
     {
         if (_options.Notifications && _options.LiveEvents)
         {
-            var stage = progress.Stage is { } s ? s[..Math.Min(s.Length, 200)] : null;
-            var message = progress.Message is { } m ? "|" + m[..Math.Min(m.Length, 2000)] : string.Empty;
+            // Cut short (at most 2,200 characters, under 8,000 bytes in UTF-8) and cleaned after the cut, which may split a surrogate pair.
+            var stage = progress.Stage is { } s ? PostgreSqlText.Clean(s[..Math.Min(s.Length, 200)]) : null;
+            var message = progress.Message is { } m ? "|" + PostgreSqlText.Clean(m[..Math.Min(m.Length, 2000)]) : string.Empty;
             var payload = string.Create(CultureInfo.InvariantCulture, $"p:{id}:{progress.Current}:{progress.Total}:{stage?.Length ?? -1}:{stage}{message}");
             await tx.ScalarAsync("SELECT pg_notify(@channel, @payload)", ("channel", Channel), ("payload", payload)).ConfigureAwait(false);
         }

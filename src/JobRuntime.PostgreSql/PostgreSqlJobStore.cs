@@ -178,20 +178,28 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
-                if (!transactional)
+                try
                 {
-                    return await work(new Tx(this, connection, null, _time.GetUtcNow(), cancellationToken)).ConfigureAwait(false);
+                    if (!transactional)
+                    {
+                        return await work(new Tx(this, connection, null, _time.GetUtcNow(), cancellationToken)).ConfigureAwait(false);
+                    }
+
+                    var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                    await using (transaction.ConfigureAwait(false))
+                    {
+                        var result = await work(new Tx(this, connection, transaction, _time.GetUtcNow(), cancellationToken)).ConfigureAwait(false);
+
+                        // Not cancellable: a commit cancelled on the way may still have happened, and the
+                        // caller would be told "cancelled" about work that was done.
+                        await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
+                        return result;
+                    }
                 }
-
-                var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-                await using (transaction.ConfigureAwait(false))
+                catch (PostgresException ex) when (!IsConnectionLoss(ex))
                 {
-                    var result = await work(new Tx(this, connection, transaction, _time.GetUtcNow(), cancellationToken)).ConfigureAwait(false);
-
-                    // Not cancellable: a commit cancelled on the way may still have happened, and the
-                    // caller would be told "cancelled" about work that was done.
-                    await transaction.CommitAsync(CancellationToken.None).ConfigureAwait(false);
-                    return result;
+                    ForgetPreparedStatements(connection);
+                    throw;
                 }
             }
         }
@@ -205,6 +213,26 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
             }
 
             throw translated;
+        }
+    }
+
+    /// <summary>
+    /// After the server refused a statement, the connection's prepared statements are dropped before
+    /// it goes back to the pool: a statement refused while being auto-prepared can leave Npgsql's
+    /// bookkeeping out of step with the server (npgsql/npgsql#6391; a chaos run saw the next submit on
+    /// such a connection fail with "Received unexpected backend message DataRow" although its job was
+    /// stored). They are prepared again on their next use; this costs only after an error.
+    /// </summary>
+    private static void ForgetPreparedStatements(NpgsqlConnection connection)
+    {
+        try
+        {
+            // Npgsql has no asynchronous form; one DEALLOCATE ALL round trip, after errors only.
+            connection.UnprepareAll();
+        }
+        catch (Exception ex) when (ex is NpgsqlException or InvalidOperationException)
+        {
+            // The connection is broken anyway: the pool discards it.
         }
     }
 

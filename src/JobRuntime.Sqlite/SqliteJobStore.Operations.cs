@@ -16,6 +16,8 @@ public sealed partial class SqliteJobStore
             throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
         }
 
+        JobStoreText.ThrowIfNotStorable(job);
+
         return await WriteAsync("store a job", c => Insert(c, job), cancellationToken).ConfigureAwait(false);
     }
 

@@ -84,6 +84,11 @@ public sealed class JobRuntimeBuilder
         where THandler : class, IJobHandler<TArgs, TResult>
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(jobType);
+        if (jobType.Length > JobSubmitOptions.MaxNameLength || !Storage.JobStoreText.IsWellFormed(jobType))
+        {
+            throw new ArgumentException($"A job type must be at most {JobSubmitOptions.MaxNameLength} characters of well-formed text (no NUL character, no unpaired surrogate).", nameof(jobType));
+        }
+
         foreach (var existing in Services)
         {
             if (existing.ServiceType == typeof(JobHandlerDescriptor) && existing.ImplementationInstance is JobHandlerDescriptor d && d.Name == jobType)
@@ -105,9 +110,14 @@ public sealed class JobRuntimeBuilder
             throw new ArgumentException($"MaxAttempts of job type '{jobType}' must be at least 1 (was {options.MaxAttempts}).", nameof(configure));
         }
 
-        if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+        if (options.Queue is { } queue && (string.IsNullOrWhiteSpace(queue) || queue.Length > JobSubmitOptions.MaxNameLength || !Storage.JobStoreText.IsWellFormed(queue)))
         {
-            throw new ArgumentException($"Timeout of job type '{jobType}' must be positive (was {timeout}).", nameof(configure));
+            throw new ArgumentException($"Queue of job type '{jobType}' must be a non-blank name of at most {JobSubmitOptions.MaxNameLength} characters of well-formed text.", nameof(configure));
+        }
+
+        if (options.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > JobSubmitOptions.MaxTimeout))
+        {
+            throw new ArgumentException($"Timeout of job type '{jobType}' must be positive and at most {JobSubmitOptions.MaxTimeout.TotalDays:0} days (was {timeout}).", nameof(configure));
         }
 
         Services.AddSingleton<JobHandlerDescriptor>(new JobHandlerDescriptor<THandler, TArgs, TResult>(jobType, options));

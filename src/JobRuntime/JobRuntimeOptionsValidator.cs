@@ -46,6 +46,10 @@ internal sealed class JobRuntimeOptionsValidator : IValidateOptions<JobRuntimeOp
         if (options.DefaultTimeout is { } timeout)
         {
             Positive(errors, nameof(options.DefaultTimeout), timeout, allowZero: false);
+            if (timeout > JobSubmitOptions.MaxTimeout)
+            {
+                errors.Add($"{nameof(options.DefaultTimeout)} must be at most {JobSubmitOptions.MaxTimeout.TotalDays:0} days (was {timeout}); leave it unset for no timeout.");
+            }
         }
 
         Positive(errors, nameof(options.CancellationGracePeriod), options.CancellationGracePeriod, allowZero: true);

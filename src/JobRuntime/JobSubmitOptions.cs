@@ -3,19 +3,34 @@ namespace JobRuntime;
 /// <summary>Per-submit options. Every property is optional; unset values take the handler's or the runtime's defaults.</summary>
 public sealed record JobSubmitOptions
 {
-    /// <summary>The queue to run in. Default: the handler's queue, else <see cref="JobRuntimeOptions.DefaultQueue"/>.</summary>
+    /// <summary>The longest queue name or tag, in characters.</summary>
+    public const int MaxNameLength = 200;
+
+    /// <summary>The longest <see cref="IdempotencyKey"/>, in characters.</summary>
+    public const int MaxKeyLength = 1000;
+
+    /// <summary>The longest <see cref="Title"/>, in characters.</summary>
+    public const int MaxTitleLength = 2000;
+
+    /// <summary>The longest <see cref="Timeout"/>: 365 days. For no time limit leave it unset.</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(365);
+
+    /// <summary>
+    /// The queue to run in: not blank, at most <see cref="MaxNameLength"/> characters, well-formed text.
+    /// Default: the handler's queue, else <see cref="JobRuntimeOptions.DefaultQueue"/>.
+    /// </summary>
     public string? Queue { get; init; }
 
     /// <summary>Higher runs first among ready jobs. Default: 0.</summary>
     public int Priority { get; init; }
 
-    /// <summary>Run no sooner than this long after submission. Mutually exclusive with <see cref="RunAt"/>.</summary>
+    /// <summary>Run no sooner than this long after submission (not negative). Mutually exclusive with <see cref="RunAt"/>.</summary>
     public TimeSpan? Delay { get; init; }
 
     /// <summary>Run no sooner than this time. Mutually exclusive with <see cref="Delay"/>.</summary>
     public DateTimeOffset? RunAt { get; init; }
 
-    /// <summary>The time limit of one attempt. Default: the handler's, else <see cref="JobRuntimeOptions.DefaultTimeout"/>.</summary>
+    /// <summary>The time limit of one attempt, positive and at most <see cref="MaxTimeout"/>. Default: the handler's, else <see cref="JobRuntimeOptions.DefaultTimeout"/>.</summary>
     public TimeSpan? Timeout { get; init; }
 
     /// <summary>The most attempts (1 = no retry). Default: the handler's, else <see cref="JobRuntimeOptions.DefaultMaxAttempts"/>.</summary>
@@ -23,7 +38,8 @@ public sealed record JobSubmitOptions
 
     /// <summary>
     /// A key that makes the submit idempotent: while a job submitted with the same key has not
-    /// finished, submitting again returns that job instead of creating a new one.
+    /// finished, submitting again returns that job instead of creating a new one. Not blank, at most
+    /// <see cref="MaxKeyLength"/> characters of well-formed text.
     /// </summary>
     public string? IdempotencyKey { get; init; }
 
@@ -33,9 +49,9 @@ public sealed record JobSubmitOptions
     /// <summary>What happens when a parent does not complete. Default: the job is cancelled.</summary>
     public DependencyFailureBehavior OnParentFailure { get; init; }
 
-    /// <summary>A human-readable title.</summary>
+    /// <summary>A human-readable title: at most <see cref="MaxTitleLength"/> characters of well-formed text (no NUL character, no unpaired surrogate).</summary>
     public string? Title { get; init; }
 
-    /// <summary>Free-form tags.</summary>
+    /// <summary>Free-form tags, each like a queue name: not blank, at most <see cref="MaxNameLength"/> characters of well-formed text.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 }

@@ -107,6 +107,42 @@ public sealed class SubmitContractTests(ITestOutputHelper output)
         output.WriteLine($"{answers.Count} submits, {terminated} sessions ended, {failed} refused (not stored), {unknown} unknown.");
     }
 
+    [Fact]
+    public async Task InsertAsync_AfterTheServerRefusedAnInsertOnTheSameConnection_StoresTheNextJob()
+    {
+        // One pooled connection, its statements prepared: a chaos run saw a statement the server
+        // refused leave Npgsql's prepared-statement bookkeeping out of step with the server
+        // ("Received unexpected backend message DataRow" on the next use, its job stored
+        // nonetheless). A regression guard: this sequence did not reproduce it on its own.
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        var options = new PostgreSqlJobStoreOptions
+        {
+            ConnectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { MaxPoolSize = 1, AutoPrepareMinUsages = 1 }.ConnectionString,
+            Schema = schema,
+        };
+        await using var store = new PostgreSqlJobStore(options);
+        await store.InitializeAsync(CancellationToken.None);
+        await using (var connection = new NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var constrain = new NpgsqlCommand($"ALTER TABLE \"{schema}\".jobs ADD CONSTRAINT no_bad_queue CHECK (queue <> 'refused')", connection);
+            await constrain.ExecuteNonQueryAsync();
+        }
+
+        for (var round = 0; round < 20; round++)
+        {
+            var refused = NewJob("refused");
+            var error = await Assert.ThrowsAsync<PostgreSqlJobStoreException>(async () => await store.InsertAsync(refused));
+            Assert.Contains("23514", error.Message, StringComparison.Ordinal);
+            Assert.Null(await store.GetAsync(refused.Id));
+
+            var next = NewJob("default");
+            Assert.True((await store.InsertAsync(next)).Created);
+            Assert.NotNull(await store.GetAsync(next.Id));
+        }
+    }
+
     private static async Task<bool> ReadBackAsync(PostgreSqlJobStore store, JobId id)
     {
         for (var attempt = 1; ; attempt++)

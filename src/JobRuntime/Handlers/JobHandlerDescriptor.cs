@@ -42,9 +42,9 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
             throw new JobPayloadException($"Job type '{Name}' takes arguments of type {typeof(TArgs).FullName}, not {args.GetType().FullName}.");
         }
 
-        if (args is null && default(TArgs) is not null)
+        if (args is null && !AcceptsNull)
         {
-            throw new JobPayloadException($"Job type '{Name}' needs arguments of type {typeof(TArgs).FullName}; null was given.");
+            throw new JobPayloadException($"Job type '{Name}' needs arguments of type {typeof(TArgs).FullName}; null was given (declare the handler's argument nullable to accept null).");
         }
 
         try
@@ -58,6 +58,21 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
     }
 
     public override void ValidatePayload(string payload, JsonSerializerOptions options) => Deserialize(payload, options);
+
+    /// <summary>
+    /// Whether the handler takes <see langword="null"/> arguments: a <see cref="Nullable{T}"/>, or a
+    /// reference type its <c>ExecuteAsync</c> declares nullable (<c>FitArgs? args</c>). Anything else
+    /// would meet a <see cref="NullReferenceException"/> inside the handler, so null is refused at submit.
+    /// </summary>
+    private static readonly bool AcceptsNull = default(TArgs) is null
+        && (Nullable.GetUnderlyingType(typeof(TArgs)) is not null || DeclaresNullableArgument());
+
+    private static bool DeclaresNullableArgument()
+    {
+        var map = typeof(THandler).GetInterfaceMap(typeof(IJobHandler<TArgs, TResult>));
+        var parameter = map.TargetMethods[0].GetParameters()[0];
+        return new System.Reflection.NullabilityInfoContext().Create(parameter).ReadState == System.Reflection.NullabilityState.Nullable;
+    }
 
     public override async ValueTask<string> InvokeAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options)
     {
@@ -75,13 +90,21 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
 
     private TArgs Deserialize(string payload, JsonSerializerOptions options)
     {
+        TArgs args;
         try
         {
-            return JsonSerializer.Deserialize(payload, TypeInfo<TArgs>(options))!;
+            args = JsonSerializer.Deserialize(payload, TypeInfo<TArgs>(options))!;
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
         {
             throw new JobPayloadException($"The payload of job type '{Name}' is not a valid {typeof(TArgs).FullName}: {ex.Message}", ex);
         }
+
+        if (args is null && !AcceptsNull)
+        {
+            throw new JobPayloadException($"The payload of job type '{Name}' is null, but the handler needs a {typeof(TArgs).FullName} (declare its argument nullable to accept null).");
+        }
+
+        return args;
     }
 }

@@ -261,8 +261,8 @@ internal sealed class JobManager : IJobManager
     private async ValueTask<JobId> SubmitCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
     {
         options ??= DefaultSubmitOptions;
-        Validate(options);
         var now = _time.GetUtcNow();
+        Validate(options, now);
         var scheduledAt = options.RunAt ?? (options.Delay is { } delay ? now + delay : now);
         var job = new JobSnapshot
         {
@@ -311,7 +311,7 @@ internal sealed class JobManager : IJobManager
 
     private static readonly JobSubmitOptions DefaultSubmitOptions = new();
 
-    private static void Validate(JobSubmitOptions options)
+    private static void Validate(JobSubmitOptions options, DateTimeOffset now)
     {
         // Built only when something is wrong: a valid submit allocates nothing here.
         List<string>? errors = null;
@@ -324,10 +324,14 @@ internal sealed class JobManager : IJobManager
         {
             (errors ??= []).Add($"Delay must not be negative (was {options.Delay}).");
         }
-
-        if (options.Timeout is { } timeout && timeout <= TimeSpan.Zero)
+        else if (options.Delay > DateTimeOffset.MaxValue - now)
         {
-            (errors ??= []).Add($"Timeout must be positive (was {timeout}).");
+            (errors ??= []).Add($"Delay puts the run time past the end of the calendar (was {options.Delay}); use a shorter delay or RunAt.");
+        }
+
+        if (options.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > JobSubmitOptions.MaxTimeout))
+        {
+            (errors ??= []).Add($"Timeout must be positive and at most {JobSubmitOptions.MaxTimeout.TotalDays:0} days (was {timeout}); leave it unset for no timeout.");
         }
 
         if (options.MaxAttempts is < 1)
@@ -335,14 +339,23 @@ internal sealed class JobManager : IJobManager
             (errors ??= []).Add($"MaxAttempts must be at least 1 (was {options.MaxAttempts}).");
         }
 
-        if (options.Queue is not null && string.IsNullOrWhiteSpace(options.Queue))
+        CheckName(ref errors, options.Queue, nameof(options.Queue), JobSubmitOptions.MaxNameLength);
+        CheckName(ref errors, options.IdempotencyKey, nameof(options.IdempotencyKey), JobSubmitOptions.MaxKeyLength);
+        if (options.Title is { } title && (title.Length > JobSubmitOptions.MaxTitleLength || !JobStoreText.IsWellFormed(title)))
         {
-            (errors ??= []).Add("Queue must not be blank.");
+            (errors ??= []).Add($"Title must be at most {JobSubmitOptions.MaxTitleLength} characters of well-formed text (no NUL character, no unpaired surrogate).");
         }
 
-        if (options.IdempotencyKey is not null && string.IsNullOrWhiteSpace(options.IdempotencyKey))
+        foreach (var tag in options.Tags)
         {
-            (errors ??= []).Add("IdempotencyKey must not be blank.");
+            if (tag is null)
+            {
+                (errors ??= []).Add("Tags must not contain null.");
+            }
+            else
+            {
+                CheckName(ref errors, tag, "Each tag", JobSubmitOptions.MaxNameLength);
+            }
         }
 
         if (options.DependsOn.Count > 1 && options.DependsOn.Distinct().Count() != options.DependsOn.Count)
@@ -353,6 +366,28 @@ internal sealed class JobManager : IJobManager
         if (errors is not null)
         {
             throw new ArgumentException("Invalid submit options: " + string.Join(" ", errors), nameof(options));
+        }
+    }
+
+    /// <summary>A queue, key or tag: not blank, not too long, well-formed text (every store can hold it and find it again).</summary>
+    private static void CheckName(ref List<string>? errors, string? name, string field, int maxLength)
+    {
+        if (name is null)
+        {
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            (errors ??= []).Add($"{field} must not be blank.");
+        }
+        else if (name.Length > maxLength)
+        {
+            (errors ??= []).Add($"{field} must be at most {maxLength} characters (was {name.Length}).");
+        }
+        else if (!JobStoreText.IsWellFormed(name))
+        {
+            (errors ??= []).Add($"{field} must be well-formed text: no NUL character and no unpaired surrogate.");
         }
     }
 }

@@ -30,6 +30,7 @@ public sealed class InMemoryJobStore : IJobStore
             throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
         }
 
+        JobStoreText.ThrowIfNotStorable(job);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {

@@ -150,6 +150,37 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Null(await Store.GetAsync(never.Id));
     }
 
+    [Theory]
+    [InlineData("Queue")]
+    [InlineData("Title")]
+    [InlineData("IdempotencyKey")]
+    [InlineData("Tags")]
+    [InlineData("Type")]
+    [InlineData("Payload")]
+    public async Task InsertAsync_TextNoStoreCanHold_IsRefusedAndTheNextInsertWorks(string field)
+    {
+        foreach (var hostile in (string[])["a\0b", "x\uD800y", "\uDC00"])
+        {
+            var job = NewJob();
+            job = field switch
+            {
+                "Queue" => job with { Queue = hostile },
+                "Title" => job with { Title = hostile },
+                "IdempotencyKey" => job with { IdempotencyKey = hostile },
+                "Tags" => job with { Tags = ["fine", hostile] },
+                "Type" => job with { Type = hostile },
+                _ => job with { Payload = "\"" + hostile + "\"" },
+            };
+
+            var error = await Assert.ThrowsAsync<ArgumentException>(async () => await Store.InsertAsync(job));
+            Assert.Contains(field, error.Message, StringComparison.Ordinal);
+            Assert.Null(await Store.GetAsync(job.Id));
+
+            var next = await Insert(NewJob(queue: "q\U0001F600"));
+            Assert.Equal("q\U0001F600", (await Store.GetAsync(next.Id))!.Queue);
+        }
+    }
+
     [Fact]
     public async Task GetAsync_UnknownId_ReturnsNull()
         => Assert.Null(await Store.GetAsync(JobId.New()));

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using JobRuntime.Handlers;
 using JobRuntime.Management;
 using JobRuntime.Progress;
 using JobRuntime.Tests.TestSupport;
@@ -92,6 +93,61 @@ public sealed class JobManagerTests
         Assert.Contains("MaxAttempts", ex.Message, StringComparison.Ordinal);
         Assert.Contains("Timeout", ex.Message, StringComparison.Ordinal);
         Assert.Empty((await runtime.Manager.ListAsync()).Items);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_HostileNamesAndLimits_ThrowWithEveryErrorAndStoreNothing()
+    {
+        await using var runtime = TestRuntime.Create();
+
+        var ex = await Assert.ThrowsAsync<ArgumentException>(async () => await runtime.Manager.SubmitAsync(new EchoArgs(1), new JobSubmitOptions
+        {
+            Queue = "q\0",
+            Title = "x\uD800y",
+            IdempotencyKey = "k\uDC00",
+            Tags = ["ok", " ", new string('t', JobSubmitOptions.MaxNameLength + 1)],
+            Timeout = TimeSpan.MaxValue,
+            Delay = TimeSpan.MaxValue,
+        }));
+
+        Assert.Contains("Queue must be well-formed text", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Title must be at most", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("IdempotencyKey must be well-formed text", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Each tag must not be blank", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"Each tag must be at most {JobSubmitOptions.MaxNameLength} characters", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Timeout must be positive and at most 365 days", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Delay puts the run time past the end of the calendar", ex.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await runtime.Manager.SubmitAsync(new EchoArgs(1), new JobSubmitOptions { Queue = new string('q', 8000) }));
+        Assert.Empty((await runtime.Manager.ListAsync()).Items);
+
+        // Surrogate pairs are fine; so is a long, well-formed title within the limit.
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(2), new JobSubmitOptions { Queue = "q\U0001F600", Title = new string('é', JobSubmitOptions.MaxTitleLength) });
+        Assert.Equal("q\U0001F600", (await runtime.Manager.GetAsync(id))!.Queue);
+    }
+
+    [Fact]
+    public async Task SubmitAsync_NullArguments_AreRefusedUnlessTheHandlerDeclaresThemNullable()
+    {
+        await using var runtime = TestRuntime.Create(builder: b => b.AddHandler<MaybeHandler>("maybe"));
+
+        await Assert.ThrowsAsync<JobPayloadException>(async () => await runtime.Manager.SubmitAsync<EchoArgs>(null!));
+        await Assert.ThrowsAsync<JobPayloadException>(async () => await runtime.Manager.SubmitAsync<EchoArgs?>("echo", null));
+        var json = await Assert.ThrowsAsync<JobPayloadException>(async () => await runtime.Manager.SubmitJsonAsync("echo", "null"));
+        Assert.Contains("null", json.Message, StringComparison.Ordinal);
+        Assert.Empty((await runtime.Manager.ListAsync()).Items);
+
+        // A handler whose argument is declared nullable gets its null.
+        var id = await runtime.Manager.SubmitAsync<MaybeArgs?>("maybe", null);
+        Assert.Equal("none", await runtime.Manager.WaitForResultAsync<string>(id));
+        var fromJson = await runtime.Manager.SubmitJsonAsync("maybe", "null");
+        Assert.Equal("none", await runtime.Manager.WaitForResultAsync<string>(fromJson));
+    }
+
+    public sealed record MaybeArgs(string Name);
+
+    public sealed class MaybeHandler : IJobHandler<MaybeArgs, string>
+    {
+        public ValueTask<string> ExecuteAsync(MaybeArgs? args, JobContext context) => ValueTask.FromResult(args?.Name ?? "none");
     }
 
     [Fact]

@@ -1,0 +1,72 @@
+namespace JobRuntime.Storage;
+
+/// <summary>
+/// The text every store can hold: no NUL character and well-formed UTF-16 (no unpaired surrogate).
+/// PostgreSQL refuses a NUL in text and Npgsql cannot encode a lone surrogate; SQLite stores a lone
+/// surrogate as something else (a character swallowed). Stores refuse such names and keys at insert
+/// with <see cref="ThrowIfNotStorable"/>, so no store holds what another could not.
+/// </summary>
+public static class JobStoreText
+{
+    /// <summary>Whether <paramref name="text"/> has no NUL character and no unpaired surrogate.</summary>
+    /// <param name="text">The text; <see langword="null"/> is well formed.</param>
+    /// <returns><see langword="true"/> when every store can hold it as it is.</returns>
+    public static bool IsWellFormed(string? text)
+    {
+        if (text is null)
+        {
+            return true;
+        }
+
+        var span = text.AsSpan();
+        if (span.Contains('\0'))
+        {
+            return false;
+        }
+
+        var at = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        if (at < 0)
+        {
+            return true;
+        }
+
+        for (var i = at; i < span.Length; i++)
+        {
+            if (char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(span[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Refuses a new job whose type, queue, title, idempotency key, tags or payload is not <see cref="IsWellFormed">well formed</see>.</summary>
+    /// <param name="job">The job about to be stored.</param>
+    /// <exception cref="ArgumentException">A field holds a NUL character or an unpaired surrogate; the message names it.</exception>
+    public static void ThrowIfNotStorable(JobSnapshot job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        Check(job.Type, nameof(job.Type));
+        Check(job.Queue, nameof(job.Queue));
+        Check(job.Title, nameof(job.Title));
+        Check(job.IdempotencyKey, nameof(job.IdempotencyKey));
+        Check(job.Payload, nameof(job.Payload));
+        foreach (var tag in job.Tags)
+        {
+            Check(tag, nameof(job.Tags));
+        }
+
+        static void Check(string? text, string field)
+        {
+            if (!IsWellFormed(text))
+            {
+                throw new ArgumentException($"The job's {field} holds a NUL character or an unpaired surrogate (invalid UTF-16), which no store can hold; nothing was stored.", nameof(job));
+            }
+        }
+    }
+}
