@@ -5,7 +5,7 @@ namespace JobRuntime.Sqlite;
 public sealed partial class SqliteJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     // Migration n brings a database from version n - 1 to n. Append only; never edit a shipped one.
     private static readonly string[] Migrations =
@@ -69,6 +69,13 @@ public sealed partial class SqliteJobStore
         CREATE INDEX jr_jobs_delayed ON jr_jobs (scheduled_at) WHERE status = 0 AND pending_parents = 0 AND scheduled_at > created_at;
         DROP INDEX jr_jobs_list;
         CREATE INDEX jr_jobs_list ON jr_jobs (status, type, created_at) WHERE status <> 1;
+        """,
+
+        // 3: ready jobs by queue, so that a claim limited to some queues (per-queue limits, a worker
+        // serving a few queues) reads only jobs it may take: through jr_jobs_ready it read past every
+        // ready job of a queue at its limit, under the write lock.
+        """
+        CREATE INDEX jr_jobs_ready_queue ON jr_jobs (queue, priority DESC, scheduled_at, id) WHERE status = 0 AND pending_parents = 0;
         """,
     ];
 

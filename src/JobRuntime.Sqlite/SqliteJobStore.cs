@@ -157,6 +157,14 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         }
     }
 
+    private long _vmSteps;
+
+    /// <summary>Whether the writer adds up the SQLite virtual-machine steps of its statements (for tests: a deterministic measure of work).</summary>
+    internal bool CountVmSteps { get; set; }
+
+    /// <summary>The virtual-machine steps the writer's statements ran since <see cref="CountVmSteps"/> was set, counted at each commit.</summary>
+    internal long VmSteps => Volatile.Read(ref _vmSteps);
+
     private async Task WriterLoopAsync()
     {
         SqliteConnection? connection = null;
@@ -245,6 +253,14 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         }
 
         transaction.Commit();
+        if (CountVmSteps)
+        {
+            foreach (var statement in statements.Values)
+            {
+                _vmSteps += statement.TakeVmSteps();
+            }
+        }
+
         foreach (var op in batch)
         {
             op.Complete();

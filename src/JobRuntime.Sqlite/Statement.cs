@@ -127,6 +127,9 @@ internal sealed class Statement : IRow, IDisposable
         }
     }
 
+    /// <summary>The virtual-machine steps this statement ran since the last call (SQLite's own count of work done; deterministic, for tests).</summary>
+    public long TakeVmSteps() => raw.sqlite3_stmt_status(_stmt, raw.SQLITE_STMTSTATUS_VM_STEP, 1);
+
     public bool IsNull(int column) => raw.sqlite3_column_type(_stmt, column) == raw.SQLITE_NULL;
 
     public long Int64(int column) => raw.sqlite3_column_int64(_stmt, column);

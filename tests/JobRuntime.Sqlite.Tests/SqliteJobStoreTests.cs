@@ -33,6 +33,51 @@ public sealed class SqliteJobStoreTests : IDisposable
         command.ExecuteNonQuery();
     }
 
+    [Theory]
+    [InlineData("limit")]
+    [InlineData("filter")]
+    public async Task ClaimAsync_LimitedOrFilteredQueues_CostDoesNotGrowWithJobsItMayNotTake(string kind)
+    {
+        // SQLite's count of virtual-machine steps is the measure: deterministic, whatever the machine's load.
+        await using var store = new SqliteJobStore(_database.Options());
+        var request = new ClaimRequest("worker", 4, TimeSpan.FromMinutes(1)) with
+        {
+            QueueLimits = kind == "limit" ? new Dictionary<string, int> { ["batch"] = 0 } : null,
+            Queues = kind == "filter" ? ["ui"] : null,
+        };
+
+        async Task<long> ClaimStepsWithBacklog(int backlog)
+        {
+            var inserts = new List<Task>();
+            for (var i = 0; i < backlog; i++)
+            {
+                inserts.Add(store.InsertAsync(NewJob() with { Queue = "batch" }).AsTask());
+            }
+
+            for (var i = 0; i < 4; i++)
+            {
+                inserts.Add(store.InsertAsync(NewJob() with { Queue = "ui" }).AsTask());
+            }
+
+            await Task.WhenAll(inserts);
+            // The first counted commit takes in the steps the statements ran before counting began.
+            store.CountVmSteps = true;
+            await store.CleanupAsync(DateTimeOffset.MinValue);
+            var before = store.VmSteps;
+            var claimed = await store.ClaimAsync(request);
+            var steps = store.VmSteps - before;
+            store.CountVmSteps = false;
+            Assert.Equal(4, claimed.Jobs.Count);
+            Assert.All(claimed.Jobs, j => Assert.Equal("ui", j.Job.Queue));
+            return steps;
+        }
+
+        var small = await ClaimStepsWithBacklog(500);
+        var large = await ClaimStepsWithBacklog(9_500);    // 10,000 jobs it may not take
+
+        Assert.True(large <= (small * 3 / 2) + 100, $"A claim took {small} steps past 500 jobs it may not take and {large} past 10,000.");
+    }
+
     [Fact]
     public async Task InitializeAsync_EmptyFile_CreatesTheSchemaAndRecordsItsVersion()
     {
