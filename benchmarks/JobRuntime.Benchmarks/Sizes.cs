@@ -39,6 +39,13 @@ public static class Sizes
         _ => [2_000],
     };
 
+    /// <summary>Pending jobs of a queue at its concurrency limit, beside the measured queue.</summary>
+    public static IEnumerable<int> Backlogs => Mode switch
+    {
+        SizeMode.Smoke => [100],
+        _ => [10_000],
+    };
+
     /// <summary>Progress events per fan-out measurement.</summary>
     public static int Events => Mode switch
     {

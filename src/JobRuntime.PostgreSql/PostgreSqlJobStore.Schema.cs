@@ -93,20 +93,35 @@ public sealed partial class PostgreSqlJobStore
             var connection = await _dataSource.OpenConnectionAsync().ConfigureAwait(false);
             await using (connection.ConfigureAwait(false))
             {
+                // A schema already at this version needs nothing created: read its version first, so
+                // that a role with data rights only (a deployment that migrates with another role)
+                // can start. CREATE SCHEMA IF NOT EXISTS is checked against CREATE on the database
+                // even when the schema exists.
+                var existing = await ReadSchemaVersionAsync(connection).ConfigureAwait(false);
+                if (existing == SchemaVersion)
+                {
+                    return;
+                }
+
+                ThrowIfNewer(existing);
                 var transaction = await connection.BeginTransactionAsync().ConfigureAwait(false);
                 await using (transaction.ConfigureAwait(false))
                 {
                     // One node at a time creates or migrates the schema; the others wait, then find it current.
                     await ExecuteAsync(connection, transaction, "SELECT pg_advisory_xact_lock(hashtext(@key))", ("key", "jobruntime:" + _schema)).ConfigureAwait(false);
-                    await ExecuteAsync(connection, transaction, Sql("CREATE SCHEMA IF NOT EXISTS {S}")).ConfigureAwait(false);
+                    await using (var exists = new NpgsqlCommand("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = @s)", connection, transaction))
+                    {
+                        exists.Parameters.AddWithValue("s", _schema);
+                        if (!(bool)(await exists.ExecuteScalarAsync().ConfigureAwait(false))!)
+                        {
+                            await ExecuteAsync(connection, transaction, Sql("CREATE SCHEMA IF NOT EXISTS {S}")).ConfigureAwait(false);
+                        }
+                    }
+
                     await ExecuteAsync(connection, transaction, Sql("CREATE TABLE IF NOT EXISTS {S}.migrations (version integer NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")).ConfigureAwait(false);
                     await using var read = new NpgsqlCommand(Sql("SELECT COALESCE(MAX(version), 0) FROM {S}.migrations"), connection, transaction);
                     var current = Convert.ToInt32(await read.ExecuteScalarAsync().ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
-                    if (current > SchemaVersion)
-                    {
-                        throw new PostgreSqlJobStoreException(
-                            $"The schema \"{_schema}\" has JobRuntime schema version {current}, written by a newer JobRuntime.PostgreSql; this version understands up to {SchemaVersion}. Upgrade the package or use another schema.");
-                    }
+                    ThrowIfNewer(current);
 
                     for (var version = current + 1; version <= SchemaVersion; version++)
                     {
@@ -121,6 +136,31 @@ public sealed partial class PostgreSqlJobStore
         catch (Exception ex) when (Translate($"create or migrate the JobRuntime schema \"{_schema}\"", ex) is { } translated)
         {
             throw translated;
+        }
+    }
+
+    /// <summary>The schema's recorded version, or 0 when it has no migrations table yet (a read only: no lock, no CREATE).</summary>
+    private async Task<int> ReadSchemaVersionAsync(NpgsqlConnection connection)
+    {
+        await using (var table = new NpgsqlCommand("SELECT to_regclass(@t) IS NOT NULL", connection))
+        {
+            table.Parameters.AddWithValue("t", $"\"{_schema}\".migrations");
+            if (!(bool)(await table.ExecuteScalarAsync().ConfigureAwait(false))!)
+            {
+                return 0;
+            }
+        }
+
+        await using var read = new NpgsqlCommand(Sql("SELECT COALESCE(MAX(version), 0) FROM {S}.migrations"), connection);
+        return Convert.ToInt32(await read.ExecuteScalarAsync().ConfigureAwait(false), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private void ThrowIfNewer(int version)
+    {
+        if (version > SchemaVersion)
+        {
+            throw new PostgreSqlJobStoreException(
+                $"The schema \"{_schema}\" has JobRuntime schema version {version}, written by a newer JobRuntime.PostgreSql; this version understands up to {SchemaVersion}. Upgrade the package or use another schema.");
         }
     }
 

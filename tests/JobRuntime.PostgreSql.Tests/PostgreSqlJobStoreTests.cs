@@ -229,8 +229,8 @@ public sealed class PostgreSqlJobStoreTests
 
         var role = "r_" + Guid.NewGuid().ToString("N")[..12];
         await ExecuteAsync(server, $"CREATE ROLE {role} LOGIN");
-        // What start-up needs (it checks the schema with CREATE … IF NOT EXISTS) and the data, not the table.
-        await ExecuteAsync(server, $"GRANT CREATE ON DATABASE postgres TO {role}; GRANT USAGE, CREATE ON SCHEMA \"{schema}\" TO {role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO {role}");
+        // The data, not the table.
+        await ExecuteAsync(server, $"GRANT USAGE ON SCHEMA \"{schema}\" TO {role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO {role}");
         await ExecuteAsync(server, DeadRowsSql(schema));
         await using var connection = new NpgsqlConnection(server.ConnectionString);
         await connection.OpenAsync();
@@ -243,6 +243,34 @@ public sealed class PostgreSqlJobStoreTests
         // what the store attempted is the point.
         Assert.Equal((false, false), await store.MaintainTableAsync());
         Assert.Equal("0/0/6000", await counters.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task RoleWithDataRightsOnly_StartsOnASchemaMigratedByAnotherRole_AndRunsJobs()
+    {
+        // A deployment that migrates with one role and runs with another: no CREATE on the database
+        // or the schema, only the data. Start-up used to run CREATE SCHEMA IF NOT EXISTS, which
+        // PostgreSQL checks against CREATE on the database even when the schema exists.
+        var server = await PostgresServer.GetAsync();
+        var schema = PostgresServer.NewSchema();
+        await CreateSchemaAsync(server, schema);
+        var role = "r_" + Guid.NewGuid().ToString("N")[..12];
+        await ExecuteAsync(server, $"CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA \"{schema}\" TO {role}; GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA \"{schema}\" TO {role}");
+
+        var services = new ServiceCollection();
+        services.AddJobRuntime()
+            .UsePostgreSql(o =>
+            {
+                o.ConnectionString = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Username = role }.ConnectionString;
+                o.Schema = schema;
+            })
+            .AddHandler<DoubleHandler>("double");
+        await using var provider = services.BuildServiceProvider();
+        var jobs = provider.GetRequiredService<IJobManager>();
+
+        var id = await jobs.SubmitAsync("double", 21);
+
+        Assert.Equal(42, await jobs.WaitForResultAsync<int>(id).WaitAsync(TimeSpan.FromSeconds(60)));
     }
 
     [Fact]
