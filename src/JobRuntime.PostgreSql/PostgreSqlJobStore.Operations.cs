@@ -77,7 +77,7 @@ public sealed partial class PostgreSqlJobStore
 
         // The plain claim is one statement: it needs no transaction of its own unless the per-queue
         // limits lock candidates first or the claim also notifies watchers.
-        var transactional = request.QueueLimits is not null || NotifiesStatus;
+        var transactional = request.QueueLimits is not null || request.Queues is not null || NotifiesStatus;
         return await OnConnectionAsync("claim jobs", async tx =>
         {
             var result = await ClaimCoreAsync(tx, request).ConfigureAwait(false);
@@ -348,6 +348,11 @@ public sealed partial class PostgreSqlJobStore
         return new JobInsertResult(stored with { WaitReason = JobWaitReasons.Of(stored, pendingParents > 0, tx.Now) }, Created: true);
     }
 
+    /// <summary>The order jobs are claimed in: higher priority first, then earlier run time, then id.</summary>
+    private static readonly Comparison<JobSnapshot> QueueOrder = static (x, y) => x.Priority != y.Priority ? y.Priority.CompareTo(x.Priority)
+        : x.ScheduledAt != y.ScheduledAt ? x.ScheduledAt.CompareTo(y.ScheduledAt)
+        : x.Id.CompareTo(y.Id);
+
     private static async Task<ClaimResult> ClaimCoreAsync(Tx tx, ClaimRequest request)
     {
         var expires = tx.Now + request.LeaseDuration;
@@ -364,47 +369,56 @@ public sealed partial class PostgreSqlJobStore
             """;
         List<JobSnapshot> claimed;
         var returning = "RETURNING " + string.Join(", ", Columns.Split(", ").Select(c => "j." + c));
-        if (request.QueueLimits is null)
+        if (request.QueueLimits is null && request.Queues is null)
         {
             // The MATERIALIZED CTE fences the planner: exactly the picked rows are locked and updated.
             claimed = await tx.PickJobsAsync(
                 $$"""
                 WITH picked AS MATERIALIZED (
-                    SELECT id FROM {S}.jobs WHERE {{Ready}} AND scheduled_at <= @now {{(request.Queues is null ? string.Empty : "AND queue = ANY(@queues)")}}
+                    SELECT id FROM {S}.jobs WHERE {{Ready}} AND scheduled_at <= @now
                     ORDER BY priority DESC, scheduled_at, id LIMIT @limit FOR UPDATE SKIP LOCKED)
                 {{Claim}} {{returning}}
                 """,
-                ("now", tx.NowTicks), ("owner", request.Owner), ("token", token), ("expires", Ticks(expires)), ("limit", request.MaxCount),
-                ("queues", request.Queues?.ToArray())).ConfigureAwait(false);
+                ("now", tx.NowTicks), ("owner", request.Owner), ("token", token), ("expires", Ticks(expires)), ("limit", request.MaxCount)).ConfigureAwait(false);
         }
         else
         {
-            // Per-queue limits: lock a page of candidates, keep what the limits allow, update those.
+            // Limited to some queues: each queue it may take from is read on its own, from the
+            // per-queue ready index, at most as many jobs as that queue may take (locked, SKIP
+            // LOCKED), and the best of them by priority, run time and id are claimed. A global page
+            // of candidates let a queue at its limit hide every other queue's jobs behind it (27 s
+            // with 3 slots free). The queues with ready jobs are found by a loose index scan (one
+            // index seek per queue), or are the node's own list.
+            var names = request.QueueLimits?.Keys.ToArray() ?? [];
+            var limits = names.Select(n => request.QueueLimits![n]).ToArray();
             var candidates = await tx.PickJobsAsync(
-                $"SELECT {Columns} FROM {{S}}.jobs WHERE {Ready} AND scheduled_at <= @now ORDER BY priority DESC, scheduled_at, id LIMIT @limit FOR UPDATE SKIP LOCKED",
-                ("now", tx.NowTicks), ("limit", Math.Max(64, request.MaxCount * 4))).ConfigureAwait(false);
-            var perQueue = new Dictionary<string, int>(StringComparer.Ordinal);
-            var chosen = new List<Guid>();
-            foreach (var job in candidates)
-            {
-                var count = perQueue.GetValueOrDefault(job.Queue);
-                if (chosen.Count < request.MaxCount && request.Allows(job.Queue, count))
-                {
-                    perQueue[job.Queue] = count + 1;
-                    chosen.Add(Key(job.Id));
-                }
-            }
-
-            claimed = chosen.Count == 0
+                $$"""
+                WITH RECURSIVE present(name) AS (
+                    SELECT (SELECT MIN(queue) FROM {S}.jobs WHERE {{Ready}})
+                    UNION ALL
+                    SELECT (SELECT MIN(queue) FROM {S}.jobs WHERE {{Ready}} AND queue > present.name) FROM present WHERE present.name IS NOT NULL),
+                queues AS (
+                    SELECT DISTINCT name FROM {{(request.Queues is null ? "present WHERE name IS NOT NULL" : "unnest(@queues::text[]) AS name")}}),
+                allowed AS (
+                    SELECT q.name, LEAST(@limit, COALESCE(l.room, @limit)) AS room
+                    FROM queues q LEFT JOIN unnest(@limit_names::text[], @limit_values::integer[]) AS l(name, room) ON l.name = q.name)
+                SELECT {{string.Join(", ", Columns.Split(", ").Select(c => "c." + c))}}
+                FROM allowed a CROSS JOIN LATERAL (
+                    SELECT * FROM {S}.jobs WHERE {{Ready}} AND queue = a.name AND scheduled_at <= @now
+                    ORDER BY priority DESC, scheduled_at, id LIMIT a.room FOR UPDATE SKIP LOCKED) c
+                WHERE a.room > 0
+                """,
+                ("now", tx.NowTicks), ("limit", request.MaxCount), ("queues", request.Queues?.ToArray()), ("limit_names", names), ("limit_values", limits)).ConfigureAwait(false);
+            candidates.Sort(QueueOrder);
+            var chosen = candidates.Take(request.MaxCount).Select(job => Key(job.Id)).ToArray();
+            claimed = chosen.Length == 0
                 ? []
                 : await tx.JobsAsync(
                     $"WITH picked AS (SELECT unnest(@ids::uuid[]) AS id) {Claim} {returning}",
-                    ("now", tx.NowTicks), ("owner", request.Owner), ("token", token), ("expires", Ticks(expires)), ("ids", chosen.ToArray())).ConfigureAwait(false);
+                    ("now", tx.NowTicks), ("owner", request.Owner), ("token", token), ("expires", Ticks(expires)), ("ids", chosen)).ConfigureAwait(false);
         }
 
-        claimed.Sort(static (x, y) => x.Priority != y.Priority ? y.Priority.CompareTo(x.Priority)
-            : x.ScheduledAt != y.ScheduledAt ? x.ScheduledAt.CompareTo(y.ScheduledAt)
-            : x.Id.CompareTo(y.Id));
+        claimed.Sort(QueueOrder);
         DateTimeOffset? next = null;
         if (claimed.Count < request.MaxCount)
         {

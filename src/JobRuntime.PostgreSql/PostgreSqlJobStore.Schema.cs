@@ -5,7 +5,7 @@ namespace JobRuntime.PostgreSql;
 public sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
@@ -83,6 +83,13 @@ public sealed partial class PostgreSqlJobStore
         CREATE INDEX jobs_delayed ON {S}.jobs (scheduled_at) WHERE status = 0 AND pending_parents = 0 AND scheduled_at > created_at;
         DROP INDEX {S}.jobs_list;
         CREATE INDEX jobs_list ON {S}.jobs (status, type, created_at) WHERE status <> 1;
+        """,
+
+        // 4: ready jobs by queue, for claims limited to some queues (per-queue limits, a node
+        // serving a few queues): read from jobs_ready, a page of jobs of a queue at its limit hid
+        // every other queue's jobs behind it.
+        """
+        CREATE INDEX jobs_ready_queue ON {S}.jobs (queue, priority DESC, scheduled_at, id) WHERE status = 0 AND pending_parents = 0;
         """,
     ];
 

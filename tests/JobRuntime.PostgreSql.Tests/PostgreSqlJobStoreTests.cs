@@ -171,7 +171,8 @@ public sealed class PostgreSqlJobStoreTests
             CREATE INDEX jobs_due ON "{schema}".jobs (scheduled_at) WHERE status = 0 AND pending_parents = 0;
             DROP INDEX "{schema}".jobs_list;
             CREATE INDEX jobs_list ON "{schema}".jobs (status, type, created_at);
-            DELETE FROM "{schema}".migrations WHERE version = 3;
+            DROP INDEX "{schema}".jobs_ready_queue;
+            DELETE FROM "{schema}".migrations WHERE version >= 3;
             """);
 
         await using var upgraded = new PostgreSqlJobStore(options);
@@ -182,12 +183,13 @@ public sealed class PostgreSqlJobStoreTests
         await using var connection = new NpgsqlConnection(server.ConnectionString);
         await connection.OpenAsync();
         await using var version = new NpgsqlCommand($"SELECT MAX(version) FROM \"{schema}\".migrations", connection);
-        Assert.Equal(3, await version.ExecuteScalarAsync());
+        Assert.Equal(PostgreSqlJobStore.SchemaVersion, await version.ExecuteScalarAsync());
         await using var indexes = new NpgsqlCommand("SELECT string_agg(indexname || ': ' || indexdef, '; ') FROM pg_indexes WHERE schemaname = @s", connection);
         indexes.Parameters.AddWithValue("s", schema);
         var definitions = (string)(await indexes.ExecuteScalarAsync())!;
         Assert.DoesNotContain("jobs_due", definitions, StringComparison.Ordinal);
         Assert.Contains("status <> 1", definitions, StringComparison.Ordinal);
+        Assert.Contains("jobs_ready_queue", definitions, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -123,15 +123,17 @@ public sealed class SqliteJobStoreTests : IDisposable
             CREATE INDEX jr_jobs_due ON jr_jobs (scheduled_at) WHERE status = 0 AND pending_parents = 0;
             DROP INDEX jr_jobs_list;
             CREATE INDEX jr_jobs_list ON jr_jobs (status, type, created_at);
-            DELETE FROM jr_migrations WHERE version = 2;
+            DROP INDEX jr_jobs_ready_queue;
+            DELETE FROM jr_migrations WHERE version >= 2;
             """);
         Assert.Equal(1, Scalar("SELECT MAX(version) FROM jr_migrations"));
 
         await using var upgraded = new SqliteJobStore(_database.Options());
         var claimed = await upgraded.ClaimAsync(new ClaimRequest("w", 10, TimeSpan.FromMinutes(1)));
 
-        Assert.Equal(2, Scalar("SELECT MAX(version) FROM jr_migrations"));
+        Assert.Equal(SqliteJobStore.SchemaVersion, Scalar("SELECT MAX(version) FROM jr_migrations"));
         Assert.Equal(0, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'jr_jobs_due'"));
+        Assert.Equal(1, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'jr_jobs_ready_queue'"));
         Assert.Contains("status <> 1", ScalarText("SELECT sql FROM sqlite_master WHERE name = 'jr_jobs_list'"), StringComparison.Ordinal);
         var job = Assert.Single(claimed.Jobs).Job;
         Assert.Equal(ready.Id, job.Id);

@@ -261,6 +261,32 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ClaimAsync_QueueAtItsLimitWithABacklog_DoesNotHideOtherQueues()
+    {
+        // 300 jobs of a queue at its limit come first in queue order (higher priority); behind them
+        // wait jobs of other queues, which the claim must reach.
+        for (var i = 0; i < 300; i++)
+        {
+            await Insert(NewJob(priority: 5, queue: "batch"));
+        }
+
+        var low = await Insert(NewJob(priority: 0, queue: "default"));
+        var other = await Insert(NewJob(priority: 1, queue: "ui"));
+
+        var limited = await Claim(3, queueLimits: new Dictionary<string, int> { ["batch"] = 0 });
+        Assert.Equal([other.Id, low.Id], limited.Select(c => c.Job.Id));
+
+        await Insert(NewJob(priority: 0, queue: "ui"));
+        var filtered = (await Store.ClaimAsync(new ClaimRequest("worker-2", 3, Lease) { Queues = ["ui"] })).Jobs;
+        Assert.Equal("ui", Assert.Single(filtered).Job.Queue);
+
+        // The limit is a cap, not a ban: with room, the batch queue gives as many as it may.
+        var batch = await Claim(5, queueLimits: new Dictionary<string, int> { ["batch"] = 2 });
+        Assert.Equal(2, batch.Count);
+        Assert.All(batch, c => Assert.Equal("batch", c.Job.Queue));
+    }
+
+    [Fact]
     public async Task CompleteAsync_Completed_StoresResultArtifactsAndTimes()
     {
         await Insert(NewJob());
