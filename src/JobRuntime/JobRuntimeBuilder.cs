@@ -72,11 +72,17 @@ public sealed class JobRuntimeBuilder
         return this;
     }
 
-    /// <summary>Keeps jobs in process memory (the default when no store is configured).</summary>
+    /// <summary>
+    /// Keeps jobs in process memory (the default when no store is configured), at most
+    /// <paramref name="maxFinishedJobs"/> finished ones: the jobs that finished first are forgotten beyond it.
+    /// </summary>
+    /// <param name="maxFinishedJobs">How many finished jobs to keep; default <see cref="InMemoryJobStore.DefaultMaxFinishedJobs"/> (10,000).</param>
     /// <returns>This builder.</returns>
-    public JobRuntimeBuilder UseInMemoryStore()
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxFinishedJobs"/> is negative.</exception>
+    public JobRuntimeBuilder UseInMemoryStore(int maxFinishedJobs = InMemoryJobStore.DefaultMaxFinishedJobs)
     {
-        Services.Replace(ServiceDescriptor.Singleton<IJobStore>(sp => new InMemoryJobStore(sp.GetService<TimeProvider>())));
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFinishedJobs);
+        Services.Replace(ServiceDescriptor.Singleton<IJobStore>(sp => new InMemoryJobStore(sp.GetService<TimeProvider>(), maxFinishedJobs)));
         return this;
     }
 

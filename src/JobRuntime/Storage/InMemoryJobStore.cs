@@ -12,11 +12,47 @@ public sealed class InMemoryJobStore : IJobStore
     private readonly Dictionary<string, JobId> _activeKeys = new(StringComparer.Ordinal);
     private readonly SortedSet<Entry> _ready = new(ReadyOrder.Instance);
     private readonly SortedSet<Entry> _delayed = new(DueOrder.Instance);
+    private readonly Queue<JobId> _finished = new();
+    private readonly int _maxFinishedJobs;
     private long _claims;
+
+    /// <summary>How many jobs, finished or not, the store holds now (for tests).</summary>
+    internal int Count
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _jobs.Count;
+            }
+        }
+    }
+
+    /// <summary>How many finished jobs the store keeps by default: the oldest are forgotten beyond it.</summary>
+    public const int DefaultMaxFinishedJobs = 10_000;
+
+    /// <summary>Creates an empty store that keeps at most <see cref="DefaultMaxFinishedJobs"/> finished jobs.</summary>
+    /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
+    public InMemoryJobStore(TimeProvider? timeProvider = null)
+        : this(timeProvider, DefaultMaxFinishedJobs)
+    {
+    }
 
     /// <summary>Creates an empty store.</summary>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    public InMemoryJobStore(TimeProvider? timeProvider = null) => _time = timeProvider ?? TimeProvider.System;
+    /// <param name="maxFinishedJobs">
+    /// How many finished jobs to keep for reading, listing and awaiting: beyond it the jobs that
+    /// finished first are forgotten (as <see cref="CleanupAsync"/> would), so that a long-running
+    /// process's memory stays bounded. Unfinished jobs are never forgotten. A dependent job that
+    /// starts after its parent was forgotten no longer sees the parent's result.
+    /// </param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxFinishedJobs"/> is negative.</exception>
+    public InMemoryJobStore(TimeProvider? timeProvider, int maxFinishedJobs)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxFinishedJobs);
+        _time = timeProvider ?? TimeProvider.System;
+        _maxFinishedJobs = maxFinishedJobs;
+    }
 
     /// <summary>A parent's status by id, for <see cref="JobDependencies"/>; made once, not per insert.</summary>
     private Func<JobId, JobStatus?>? _statusOf;
@@ -34,6 +70,7 @@ public sealed class InMemoryJobStore : IJobStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
+            ForgetOldestFinished();
             if (_jobs.ContainsKey(job.Id))
             {
                 throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
@@ -62,7 +99,11 @@ public sealed class InMemoryJobStore : IJobStore
             }
 
             _jobs.Add(job.Id, entry);
-            if (entry.Job.Status != JobStatus.Cancelled)
+            if (entry.Job.Status == JobStatus.Cancelled)
+            {
+                _finished.Enqueue(job.Id);
+            }
+            else
             {
                 if (job.IdempotencyKey is { } newKey)
                 {
@@ -221,7 +262,7 @@ public sealed class InMemoryJobStore : IJobStore
                     {
                         // Most jobs have no dependents: nothing to walk, nothing to allocate.
                         entry.RecordOutcome(completion, now);
-                        ReleaseKey(entry);
+                        Ended(entry);
                         return new(JobWriteResult.Applied);
                     }
 
@@ -404,7 +445,7 @@ public sealed class InMemoryJobStore : IJobStore
         stack.Push(entry);
         while (stack.TryPop(out var finished))
         {
-            ReleaseKey(finished);
+            Ended(finished);
             var children = finished.Children;
             finished.Children = null;
             if (children is null)
@@ -436,9 +477,25 @@ public sealed class InMemoryJobStore : IJobStore
         }
     }
 
-    /// <summary>A finished job's idempotency key may be used again.</summary>
-    private void ReleaseKey(Entry entry)
+    /// <summary>
+    /// Forgets the jobs that finished first while more than the limit are kept. Run at each insert
+    /// (only new jobs make the store grow), so the store holds at most the limit plus the jobs
+    /// finished since the last insert.
+    /// </summary>
+    private void ForgetOldestFinished()
     {
+        while (_finished.Count > _maxFinishedJobs)
+        {
+            // Deleted or cleaned up already: nothing to do. A finished job never runs again, so an id
+            // in the queue is a finished job's for as long as it is stored.
+            _jobs.Remove(_finished.Dequeue());
+        }
+    }
+
+    /// <summary>A job ended: its idempotency key may be used again, and it is in line to be forgotten.</summary>
+    private void Ended(Entry entry)
+    {
+        _finished.Enqueue(entry.Stable.Id);
         if (entry.Stable.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == entry.Stable.Id)
         {
             _activeKeys.Remove(key);

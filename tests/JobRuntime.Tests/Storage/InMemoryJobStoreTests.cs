@@ -1,9 +1,65 @@
 using JobRuntime.Storage;
 using JobRuntime.Testing.Storage;
+using JobRuntime.Tests.TestSupport;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Tests.Storage;
 
 public sealed class InMemoryJobStoreTests : JobStoreConformanceTests
 {
     protected override Task<IJobStore> CreateStore(TimeProvider timeProvider) => Task.FromResult<IJobStore>(new InMemoryJobStore(timeProvider));
+
+    [Fact]
+    public async Task LongRunOfJobs_KeepsAtMostTheLimitOfFinishedJobs_AndForgetsTheOldestFirst()
+    {
+        await using var runtime = TestRuntime.Create(builder: b => b.UseInMemoryStore(maxFinishedJobs: 1_000));
+        var store = (InMemoryJobStore)runtime.Services.GetRequiredService<IJobStore>();
+        var first = await runtime.Manager.SubmitAsync(new EchoArgs(0));
+        await runtime.Manager.WaitForCompletionAsync(first);
+
+        JobId last = first;
+        var largest = 0;
+        for (var round = 0; round < 40; round++)
+        {
+            var ids = new List<JobId>(500);
+            for (var i = 0; i < 500; i++)
+            {
+                ids.Add(await runtime.Manager.SubmitAsync(new EchoArgs(i)));
+            }
+
+            foreach (var id in ids)
+            {
+                await runtime.Manager.WaitForCompletionAsync(id);
+            }
+
+            last = ids[^1];
+            largest = Math.Max(largest, store.Count);
+        }
+
+        // 20,001 jobs ran; the store never held more than the limit plus one round's jobs.
+        Assert.InRange(largest, 1_000, 1_000 + 500);
+        Assert.Null(await runtime.Manager.GetAsync(first));
+        Assert.Equal(JobStatus.Completed, (await runtime.Manager.GetAsync(last))!.Status);
+    }
+
+    [Fact]
+    public async Task DefaultStore_KeepsTenThousandFinishedJobs_NeverAnUnfinishedOne()
+    {
+        var store = new InMemoryJobStore();
+        var now = DateTimeOffset.UtcNow;
+        var pending = new JobSnapshot { Id = JobId.New(now), Type = "t", Queue = "q", Payload = "{}", CreatedAt = now, ScheduledAt = now.AddDays(1) };
+        await store.InsertAsync(pending);
+        for (var i = 0; i < InMemoryJobStore.DefaultMaxFinishedJobs + 50; i++)
+        {
+            var job = new JobSnapshot { Id = JobId.New(now), Type = "t", Queue = "q", Payload = "{}", CreatedAt = now, ScheduledAt = now };
+            await store.InsertAsync(job);
+            await store.CancelAsync(job.Id);
+        }
+
+        await store.InsertAsync(new JobSnapshot { Id = JobId.New(now), Type = "t", Queue = "q", Payload = "{}", CreatedAt = now, ScheduledAt = now.AddDays(1) });
+
+        Assert.Equal(InMemoryJobStore.DefaultMaxFinishedJobs + 2, store.Count);
+        Assert.Equal(JobStatus.Pending, (await store.GetAsync(pending.Id))!.Status);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new InMemoryJobStore(null, -1));
+    }
 }
