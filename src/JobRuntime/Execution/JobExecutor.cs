@@ -228,7 +228,18 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
         item.RecordThread();
         try
         {
-            var value = Begin(item, out var suspended);
+            object? value;
+            Task<object?>? suspended;
+            item.EnterPoolThread();
+            try
+            {
+                value = Begin(item, out suspended);
+            }
+            finally
+            {
+                item.LeavePoolThread();
+            }
+
             if (suspended is not null)
             {
                 value = await suspended.ConfigureAwait(false);
@@ -357,10 +368,40 @@ internal sealed class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable
             Duration = Elapsed(item),
             Exception = new TimeoutException($"'{item.Name}' ({item.JobId}) ignored cancellation for {_grace} and was abandoned."),
         };
-        if (item.TryFinish(abandoned))
+        // Counted before the outcome is published (its watchers may read the count at once), and
+        // taken back if the work finished first.
+        Interlocked.Increment(ref _abandoned);
+        if (!item.TryFinish(abandoned))
         {
-            Interlocked.Increment(ref _abandoned);
-            ItemAbandoned?.Invoke(item);
+            Interlocked.Decrement(ref _abandoned);
+            return;
+        }
+
+        item.CompensateIfHoldingPoolThread();
+        ItemAbandoned?.Invoke(item);
+    }
+
+    private int _compensatedThreads;
+
+    /// <summary>How many thread-pool threads this executor added to the pool's minimum for abandoned items still blocking theirs.</summary>
+    internal int CompensatedThreads => Volatile.Read(ref _compensatedThreads);
+
+    /// <summary>
+    /// An abandoned item still blocking the thread-pool thread it started on (a synchronous wait, a
+    /// loop that ignores its token) keeps that thread from every other job; the pool adds threads
+    /// only slowly once its minimum is reached (16 such items on 2 cores: quick jobs waited 5 s to
+    /// start). So the pool's minimum goes up by one for as long as the item holds its thread, and
+    /// the pool starts a replacement at once.
+    /// </summary>
+    internal void CompensatePoolThread(int delta)
+    {
+        lock (_running)
+        {
+            ThreadPool.GetMinThreads(out var workers, out var io);
+            if (ThreadPool.SetMinThreads(Math.Max(1, workers + delta), io))
+            {
+                _compensatedThreads += delta;
+            }
         }
     }
 

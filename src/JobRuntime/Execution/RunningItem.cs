@@ -114,6 +114,30 @@ internal abstract class RunningItem : IThreadPoolWorkItem
 
     void IThreadPoolWorkItem.Execute() => _ = JobExecutor.RunAsync(this);
 
+    /// <summary>0: not running synchronously on a pool thread; 1: running on one; 2: running on one, abandoned, and compensated for.</summary>
+    private int _poolThread;
+
+    /// <summary>The work starts running synchronously on a thread-pool thread (until its first real await).</summary>
+    internal void EnterPoolThread() => Volatile.Write(ref _poolThread, 1);
+
+    /// <summary>The work returned its thread-pool thread; a compensation made for it is withdrawn.</summary>
+    internal void LeavePoolThread()
+    {
+        if (Interlocked.Exchange(ref _poolThread, 0) == 2)
+        {
+            _executor?.CompensatePoolThread(-1);
+        }
+    }
+
+    /// <summary>Called when the item is abandoned: if its work still blocks the pool thread it started on, the pool gets one more.</summary>
+    internal void CompensateIfHoldingPoolThread()
+    {
+        if (Interlocked.CompareExchange(ref _poolThread, 2, 1) == 1)
+        {
+            _executor?.CompensatePoolThread(+1);
+        }
+    }
+
     /// <summary>Records the thread the work starts on; called on that thread.</summary>
     public void RecordThread()
     {

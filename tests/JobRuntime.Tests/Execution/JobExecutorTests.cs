@@ -165,6 +165,54 @@ public sealed class JobExecutorTests
     }
 
     [Fact]
+    public async Task Abandoned_StillBlockingItsPoolThread_ThePoolGetsOneMoreUntilItReturns()
+    {
+        var time = new FakeTimeProvider();
+        await using var executor = NewExecutor(maxConcurrency: 8, time: time, grace: TimeSpan.FromSeconds(1));
+        using var release = new ManualResetEventSlim();
+        var blocking = 0;
+        var allBlocking = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var stuck = Enumerable.Range(0, 4).Select(_ => executor.ExecuteAsync(Work(_ =>
+        {
+            if (Interlocked.Increment(ref blocking) == 4)
+            {
+                allBlocking.SetResult();
+            }
+
+            release.Wait();    // a synchronous wait that ignores the token
+            return ValueTask.FromResult<object?>("late");
+        }, timeout: TimeSpan.FromSeconds(10)))).ToList();
+
+        // One that waits asynchronously holds no thread: nothing to compensate.
+        var asyncStarted = new TaskCompletionSource();
+        var asyncRelease = new TaskCompletionSource();
+        var awaiting = executor.ExecuteAsync(Work(async _ =>
+        {
+            asyncStarted.SetResult();
+            await asyncRelease.Task;
+            return null;
+        }, timeout: TimeSpan.FromSeconds(10)));
+        await allBlocking.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        await asyncStarted.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+        time.Advance(TimeSpan.FromSeconds(10));
+        time.Advance(TimeSpan.FromSeconds(1));
+        foreach (var item in stuck)
+        {
+            Assert.True((await item.WaitAsync(TimeSpan.FromSeconds(60))).Abandoned);
+        }
+
+        Assert.True((await awaiting.WaitAsync(TimeSpan.FromSeconds(60))).Abandoned);
+        Assert.Equal(4, executor.CompensatedThreads);
+        Assert.Equal("next", (await executor.ExecuteAsync(Work(_ => ValueTask.FromResult<object?>("next"))).WaitAsync(TimeSpan.FromSeconds(60))).Value);
+
+        // Each blocked thread returns to the pool: its compensation is withdrawn.
+        release.Set();
+        Assert.True(SpinWait.SpinUntil(() => executor.CompensatedThreads == 0, TimeSpan.FromSeconds(60)), $"{executor.CompensatedThreads} compensations left.");
+        asyncRelease.SetResult();
+    }
+
+    [Fact]
     public async Task ExecuteAsync_CancelledWhileWaitingForASlot_ThrowsAndRunsNothing()
     {
         await using var executor = NewExecutor(maxConcurrency: 1);
