@@ -47,6 +47,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         ArgumentNullException.ThrowIfNull(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.SignalPollInterval, TimeSpan.Zero);
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         var builder = new SqliteConnectionStringBuilder(options.ConnectionString)

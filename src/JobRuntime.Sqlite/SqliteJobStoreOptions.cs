@@ -18,4 +18,12 @@ public sealed class SqliteJobStoreOptions
     /// <summary>The most writes committed in one transaction.</summary>
     /// <value>Default: 1024.</value>
     public int MaxBatchSize { get; set; } = 1024;
+
+    /// <summary>
+    /// How often the runtime checks whether another process sharing the file committed, and then
+    /// whether a job running here was asked to stop; <see cref="TimeSpan.Zero"/> turns the check off
+    /// (cancellations from other processes then arrive with the job's next lease renewal).
+    /// </summary>
+    /// <value>Default: 250 milliseconds.</value>
+    public TimeSpan SignalPollInterval { get; set; } = TimeSpan.FromMilliseconds(250);
 }

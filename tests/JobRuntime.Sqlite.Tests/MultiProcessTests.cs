@@ -151,6 +151,57 @@ public sealed class MultiProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task CancelFromAnotherProcess_StopsTheRunningJobWithoutWaitingForItsLease()
+    {
+        // A 10-minute lease renews every 200 s: only the store's change check can bring these
+        // cancels within the test's patience.
+        await using var store = new SqliteJobStore(_database.Options());
+        using var worker = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4, new Dictionary<string, string> { ["JOBRUNTIME_LEASE_SECONDS"] = "600" });
+        var latencies = new List<double>();
+        for (var round = 0; round < 5; round++)
+        {
+            var id = (await SubmitAsync(store, 1, _ => 600_000, maxAttempts: 1))[0];
+            await WaitUntilAsync(() => Task.FromResult(ReadLog().ContainsKey(id.ToString())), "the job to start");
+
+            var asked = System.Diagnostics.Stopwatch.StartNew();
+            Assert.Equal(JobCancelOutcome.Requested, (await store.CancelAsync(id)).Outcome);
+            await WaitUntilAsync(async () => (await store.GetAsync(id))!.IsTerminal, "the cancelled job to end");
+            latencies.Add(asked.Elapsed.TotalMilliseconds);
+            Assert.Equal(JobStatus.Cancelled, (await store.GetAsync(id))!.Status);
+        }
+
+        Console.WriteLine($"cross-process cancel → Cancelled stored, ms: {string.Join(", ", latencies.Select(l => l.ToString("0", System.Globalization.CultureInfo.InvariantCulture)))}");
+    }
+
+    [Fact]
+    public async Task CancelRequestedWhileTheWorkerIsPaused_ThenTheWorkerIsKilled_TheJobEndsCancelledAndNeverRunsAgain()
+    {
+        await using var store = new SqliteJobStore(_database.Options());
+        var ids = await SubmitAsync(store, 4, _ => 600_000, maxAttempts: 3);
+        using (var zombie = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4))
+        {
+            await WaitUntilAsync(() => Task.FromResult(ids.All(id => ReadLog().ContainsKey(id.ToString()))), "the jobs to start");
+            zombie.Pause();
+            foreach (var id in ids)
+            {
+                Assert.Equal(JobCancelOutcome.Requested, (await store.CancelAsync(id)).Outcome);
+            }
+
+            zombie.Kill();
+        }
+
+        // Another worker recovers the expired leases (2 s): the stored requests win over the attempts left.
+        using (var rescuer = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4))
+        {
+            await WaitUntilAsync(async () => (await ReadAllAsync(store)).Values.All(j => j.IsTerminal), "recovery to end the jobs");
+        }
+
+        var final = await ReadAllAsync(store);
+        Assert.All(ids, id => Assert.Equal(JobStatus.Cancelled, final[id].Status));
+        Assert.All(ids, id => Assert.Equal(1, ReadLog()[id.ToString()]));
+    }
+
+    [Fact]
     public async Task TwoProcessesSharingOneFile_Run2000JobsEachExactlyOnce()
     {
         await using var store = new SqliteJobStore(_database.Options());

@@ -79,6 +79,18 @@ public sealed class WorkerProcess : IDisposable
         return worker;
     }
 
+    /// <summary>Pauses the worker with SIGSTOP: it neither runs nor renews its leases until killed (a zombie).</summary>
+    public void Pause()
+    {
+        if (Kill(_process.Id, 19) != 0)
+        {
+            throw new InvalidOperationException($"SIGSTOP to {_process.Id} failed.");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+
     /// <summary>Kills the worker with SIGKILL: no shutdown code runs.</summary>
     public void Kill()
     {

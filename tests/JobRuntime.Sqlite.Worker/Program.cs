@@ -19,7 +19,8 @@ builder.Services.AddSingleton(new SideEffectLog($"{args[1]}.{Environment.Process
 var runtime = builder.Services.AddJobRuntime(o =>
     {
         o.MaxConcurrency = int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture);
-        o.LeaseDuration = TimeSpan.FromSeconds(2);
+        // JOBRUNTIME_LEASE_SECONDS: a long lease, so that only the store's signals bring a cancel quickly.
+        o.LeaseDuration = TimeSpan.FromSeconds(int.Parse(Environment.GetEnvironmentVariable("JOBRUNTIME_LEASE_SECONDS") ?? "2", System.Globalization.CultureInfo.InvariantCulture));
         o.RecoveryInterval = TimeSpan.FromMilliseconds(500);
         o.PollInterval = TimeSpan.FromMilliseconds(100);
         o.RetryBaseDelay = TimeSpan.Zero;
