@@ -166,6 +166,12 @@ public sealed partial class SqliteJobStore
                 using var vacuum = connection.CreateCommand();
                 vacuum.CommandText = "PRAGMA incremental_vacuum";
                 vacuum.ExecuteNonQuery();
+
+                // And the write-ahead log's space: a truncating checkpoint empties the -wal file
+                // (it does nothing while another connection is reading; the next cleanup tries again).
+                using var truncate = connection.CreateCommand();
+                truncate.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+                truncate.ExecuteNonQuery();
                 return 0;
             }, cancellationToken).ConfigureAwait(false);
         }

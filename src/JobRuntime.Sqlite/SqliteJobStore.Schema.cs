@@ -120,7 +120,50 @@ public sealed partial class SqliteJobStore
         }
         catch (SqliteException ex)
         {
+            // A read-only file (or medium) at this version: it can still be read and listed; every
+            // write fails with the store's "read-only" error at the call.
+            if (ex.SqliteErrorCode is 8 or 14 && await ReadOnlyConnectionStringAsync().ConfigureAwait(false) is { } readOnly)
+            {
+                Volatile.Write(ref _readConnectionString, readOnly);
+                return;
+            }
+
             throw Translate("open the database", ex);
         }
+    }
+
+    /// <summary>
+    /// A connection string that reads a file which cannot be written (SQLITE_READONLY, or
+    /// SQLITE_CANTOPEN on a read-only medium) when it holds this schema version, else <see langword="null"/>.
+    /// Opened read-only first; on a read-only medium a WAL database cannot get its shared-memory
+    /// file, so it is then opened as immutable (nothing can change it there).
+    /// </summary>
+    private async Task<string?> ReadOnlyConnectionStringAsync()
+    {
+        var readOnly = new SqliteConnectionStringBuilder(_connectionString) { Mode = SqliteOpenMode.ReadOnly };
+        var immutable = new SqliteConnectionStringBuilder(readOnly.ToString()) { DataSource = "file:" + Path.GetFullPath(DataSource) + "?immutable=1" };
+        foreach (var candidate in (string[])[readOnly.ToString(), immutable.ToString()])
+        {
+            try
+            {
+                var connection = new SqliteConnection(candidate);
+                await using (connection.ConfigureAwait(false))
+                {
+                    await connection.OpenAsync().ConfigureAwait(false);
+                    using var read = connection.CreateCommand();
+                    read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
+                    if (Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == SchemaVersion)
+                    {
+                        return candidate;
+                    }
+                }
+            }
+            catch (SqliteException)
+            {
+                // Not readable this way: try the next, then give the original error.
+            }
+        }
+
+        return null;
     }
 }

@@ -38,6 +38,9 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     private int _commitsSinceCheckpoint;
     private int _disposed;
 
+    /// <summary>Set when the file turned out to be read-only at open: reads then open it read-only.</summary>
+    private string? _readConnectionString;
+
     /// <summary>Creates a store. The file and schema are created on first use.</summary>
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
@@ -131,7 +134,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         await Initialized().WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var connection = new SqliteConnection(_connectionString);
+            var connection = new SqliteConnection(Volatile.Read(ref _readConnectionString) ?? _connectionString);
             await using (connection.ConfigureAwait(false))
             {
                 await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -183,6 +186,11 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
                 try
                 {
                     await Initialized().ConfigureAwait(false);
+                    if (Volatile.Read(ref _readConnectionString) is not null)
+                    {
+                        throw new SqliteJobStoreException($"JobRuntime.Sqlite could not {batch[0].Operation}: the database '{DataSource}' is read-only (its file or the medium it is on cannot be written); it can be read and listed, not written.");
+                    }
+
                     connection ??= await OpenWriterAsync().ConfigureAwait(false);
                     Commit(connection, statements, batch);
                 }
@@ -231,6 +239,7 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     {
         var now = _time.GetUtcNow();
         using var transaction = connection.BeginTransaction(deferred: false);
+        CheckFile(connection);
         var context = new WriteContext(connection.Handle!, now, statements);
         foreach (var op in batch)
         {
@@ -327,6 +336,13 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         Execute(connection, null, $"PRAGMA synchronous = {(_options.Synchronous == SqliteSynchronousMode.Full ? "FULL" : "NORMAL")}");
         Execute(connection, null, $"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}");
         Execute(connection, null, $"PRAGMA wal_autocheckpoint = {WriterCheckpointPages}");
+
+        // The file as opened: the first writer connection's identity is the one every later batch checks.
+        if (_fileIdentity is null && !string.IsNullOrEmpty(DataSource) && FileIdentity.Of(Path.GetFullPath(DataSource)) is { Inode: not 0 } identity)
+        {
+            _filePath = Path.GetFullPath(DataSource);
+            _fileIdentity = identity;
+        }
         return connection;
     }
 

@@ -85,6 +85,39 @@ public sealed class FullDiskTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task ReadOnlyMedium_JobsCanStillBeReadAndListed_WritesFailClearly()
+    {
+        if (!OperatingSystem.IsLinux() || Environment.UserName != "root")
+        {
+            throw new InvalidOperationException("This test remounts a tmpfs read-only: run it as root on Linux (CI does).");
+        }
+
+        Run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", _mount);
+        _mounted = true;
+        var path = Path.Combine(_mount, "jobs.db");
+        var ids = new List<JobId>();
+        await using (var store = new SqliteJobStore(new SqliteJobStoreOptions { ConnectionString = $"Data Source={path}" }))
+        {
+            for (var i = 0; i < 5; i++)
+            {
+                ids.Add((await store.InsertAsync(NewJob("{}"))).Job.Id);
+            }
+        }
+
+        // The last connection closed: the write-ahead log is checkpointed and removed. Root ignores
+        // file modes, so the medium itself goes read-only.
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Run("mount", "-o", "remount,ro", _mount);
+
+        await using var readOnly = new SqliteJobStore(new SqliteJobStoreOptions { ConnectionString = $"Data Source={path}" });
+        var page = await readOnly.ListAsync(new JobQuery());
+        Assert.Equal(ids.OrderBy(id => id.Value).ToList(), page.Items.Select(j => j.Id).OrderBy(id => id.Value).ToList());
+        Assert.NotNull(await readOnly.GetAsync(ids[0]));
+        var error = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await readOnly.InsertAsync(NewJob("{}")));
+        Assert.Contains("read-only", error.Message, StringComparison.Ordinal);
+    }
+
     private static JobSnapshot NewJob(string payload)
     {
         var now = TimeProvider.System.GetUtcNow();

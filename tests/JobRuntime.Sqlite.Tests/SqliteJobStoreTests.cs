@@ -79,6 +79,55 @@ public sealed class SqliteJobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task DatabaseFileDeletedWhileOpen_EveryLaterWriteFailsLoudly()
+    {
+        await using var store = new SqliteJobStore(_database.Options());
+        var before = NewJob();
+        await store.InsertAsync(before);
+        foreach (var file in Directory.GetFiles(_database.Directory, "jobs.db*"))
+        {
+            File.Delete(file);
+        }
+
+        // Written into the unlinked file, these would be acknowledged and gone after a restart.
+        for (var i = 0; i < 3; i++)
+        {
+            var error = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await store.InsertAsync(NewJob()));
+            Assert.Contains("deleted, renamed or replaced", error.Message, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task NewerVersionTakesTheFileOverWhileOpen_WritesStop()
+    {
+        await using var store = new SqliteJobStore(_database.Options());
+        await store.InsertAsync(NewJob());
+
+        // What a newer version's migration does: change the schema, record its version.
+        Execute("CREATE INDEX jr_jobs_future ON jr_jobs (title); INSERT INTO jr_migrations (version, applied_at) VALUES (99, 0)");
+
+        var error = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await store.InsertAsync(NewJob()));
+        Assert.Contains("schema version 99", error.Message, StringComparison.Ordinal);
+        Assert.Equal(1, Scalar("SELECT COUNT(*) FROM jr_jobs"));
+    }
+
+    [Fact]
+    public async Task CleanupAsync_GivesTheWriteAheadLogsSpaceBack()
+    {
+        await using var store = new SqliteJobStore(_database.Options());
+        var jobs = Enumerable.Range(0, 3000).Select(_ => NewJob() with { Payload = $$"""{"pad":"{{new string('x', 500)}}"}""" }).ToList();
+        await Task.WhenAll(jobs.Select(j => store.InsertAsync(j).AsTask()));
+        await Task.WhenAll(jobs.Select(j => store.CancelAsync(j.Id).AsTask()));
+        var wal = new FileInfo(_database.Path + "-wal");
+        Assert.True(wal.Length > 0);
+
+        Assert.Equal(jobs.Count, await store.CleanupAsync(DateTimeOffset.MaxValue));
+
+        wal.Refresh();
+        Assert.Equal(0, wal.Length);
+    }
+
+    [Fact]
     public async Task InitializeAsync_EmptyFile_CreatesTheSchemaAndRecordsItsVersion()
     {
         await using (var store = new SqliteJobStore(_database.Options()))
@@ -151,7 +200,8 @@ public sealed class SqliteJobStoreTests : IDisposable
             await store.InitializeAsync(CancellationToken.None);
         }
 
-        Execute("INSERT INTO jr_migrations (version, applied_at) VALUES (99, 0)");
+        // What a newer version's migration does: change the schema, record its version.
+        Execute("CREATE INDEX jr_jobs_future ON jr_jobs (title); INSERT INTO jr_migrations (version, applied_at) VALUES (99, 0)");
 
         await using var newer = new SqliteJobStore(_database.Options());
         var ex = await Assert.ThrowsAsync<SqliteJobStoreException>(async () => await newer.GetAsync(JobId.New()));
