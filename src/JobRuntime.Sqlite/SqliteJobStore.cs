@@ -337,6 +337,10 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
         Execute(connection, null, $"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}");
         Execute(connection, null, $"PRAGMA wal_autocheckpoint = {WriterCheckpointPages}");
 
+        // A log that outgrew the checkpoint size (another process's readers held a checkpoint back)
+        // is cut back to it when it next starts over; SQLite otherwise keeps the file at its largest.
+        Execute(connection, null, $"PRAGMA journal_size_limit = {WriterCheckpointPages * 4096L * 5 / 4}");
+
         // The file as opened: the first writer connection's identity is the one every later batch checks.
         if (_fileIdentity is null && !string.IsNullOrEmpty(DataSource) && FileIdentity.Of(Path.GetFullPath(DataSource)) is { Inode: not 0 } identity)
         {
