@@ -114,7 +114,10 @@ internal abstract class RunningItem : IThreadPoolWorkItem
 
     void IThreadPoolWorkItem.Execute() => _ = JobExecutor.RunAsync(this);
 
-    /// <summary>0: not running synchronously on a pool thread; 1: running on one; 2: running on one, abandoned, and compensated for.</summary>
+    /// <summary>
+    /// 0: not running synchronously on a pool thread; 1: running on one; 3: still running on it at
+    /// one blocking scan; 2: holding it and compensated for (at the next scan, or when abandoned).
+    /// </summary>
     private int _poolThread;
 
     /// <summary>The work starts running synchronously on a thread-pool thread (until its first real await).</summary>
@@ -132,9 +135,22 @@ internal abstract class RunningItem : IThreadPoolWorkItem
     /// <summary>Called when the item is abandoned: if its work still blocks the pool thread it started on, the pool gets one more.</summary>
     internal void CompensateIfHoldingPoolThread()
     {
-        if (Interlocked.CompareExchange(ref _poolThread, 2, 1) == 1)
+        if (Interlocked.CompareExchange(ref _poolThread, 2, 1) == 1 || Interlocked.CompareExchange(ref _poolThread, 2, 3) == 3)
         {
             _executor?.CompensatePoolThread(+1);
+        }
+    }
+
+    /// <summary>Called by each blocking scan: the first sees the item on its start thread, the second (one interval later) compensates it.</summary>
+    internal void CompensateIfBlockingSinceLastScan()
+    {
+        if (Interlocked.CompareExchange(ref _poolThread, 2, 3) == 3)
+        {
+            _executor?.CompensatePoolThread(+1);
+        }
+        else
+        {
+            Interlocked.CompareExchange(ref _poolThread, 3, 1);
         }
     }
 

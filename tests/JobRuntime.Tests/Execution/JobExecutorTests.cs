@@ -165,6 +165,37 @@ public sealed class JobExecutorTests
     }
 
     [Fact]
+    public async Task ItemsBlockingTheirPoolThread_AreCompensatedWhileTheyBlock_NotThoseThatAwait()
+    {
+        await using var executor = NewExecutor(maxConcurrency: 8);
+        using var release = new ManualResetEventSlim();
+        var awaitRelease = new TaskCompletionSource();
+        var blocking = Enumerable.Range(0, 2).Select(_ => executor.ExecuteAsync(Work(_ =>
+        {
+            release.Wait();    // holds its pool thread, no timeout involved
+            return ValueTask.FromResult<object?>("done");
+        }))).ToList();
+        var awaiting = executor.ExecuteAsync(Work(async _ =>
+        {
+            await awaitRelease.Task;
+            return "done";
+        }));
+
+        // The blocking monitor runs on a thread of its own every 250 ms: wait for what it decides.
+        Assert.True(SpinWait.SpinUntil(() => executor.CompensatedThreads == 2, TimeSpan.FromSeconds(60)), $"{executor.CompensatedThreads} compensations, expected 2.");
+
+        release.Set();
+        foreach (var item in blocking)
+        {
+            Assert.Equal("done", (await item.WaitAsync(TimeSpan.FromSeconds(60))).Value);
+        }
+
+        Assert.True(SpinWait.SpinUntil(() => executor.CompensatedThreads == 0, TimeSpan.FromSeconds(60)), $"{executor.CompensatedThreads} compensations left.");
+        awaitRelease.SetResult();
+        Assert.Equal("done", (await awaiting.WaitAsync(TimeSpan.FromSeconds(60))).Value);
+    }
+
+    [Fact]
     public async Task Abandoned_StillBlockingItsPoolThread_ThePoolGetsOneMoreUntilItReturns()
     {
         var time = new FakeTimeProvider();
