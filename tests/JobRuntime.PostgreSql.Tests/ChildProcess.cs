@@ -60,6 +60,18 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public void Kill() => _process.Kill(entireProcessTree: false);    // SIGKILL on Linux
 
+    /// <summary>Pauses the process with SIGSTOP: it neither runs nor renews its leases (a zombie) until killed.</summary>
+    public void Pause()
+    {
+        if (SendSignal(_process.Id, 19) != 0)
+        {
+            throw new InvalidOperationException($"SIGSTOP to {_process.Id} failed.");
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int SendSignal(int pid, int signal);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

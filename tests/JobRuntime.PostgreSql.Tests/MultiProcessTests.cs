@@ -135,6 +135,50 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task CancelRequestedWhileTheWorkerIsPaused_ThenTheWorkerIsKilled_TheJobsEndCancelledAndNeverRunAgain()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var store = await CreateStoreAsync(server);
+        var lease = TimeSpan.FromSeconds(2);
+        var ids = new List<JobId>();
+        await using (var zombie = await ChildProcess.StartWorkerAsync(server.ConnectionString, _schema, Log, concurrency: 4, lease))
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                var now = DateTimeOffset.UtcNow;
+                ids.Add((await store.InsertAsync(new JobSnapshot
+                {
+                    Id = JobId.New(now), Type = "block", Queue = "default", Payload = "1", Status = JobStatus.Pending, MaxAttempts = 3, CreatedAt = now, ScheduledAt = now,
+                })).Job.Id);
+            }
+
+            foreach (var id in ids)
+            {
+                await WaitForLogAsync($"started {id}");
+            }
+
+            // Paused, it cannot hear the cancels; killed, it never will. The requests are stored.
+            zombie.Pause();
+            foreach (var id in ids)
+            {
+                Assert.Equal(JobCancelOutcome.Requested, (await store.CancelAsync(id)).Outcome);
+            }
+
+            zombie.Kill();
+        }
+
+        // Another worker recovers the expired leases: the stored requests win over the attempts left.
+        await using var rescuer = await ChildProcess.StartWorkerAsync(server.ConnectionString, _schema, Log, concurrency: 4, lease);
+        await WaitUntilAsync(server, $"SELECT COUNT(*) FROM \"{_schema}\".jobs WHERE status = 4", ids.Count);
+        var starts = ReadLog("started");
+        Assert.All(ids, id => Assert.Single(starts, s => s.Id == id.ToString()));
+        foreach (var id in ids)
+        {
+            Assert.Equal("Cancelled", (await store.GetAsync(id))!.Error!.Type);
+        }
+    }
+
+    [Fact]
     public async Task SameIdempotencyKeyFromThreeProcesses_MakesOneJob()
     {
         var server = await PostgresServer.GetAsync();
