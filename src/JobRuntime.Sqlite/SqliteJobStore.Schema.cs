@@ -81,6 +81,7 @@ public sealed partial class SqliteJobStore
 
     private async Task InitializeAsync()
     {
+        CreateDirectory();
         try
         {
             var connection = new SqliteConnection(_connectionString);
@@ -129,6 +130,33 @@ public sealed partial class SqliteJobStore
             }
 
             throw Translate("open the database", ex);
+        }
+    }
+
+    /// <summary>
+    /// Creates the folder of a database file that does not exist yet (<c>Data Source=data/jobs.db</c>
+    /// in a fresh deployment): SQLite creates the file, not its folder.
+    /// </summary>
+    private void CreateDirectory()
+    {
+        if (string.IsNullOrEmpty(DataSource) || DataSource == ":memory:" || DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        var directory = Path.GetDirectoryName(Path.GetFullPath(DataSource));
+        if (directory is null || Directory.Exists(directory))
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new SqliteJobStoreException($"JobRuntime.Sqlite could not open the database '{DataSource}': its folder '{directory}' does not exist and could not be created ({ex.Message}).", ex);
         }
     }
 

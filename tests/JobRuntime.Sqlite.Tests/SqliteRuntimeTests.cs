@@ -33,6 +33,35 @@ public sealed class SqliteRuntimeTests : IDisposable
         .Services.BuildServiceProvider();
 
     [Fact]
+    public async Task HostStart_DatabaseInAFolderThatDoesNotExistYet_CreatesItAndRuns()
+    {
+        var path = Path.Combine(_database.Directory, "data", "nested", "jobs.db");
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddJobRuntime().UseSqlite($"Data Source={path}").AddHandler<SquareHandler>("square");
+        using var host = builder.Build();
+
+        await host.StartAsync();
+        Assert.True(File.Exists(path));
+        var jobs = host.Services.GetRequiredService<IJobManager>();
+        Assert.Equal(49, await jobs.WaitForResultAsync<int>(await jobs.SubmitAsync(new SquareArgs(7, 1))));
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task HostStart_DatabaseThatCannotBeOpened_FailsTheStartWithTheStoresError()
+    {
+        // A folder that cannot be created: its parent is a file.
+        var blocker = Path.Combine(_database.Directory, "not-a-folder");
+        await File.WriteAllTextAsync(blocker, "x");
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddJobRuntime().UseSqlite($"Data Source={Path.Combine(blocker, "jobs.db")}").AddHandler<SquareHandler>("square");
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<SqliteJobStoreException>(() => host.StartAsync());
+        Assert.Contains("could not be created", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Jobs_RunAndTheirResultsSurviveARestart()
     {
         var ids = new List<JobId>();
