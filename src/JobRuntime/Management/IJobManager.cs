@@ -105,6 +105,7 @@ public interface IJobManager
     /// <exception cref="JobFailedException">The job failed; the exception carries its error.</exception>
     /// <exception cref="JobCancelledException">The job was cancelled.</exception>
     /// <exception cref="JobTimedOutException">The job timed out.</exception>
+    /// <exception cref="InvalidCastException">The job completed, but its stored result does not read as <typeparamref name="TResult"/>; the message names the job.</exception>
     Task<TResult> WaitForResultAsync<TResult>(JobId jobId, CancellationToken cancellationToken = default);
 
     /// <summary>

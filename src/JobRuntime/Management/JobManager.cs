@@ -149,11 +149,25 @@ internal sealed class JobManager : IJobManager
         var job = await WaitForCompletionAsync(jobId, cancellationToken).ConfigureAwait(false);
         return job.Status switch
         {
-            JobStatus.Completed => JsonSerializer.Deserialize<TResult>(job.Result!, _options.SerializerOptions)!,
+            JobStatus.Completed => ReadResult<TResult>(job),
             JobStatus.Cancelled => throw new JobCancelledException(job),
             JobStatus.TimedOut => throw new JobTimedOutException(job),
             _ => throw new JobFailedException(job),
         };
+    }
+
+    private TResult ReadResult<TResult>(JobSnapshot job)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<TResult>(job.Result!, _options.SerializerOptions)!;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            throw new InvalidCastException($"Job {job.Id} ({job.Type}) completed, but its result is not a {typeof(TResult).FullName}: {ex.Message} The stored result: {Shorten(job.Result!)}", ex);
+        }
+
+        static string Shorten(string json) => json.Length <= 200 ? json : json[..200] + "…";
     }
 
     public async IAsyncEnumerable<JobEvent> WatchAsync(JobId jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -126,6 +126,20 @@ public sealed class JobManagerTests
     }
 
     [Fact]
+    public async Task WaitForResultAsync_WrongResultType_ThrowsNamingTheJobAndTheType()
+    {
+        await using var runtime = TestRuntime.Create();
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(4));
+
+        var error = await Assert.ThrowsAsync<InvalidCastException>(() => runtime.Manager.WaitForResultAsync<int[]>(id));
+
+        Assert.Contains(id.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.Contains("System.Int32[]", error.Message, StringComparison.Ordinal);
+        Assert.IsAssignableFrom<System.Text.Json.JsonException>(error.InnerException);
+        Assert.Equal(8, (await runtime.Manager.WaitForResultAsync<EchoResult>(id)).Doubled);
+    }
+
+    [Fact]
     public async Task SubmitAsync_NullArguments_AreRefusedUnlessTheHandlerDeclaresThemNullable()
     {
         await using var runtime = TestRuntime.Create(builder: b => b.AddHandler<MaybeHandler>("maybe"));
