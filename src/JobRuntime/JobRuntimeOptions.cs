@@ -45,7 +45,11 @@ public sealed class JobRuntimeOptions
     /// <value>Default: 5 seconds.</value>
     public TimeSpan CancellationGracePeriod { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>How long shutdown waits for running jobs before cancelling them.</summary>
+    /// <summary>
+    /// How long shutdown waits for running jobs before cancelling them. Under the generic host, never
+    /// longer than the host's <c>HostOptions.ShutdownTimeout</c> minus <see cref="CancellationGracePeriod"/>
+    /// and one second to hand the cancelled jobs back, so that all of it ends within the host's timeout.
+    /// </summary>
     /// <value>Default: 30 seconds.</value>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 

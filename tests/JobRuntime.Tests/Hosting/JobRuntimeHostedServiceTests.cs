@@ -116,6 +116,47 @@ public sealed class JobRuntimeHostedServiceTests
         await host.StopAsync();
     }
 
+    [Theory]
+    [InlineData(10, 30, 2, 7)]     // the host's 10 s bound it: 10 - 2 s grace - 1 s hand-back
+    [InlineData(60, 30, 5, 30)]    // the runtime's own wait fits
+    [InlineData(2, 30, 5, 0)]      // nothing left to wait: cancel at once
+    public void StopAsync_WaitsForRunningJobsNoLongerThanTheHostsShutdownTimeoutAllows(int hostSeconds, int shutdownSeconds, int graceSeconds, int expectedSeconds)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(hostSeconds));
+        builder.Services.AddJobRuntime(o =>
+            {
+                o.ShutdownTimeout = TimeSpan.FromSeconds(shutdownSeconds);
+                o.CancellationGracePeriod = TimeSpan.FromSeconds(graceSeconds);
+            })
+            .AddHandler<EchoHandler>("echo");
+        using var host = builder.Build();
+
+        var service = host.Services.GetServices<IHostedService>().OfType<JobRuntime.Hosting.JobRuntimeHostedService>().Single();
+
+        Assert.Equal(TimeSpan.FromSeconds(expectedSeconds), service.ShutdownWait);
+    }
+
+    [Fact]
+    public async Task StopAsync_ShortHostShutdownTimeout_HandsTheRunningJobBack()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(3));
+        builder.Services.AddSingleton<Gates>();
+        builder.Services.AddJobRuntime(o => o.CancellationGracePeriod = TimeSpan.FromMilliseconds(500)).AddHandler<GateHandler>("gate");
+        using var host = builder.Build();
+        await host.StartAsync();
+        var jobs = host.Services.GetRequiredService<IJobManager>();
+        var id = await jobs.SubmitAsync(new GateArgs("shutdown"));
+        await host.Services.GetRequiredService<Gates>().For("shutdown").Started.Task;
+
+        await host.StopAsync();
+
+        var job = (await host.Services.GetRequiredService<JobRuntime.Storage.IJobStore>().GetAsync(id))!;
+        Assert.Equal(JobStatus.Pending, job.Status);
+        Assert.Equal(0, job.Attempt);
+    }
+
     [Fact]
     public async Task AddJobRuntime_CalledTwice_RegistersOneRuntimeWithBothConfigurations()
     {
