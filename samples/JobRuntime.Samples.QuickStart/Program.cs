@@ -9,9 +9,17 @@ using Microsoft.Extensions.Logging;
 // next job running regardless.
 var hang = args.Contains("--hang");
 
-// Jobs live in an embedded SQLite file (a new one for each run of the sample).
+// Jobs live in an embedded SQLite file (a new one for each run of the sample, removed when it exits).
 var database = Path.Combine(Path.GetTempPath(), $"jobruntime-quickstart-{Environment.ProcessId}.db");
 Console.WriteLine($"job store: {database}");
+AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+{
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    foreach (var file in Directory.GetFiles(Path.GetTempPath(), Path.GetFileName(database) + "*"))
+    {
+        File.Delete(file);
+    }
+};
 
 // Register the runtime, the store and two handlers.
 var services = new ServiceCollection()
