@@ -257,12 +257,7 @@ public sealed partial class PostgreSqlJobStore
                 if (job.CancellationRequested)
                 {
                     // A stored cancel request outlives the worker that never acknowledged it: the job ends Cancelled, it does not run again.
-                    error = JobStoreErrors.CancelledWorkerStopped(job);
-                    await tx.ExecuteAsync(
-                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
-                        [("now", tx.NowTicks), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
-                    await FinishAsync(tx, job.Id, JobStatus.Cancelled, cancelled).ConfigureAwait(false);
-                    recovered.Add(job with { Status = JobStatus.Cancelled, CompletedAt = tx.Now, Error = error });
+                    recovered.Add(await EndExpiredAsync(tx, job, JobStatus.Cancelled, JobStoreErrors.CancelledWorkerStopped(job), cancelled).ConfigureAwait(false));
                 }
                 else if (job.Attempt < job.MaxAttempts)
                 {
@@ -275,17 +270,23 @@ public sealed partial class PostgreSqlJobStore
                 }
                 else
                 {
-                    await tx.ExecuteAsync(
-                        $"UPDATE {{S}}.jobs SET status = 3, completed_at = @now, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
-                        [("now", tx.NowTicks), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
-                    await FinishAsync(tx, job.Id, JobStatus.Failed, cancelled).ConfigureAwait(false);
-                    recovered.Add(job with { Status = JobStatus.Failed, CompletedAt = tx.Now, Error = error });
+                    recovered.Add(await EndExpiredAsync(tx, job, JobStatus.Failed, error, cancelled).ConfigureAwait(false));
                 }
             }
 
             await NotifyStatusAsync(tx, recovered.Where(j => j.IsTerminal).Select(j => j.Id).Concat(cancelled)).ConfigureAwait(false);
             return new RecoveryResult(recovered, cancelled);
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Ends a job whose lease expired with <paramref name="status"/> and <paramref name="error"/>, and settles its dependents.</summary>
+    private async Task<JobSnapshot> EndExpiredAsync(Tx tx, JobSnapshot job, JobStatus status, JobError error, List<JobId> cancelled)
+    {
+        await tx.ExecuteAsync(
+            $"UPDATE {{S}}.jobs SET status = @status, completed_at = @now, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
+            [("status", (short)status), ("now", tx.NowTicks), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
+        await FinishAsync(tx, job.Id, status, cancelled).ConfigureAwait(false);
+        return job with { Status = status, CompletedAt = tx.Now, Error = error };
     }
 
     private static async Task<JobInsertResult> InsertCoreAsync(Tx tx, JobSnapshot job)

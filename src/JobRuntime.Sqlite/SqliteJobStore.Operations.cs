@@ -553,18 +553,7 @@ public sealed partial class SqliteJobStore
             if (job.CancellationRequested)
             {
                 // A stored cancel request outlives the worker that never acknowledged it: the job ends Cancelled, it does not run again.
-                error = JobStoreErrors.CancelledWorkerStopped(job);
-                var cancel = c.Command("""
-                    UPDATE jr_jobs SET status = 4, completed_at = $now, lease_token = NULL, lease_expires = NULL,
-                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack
-                    WHERE id = $id
-                    """);
-                cancel.Bind("$now", c.NowTicks);
-                AddError(cancel, error);
-                cancel.Bind("$id", job.Id);
-                cancel.Execute();
-                Finish(c, job.Id, JobStatus.Cancelled, cancelled);
-                recovered.Add(job with { Status = JobStatus.Cancelled, CompletedAt = c.Now, Error = error });
+                recovered.Add(EndExpired(c, job, JobStatus.Cancelled, JobStoreErrors.CancelledWorkerStopped(job), cancelled));
             }
             else if (job.Attempt < job.MaxAttempts)
             {
@@ -583,21 +572,28 @@ public sealed partial class SqliteJobStore
             }
             else
             {
-                var fail = c.Command("""
-                    UPDATE jr_jobs SET status = 3, completed_at = $now, lease_token = NULL, lease_expires = NULL,
-                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack
-                    WHERE id = $id
-                    """);
-                fail.Bind("$now", c.NowTicks);
-                AddError(fail, error);
-                fail.Bind("$id", job.Id);
-                fail.Execute();
-                Finish(c, job.Id, JobStatus.Failed, cancelled);
-                recovered.Add(job with { Status = JobStatus.Failed, CompletedAt = c.Now, Error = error });
+                recovered.Add(EndExpired(c, job, JobStatus.Failed, error, cancelled));
             }
         }
 
         return new RecoveryResult(recovered, cancelled);
+    }
+
+    /// <summary>Ends a job whose lease expired with <paramref name="status"/> and <paramref name="error"/>, and settles its dependents.</summary>
+    private static JobSnapshot EndExpired(WriteContext c, JobSnapshot job, JobStatus status, JobError error, List<JobId> cancelled)
+    {
+        var end = c.Command("""
+            UPDATE jr_jobs SET status = $status, completed_at = $now, lease_token = NULL, lease_expires = NULL,
+                error_type = $error_type, error_message = $error_message, error_stack = $error_stack
+            WHERE id = $id
+            """);
+        end.Bind("$status", (int)status);
+        end.Bind("$now", c.NowTicks);
+        AddError(end, error);
+        end.Bind("$id", job.Id);
+        end.Execute();
+        Finish(c, job.Id, status, cancelled);
+        return job with { Status = status, CompletedAt = c.Now, Error = error };
     }
 
     // A job became terminal: release or cancel its dependents (transitively).
