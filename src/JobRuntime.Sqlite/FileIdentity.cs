@@ -11,16 +11,20 @@ internal readonly record struct FileIdentity(ulong Device, ulong Inode)
 {
     private static bool s_unavailable = !OperatingSystem.IsLinux() || !(RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.Arm64);
 
+    /// <summary>Room for <c>struct stat</c>: 144 bytes on x86-64, 128 on ARM64.</summary>
+    public const int StatSize = 256;
+
     /// <summary>The identity of the file at <paramref name="path"/>; a zero identity when there is no file; <see langword="null"/> when it cannot be read here.</summary>
-    public static FileIdentity? Of(string path)
+    public static FileIdentity? Of(string path) => Of(path, new byte[StatSize]);
+
+    /// <summary>As <see cref="Of(string)"/>, reading into <paramref name="buffer"/> (<see cref="StatSize"/> bytes).</summary>
+    public static FileIdentity? Of(string path, byte[] buffer)
     {
         if (s_unavailable || string.IsNullOrEmpty(path) || path == ":memory:")
         {
             return null;
         }
 
-        // struct stat is 144 bytes on x86-64 and 128 on ARM64: room for either.
-        var buffer = new byte[256];
         try
         {
             return Stat(path, buffer) == 0

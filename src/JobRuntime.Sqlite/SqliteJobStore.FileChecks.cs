@@ -1,4 +1,3 @@
-using Microsoft.Data.Sqlite;
 
 namespace JobRuntime.Sqlite;
 
@@ -9,6 +8,9 @@ public sealed partial class SqliteJobStore
 
     /// <summary>The database file's full path as the writer opened it (a later change of the working directory does not move it).</summary>
     private string? _filePath;
+
+    /// <summary>The writer's buffer for <c>struct stat</c> (one thread uses it: the writer's).</summary>
+    private readonly byte[] _statBuffer = new byte[FileIdentity.StatSize];
 
     /// <summary>The first fault that ends all writing (the file went away, a newer version took it over): every later write gets it.</summary>
     private SqliteJobStoreException? _stopped;
@@ -23,29 +25,26 @@ public sealed partial class SqliteJobStore
     /// unlinked inode; a file migrated by a newer version must not be written by an older one.
     /// Both stop the store's writes for good, loudly. Costs one stat and one header read per batch (the identity check runs where the C library's stat is available: Linux with glibc 2.33 or later).
     /// </summary>
-    private void CheckFile(SqliteConnection connection)
+    private void CheckFile(WriteContext context)
     {
         if (_stopped is not null)
         {
             throw _stopped;
         }
 
-        if (_fileIdentity is { } opened && FileIdentity.Of(_filePath!) != opened)
+        if (_fileIdentity is { } opened && FileIdentity.Of(_filePath!, _statBuffer) != opened)
         {
             throw Stop($"The database file '{DataSource}' was deleted, renamed or replaced while the store had it open; nothing more is written (it would be lost with the old file). Put the file back or restart the application.");
         }
 
-        using var cookie = connection.CreateCommand();
-        cookie.CommandText = "PRAGMA schema_version";
-        var current = Convert.ToInt64(cookie.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        // Prepared once on the writer's connection, like every other statement of the writer.
+        var current = context.Command("PRAGMA schema_version").ScalarInt64() ?? 0;
         if (current == _checkedSchemaCookie)
         {
             return;
         }
 
-        using var version = connection.CreateCommand();
-        version.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
-        var recorded = Convert.ToInt32(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        var recorded = context.Command("SELECT COALESCE(MAX(version), 0) FROM jr_migrations").ScalarInt64() ?? 0;
         if (recorded > SchemaVersion)
         {
             throw Stop($"The database '{DataSource}' was moved to JobRuntime schema version {recorded} by a newer JobRuntime.Sqlite while this store (which understands up to {SchemaVersion}) was writing to it; nothing more is written. Upgrade this application.");

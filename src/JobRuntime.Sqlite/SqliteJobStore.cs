@@ -239,8 +239,8 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     {
         var now = _time.GetUtcNow();
         using var transaction = connection.BeginTransaction(deferred: false);
-        CheckFile(connection);
         var context = new WriteContext(connection.Handle!, now, statements);
+        CheckFile(context);
         foreach (var op in batch)
         {
             // Invariant of every write here: it refuses (throws something other than a
