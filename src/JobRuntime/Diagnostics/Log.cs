@@ -53,8 +53,8 @@ internal static partial class Log
     [LoggerMessage(19, LogLevel.Warning, "Thread dump provider {Provider} failed; the next provider is tried")]
     public static partial void ProviderFailed(ILogger logger, Exception exception, string provider);
 
-    [LoggerMessage(17, LogLevel.Error, "Job {JobId} ({JobType}) timed out after {Timeout}; thread dump:\n{Dump}")]
-    public static partial void TimeoutDump(ILogger logger, JobId jobId, string jobType, TimeSpan? timeout, string dump);
+    [LoggerMessage(17, LogLevel.Error, "Job {JobId} ({JobType}) timed out after {Timeout}. {DumpSummary}. The whole thread dump is kept with the job: IJobManager.GetThreadDumpAsync({JobId}), or the error's details")]
+    public static partial void TimeoutDump(ILogger logger, JobId jobId, string jobType, TimeSpan? timeout, string dumpSummary);
 
     [LoggerMessage(18, LogLevel.Warning, "Job {JobId} ({JobType}) reported no progress for {Silent}; it keeps running. Thread dump:\n{Dump}")]
     public static partial void Stalled(ILogger logger, JobId jobId, string jobType, TimeSpan silent, string dump);

@@ -648,13 +648,14 @@ internal sealed class JobDispatcher : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>At a job's deadline: capture where it is before its token trips, log it once, keep it for the job's record.</summary>
+    /// <summary>At a job's deadline: capture where it is before its token trips, log a summary line, keep the dump for the job's record.</summary>
     internal async Task CaptureTimeoutDumpAsync(JobRun run, CancellationToken cancellationToken)
     {
         var job = run.Job;
         var dump = await _dumps.CaptureAsync(job.Id, "timeout", cancellationToken).ConfigureAwait(false);
         run.TimeoutDump = dump;
-        Log.TimeoutDump(_logger, job.Id, job.Type, job.Timeout, dump.ToText());
+        // A line, not the dump: a whole dump (7–10 KB) per timeout swamps a log; the job keeps it.
+        Log.TimeoutDump(_logger, job.Id, job.Type, job.Timeout, dump.Summary);
         Emit(new JobEvent(job.Id, JobEventKind.Warning, JobStatus.Running, Now)
         {
             JobType = job.Type,

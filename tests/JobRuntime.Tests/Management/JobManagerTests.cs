@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using JobRuntime.Handlers;
 using JobRuntime.Management;
@@ -445,6 +447,24 @@ public sealed class JobManagerTests
         }
 
         Assert.Equal(1, runtime.Probe.Max);
+    }
+
+    [Fact]
+    public async Task Timeout_LogsOneSummaryLine_AndKeepsTheWholeDumpWithTheJob()
+    {
+        await using var runtime = TestRuntime.Create(builder: b => b.Services.AddLogging(l => l.AddFakeLogging()));
+
+        var id = await runtime.Manager.SubmitAsync(new GateArgs("slow-log"), new JobSubmitOptions { Timeout = TimeSpan.FromMilliseconds(50) });
+        await Assert.ThrowsAsync<JobTimedOutException>(() => runtime.Manager.WaitForResultAsync<string>(id));
+
+        var dump = await runtime.Manager.GetThreadDumpAsync(id);
+        Assert.NotNull(dump);
+        var logged = Assert.Single(runtime.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 17);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Error, logged.Level);
+        Assert.Contains(dump.Summary, logged.Message, StringComparison.Ordinal);
+        Assert.Contains("GetThreadDumpAsync", logged.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Thread dump (", logged.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', logged.Message);
     }
 
     [Fact]
