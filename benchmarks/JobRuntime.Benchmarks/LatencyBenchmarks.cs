@@ -122,11 +122,7 @@ public class LatencyBenchmarks
         _services?.Dispose();
         if (_database is not null)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_database)!, Path.GetFileName(_database) + "*"))
-            {
-                File.Delete(file);
-            }
+            BenchDatabase.Delete(_database);
         }
     }
 

@@ -43,11 +43,7 @@ public class LimitedQueueBenchmarks
         _burst = null;
         _services?.Dispose();
         _services = null;
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_database!)!, Path.GetFileName(_database!) + "*"))
-        {
-            File.Delete(file);
-        }
+        BenchDatabase.Delete(_database!);
     }
 
     [Benchmark(Baseline = true)]
@@ -58,7 +54,7 @@ public class LimitedQueueBenchmarks
 
     private void Start(int backlog)
     {
-        _database = Path.Combine(Path.GetTempPath(), $"jobruntime-bench-{Guid.NewGuid():N}.db");
+        _database = BenchDatabase.NewPath();
         var builder = new ServiceCollection()
             .AddJobRuntime(o =>
             {

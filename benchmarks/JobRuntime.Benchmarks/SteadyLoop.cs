@@ -50,11 +50,7 @@ internal static class SteadyLoop
             {
                 if (database is not null)
                 {
-                    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-                    foreach (var file in Directory.GetFiles(Path.GetDirectoryName(database)!, Path.GetFileName(database) + "*"))
-                    {
-                        File.Delete(file);
-                    }
+                    BenchDatabase.Delete(database);
                 }
             }
         }

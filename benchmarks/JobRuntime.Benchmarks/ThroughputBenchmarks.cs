@@ -72,11 +72,7 @@ public class ThroughputBenchmarks
         _quartz = null;
         if (_database is not null)
         {
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-            foreach (var file in Directory.GetFiles(Path.GetDirectoryName(_database)!, Path.GetFileName(_database) + "*"))
-            {
-                File.Delete(file);
-            }
+            BenchDatabase.Delete(_database);
 
             _database = null;
         }
@@ -140,7 +136,7 @@ public class ThroughputBenchmarks
             .AddHandler<NoopHandler>("noop");
         if (sqlite)
         {
-            _database = Path.Combine(Path.GetTempPath(), $"jobruntime-bench-{Guid.NewGuid():N}.db");
+            _database = BenchDatabase.NewPath();
             builder.UseSqlite($"Data Source={_database}");
         }
 
