@@ -76,17 +76,7 @@ public sealed class OutcomeContractTests
         await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = schema }, time);
         for (var i = 0; i < 3; i++)
         {
-            await store.InsertAsync(new JobSnapshot
-            {
-                Id = JobId.New(Now),
-                Type = "test",
-                Queue = "default",
-                Payload = "{}",
-                Status = JobStatus.Pending,
-                MaxAttempts = 1,
-                CreatedAt = Now,
-                ScheduledAt = Now,
-            });
+            await store.InsertAsync(PostgreSqlJobStoreTests.NewJob(0));
         }
 
         var claimed = (await store.ClaimAsync(new ClaimRequest("worker", 3, TimeSpan.FromMinutes(1)))).Jobs;

@@ -505,11 +505,12 @@ public sealed class PostgreSqlJobStoreTests
         Assert.Equal(JobStatus.Completed, (await store.GetAsync(id))!.Status);
     }
 
-    private static JobSnapshot NewJob(int priority) => new()
+    /// <summary>A plain pending job (shared by this project's store-level tests).</summary>
+    internal static JobSnapshot NewJob(int priority, string queue = "default") => new()
     {
         Id = JobId.New(Now),
         Type = "test",
-        Queue = "default",
+        Queue = queue,
         Priority = priority,
         Payload = "{}",
         Status = JobStatus.Pending,

@@ -10,8 +10,6 @@ namespace JobRuntime.PostgreSql.Tests;
 /// </summary>
 public sealed class SubmitContractTests(ITestOutputHelper output)
 {
-    private static readonly DateTimeOffset Now = new(2026, 3, 1, 9, 0, 0, TimeSpan.Zero);
-
     [Fact]
     public async Task InsertAsync_QueueNameTooLongForANotification_IsStoredAndAcknowledged_WithItsBatch()
     {
@@ -158,15 +156,5 @@ public sealed class SubmitContractTests(ITestOutputHelper output)
         }
     }
 
-    private static JobSnapshot NewJob(string queue) => new()
-    {
-        Id = JobId.New(Now),
-        Type = "test",
-        Queue = queue,
-        Payload = "{}",
-        Status = JobStatus.Pending,
-        MaxAttempts = 1,
-        CreatedAt = Now,
-        ScheduledAt = Now,
-    };
+    private static JobSnapshot NewJob(string queue) => PostgreSqlJobStoreTests.NewJob(0, queue);
 }
