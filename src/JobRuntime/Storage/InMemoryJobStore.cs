@@ -4,7 +4,7 @@ namespace JobRuntime.Storage;
 /// A store that keeps jobs in process memory: fast, and gone when the process exits. Suitable for
 /// tests, tools and applications that need no persistence. Thread-safe.
 /// </summary>
-public sealed class InMemoryJobStore : IJobStore
+public sealed partial class InMemoryJobStore : IJobStore
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
@@ -337,81 +337,6 @@ public sealed class InMemoryJobStore : IJobStore
         }
     }
 
-    /// <inheritdoc />
-    public ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
-        {
-            if (!_jobs.TryGetValue(id, out var entry))
-            {
-                return new(JobDeleteResult.NotFound);
-            }
-
-            if (!entry.Job.IsTerminal)
-            {
-                return new(JobDeleteResult.NotFinished);
-            }
-
-            _jobs.Remove(id);
-            return new(JobDeleteResult.Deleted);
-        }
-    }
-
-    /// <inheritdoc />
-    public ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
-        {
-            var old = _jobs.Values.Where(e => e.Job.IsTerminal && e.Job.CompletedAt < completedBefore).Select(e => e.Job.Id).ToList();
-            foreach (var id in old)
-            {
-                _jobs.Remove(id);
-            }
-
-            return new(old.Count);
-        }
-    }
-
-    /// <inheritdoc />
-    public ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(retryDelay);
-        cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
-        {
-            var now = _time.GetUtcNow();
-            List<JobSnapshot>? recovered = null;
-            var cancelled = new List<JobId>();
-            foreach (var entry in _jobs.Values.Where(e => e.Lease is { } l && l.ExpiresAt <= now).ToList())
-            {
-                var job = entry.Job;
-                entry.Lease = null;
-                if (job.CancellationRequested)
-                {
-                    // A stored cancel request outlives the worker that never acknowledged it.
-                    entry.Job = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.CancelledWorkerStopped(job), CompletedAt = now };
-                    Finish(entry, now, cancelled);
-                }
-                else if (job.Attempt < job.MaxAttempts)
-                {
-                    entry.Job = job with { Status = JobStatus.Pending, Error = JobStoreErrors.LeaseExpired(job), ScheduledAt = now + retryDelay(job), Owner = null };
-                    Schedule(entry);
-                }
-                else
-                {
-                    entry.Job = job with { Status = JobStatus.Failed, Error = JobStoreErrors.LeaseExpired(job), CompletedAt = now };
-                    Finish(entry, now, cancelled);
-                }
-
-                (recovered ??= []).Add(Snapshot(entry));
-            }
-
-            return new(recovered is null && cancelled.Count == 0 ? RecoveryResult.Empty : new RecoveryResult(recovered ?? [], cancelled));
-        }
-    }
-
     private static Guid LeaseToken(long claim)
     {
         Span<byte> bytes = stackalloc byte[16];
@@ -477,31 +402,6 @@ public sealed class InMemoryJobStore : IJobStore
         }
     }
 
-    /// <summary>
-    /// Forgets the jobs that finished first while more than the limit are kept. Run at each insert
-    /// (only new jobs make the store grow), so the store holds at most the limit plus the jobs
-    /// finished since the last insert.
-    /// </summary>
-    private void ForgetOldestFinished()
-    {
-        while (_finished.Count > _maxFinishedJobs)
-        {
-            // Deleted or cleaned up already: nothing to do. A finished job never runs again, so an id
-            // in the queue is a finished job's for as long as it is stored.
-            _jobs.Remove(_finished.Dequeue());
-        }
-    }
-
-    /// <summary>A job ended: its idempotency key may be used again, and it is in line to be forgotten.</summary>
-    private void Ended(Entry entry)
-    {
-        _finished.Enqueue(entry.Stable.Id);
-        if (entry.Stable.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == entry.Stable.Id)
-        {
-            _activeKeys.Remove(key);
-        }
-    }
-
     /// <summary>A running job with its final outcome applied.</summary>
     private static JobSnapshot Finished(JobSnapshot job, JobCompletion completion, DateTimeOffset now) => job with
     {
@@ -517,90 +417,5 @@ public sealed class InMemoryJobStore : IJobStore
     {
         var reason = JobWaitReasons.Of(entry.Job, entry.PendingParents > 0, _time.GetUtcNow());
         return entry.Job.WaitReason == reason ? entry.Job : entry.Job with { WaitReason = reason };
-    }
-
-    private sealed class Entry(JobSnapshot job)
-    {
-        private JobSnapshot _job = job;
-        private JobCompletion? _outcome;
-        private DateTimeOffset _outcomeAt;
-
-        /// <summary>The job as it is now: a final outcome recorded with <see cref="RecordOutcome"/> is folded in at the first read.</summary>
-        public JobSnapshot Job
-        {
-            get
-            {
-                if (_outcome is { } outcome)
-                {
-                    _job = Finished(_job, outcome, _outcomeAt);
-                    _outcome = null;
-                }
-
-                return _job;
-            }
-
-            set
-            {
-                _job = value;
-                _outcome = null;
-            }
-        }
-
-        /// <summary>The job without a pending outcome folded in: for what an outcome never changes (id, idempotency key).</summary>
-        public JobSnapshot Stable => _job;
-
-        /// <summary>
-        /// Records a final outcome without copying the snapshot yet (always under the store's lock):
-        /// most finished jobs are never read again before they are pruned, so most never pay the copy.
-        /// </summary>
-        public void RecordOutcome(JobCompletion outcome, DateTimeOffset at)
-        {
-            _outcome = outcome;
-            _outcomeAt = at;
-        }
-
-        public JobLease? Lease { get; set; }
-
-        public int PendingParents { get; set; }
-
-        public List<JobId>? Children { get; set; }
-    }
-
-    // Ready jobs: highest priority first, then earliest run time, then oldest id.
-    private sealed class ReadyOrder : IComparer<Entry>
-    {
-        public static readonly ReadyOrder Instance = new();
-
-        public int Compare(Entry? x, Entry? y)
-        {
-            if (ReferenceEquals(x, y))
-            {
-                return 0;
-            }
-
-            var c = y!.Job.Priority.CompareTo(x!.Job.Priority);
-            if (c == 0)
-            {
-                c = x.Job.ScheduledAt.CompareTo(y.Job.ScheduledAt);
-            }
-
-            return c != 0 ? c : x.Job.Id.CompareTo(y.Job.Id);
-        }
-    }
-
-    private sealed class DueOrder : IComparer<Entry>
-    {
-        public static readonly DueOrder Instance = new();
-
-        public int Compare(Entry? x, Entry? y)
-        {
-            if (ReferenceEquals(x, y))
-            {
-                return 0;
-            }
-
-            var c = x!.Job.ScheduledAt.CompareTo(y!.Job.ScheduledAt);
-            return c != 0 ? c : x.Job.Id.CompareTo(y.Job.Id);
-        }
     }
 }

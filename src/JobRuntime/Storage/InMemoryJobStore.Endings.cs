@@ -1,0 +1,105 @@
+namespace JobRuntime.Storage;
+
+// How jobs leave the store or end outside a worker's outcome: delete, cleanup, recovery, forgetting the oldest finished jobs.
+public sealed partial class InMemoryJobStore
+{
+    /// <inheritdoc />
+    public ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            if (!_jobs.TryGetValue(id, out var entry))
+            {
+                return new(JobDeleteResult.NotFound);
+            }
+
+            if (!entry.Job.IsTerminal)
+            {
+                return new(JobDeleteResult.NotFinished);
+            }
+
+            _jobs.Remove(id);
+            return new(JobDeleteResult.Deleted);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<int> CleanupAsync(DateTimeOffset completedBefore, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var old = _jobs.Values.Where(e => e.Job.IsTerminal && e.Job.CompletedAt < completedBefore).Select(e => e.Job.Id).ToList();
+            foreach (var id in old)
+            {
+                _jobs.Remove(id);
+            }
+
+            return new(old.Count);
+        }
+    }
+
+    /// <inheritdoc />
+    public ValueTask<RecoveryResult> RecoverAsync(Func<JobSnapshot, TimeSpan> retryDelay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(retryDelay);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            List<JobSnapshot>? recovered = null;
+            var cancelled = new List<JobId>();
+            foreach (var entry in _jobs.Values.Where(e => e.Lease is { } l && l.ExpiresAt <= now).ToList())
+            {
+                var job = entry.Job;
+                entry.Lease = null;
+                if (job.CancellationRequested)
+                {
+                    // A stored cancel request outlives the worker that never acknowledged it.
+                    entry.Job = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.CancelledWorkerStopped(job), CompletedAt = now };
+                    Finish(entry, now, cancelled);
+                }
+                else if (job.Attempt < job.MaxAttempts)
+                {
+                    entry.Job = job with { Status = JobStatus.Pending, Error = JobStoreErrors.LeaseExpired(job), ScheduledAt = now + retryDelay(job), Owner = null };
+                    Schedule(entry);
+                }
+                else
+                {
+                    entry.Job = job with { Status = JobStatus.Failed, Error = JobStoreErrors.LeaseExpired(job), CompletedAt = now };
+                    Finish(entry, now, cancelled);
+                }
+
+                (recovered ??= []).Add(Snapshot(entry));
+            }
+
+            return new(recovered is null && cancelled.Count == 0 ? RecoveryResult.Empty : new RecoveryResult(recovered ?? [], cancelled));
+        }
+    }
+
+    /// <summary>
+    /// Forgets the jobs that finished first while more than the limit are kept. Run at each insert
+    /// (only new jobs make the store grow), so the store holds at most the limit plus the jobs
+    /// finished since the last insert.
+    /// </summary>
+    private void ForgetOldestFinished()
+    {
+        while (_finished.Count > _maxFinishedJobs)
+        {
+            // Deleted or cleaned up already: nothing to do. A finished job never runs again, so an id
+            // in the queue is a finished job's for as long as it is stored.
+            _jobs.Remove(_finished.Dequeue());
+        }
+    }
+
+    /// <summary>A job ended: its idempotency key may be used again, and it is in line to be forgotten.</summary>
+    private void Ended(Entry entry)
+    {
+        _finished.Enqueue(entry.Stable.Id);
+        if (entry.Stable.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == entry.Stable.Id)
+        {
+            _activeKeys.Remove(key);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+namespace JobRuntime.Storage;
+
+public sealed partial class InMemoryJobStore
+{
+    private sealed class Entry(JobSnapshot job)
+    {
+        private JobSnapshot _job = job;
+        private JobCompletion? _outcome;
+        private DateTimeOffset _outcomeAt;
+
+        /// <summary>The job as it is now: a final outcome recorded with <see cref="RecordOutcome"/> is folded in at the first read.</summary>
+        public JobSnapshot Job
+        {
+            get
+            {
+                if (_outcome is { } outcome)
+                {
+                    _job = Finished(_job, outcome, _outcomeAt);
+                    _outcome = null;
+                }
+
+                return _job;
+            }
+
+            set
+            {
+                _job = value;
+                _outcome = null;
+            }
+        }
+
+        /// <summary>The job without a pending outcome folded in: for what an outcome never changes (id, idempotency key).</summary>
+        public JobSnapshot Stable => _job;
+
+        /// <summary>
+        /// Records a final outcome without copying the snapshot yet (always under the store's lock):
+        /// most finished jobs are never read again before they are pruned, so most never pay the copy.
+        /// </summary>
+        public void RecordOutcome(JobCompletion outcome, DateTimeOffset at)
+        {
+            _outcome = outcome;
+            _outcomeAt = at;
+        }
+
+        public JobLease? Lease { get; set; }
+
+        public int PendingParents { get; set; }
+
+        public List<JobId>? Children { get; set; }
+    }
+
+    // Ready jobs: highest priority first, then earliest run time, then oldest id.
+    private sealed class ReadyOrder : IComparer<Entry>
+    {
+        public static readonly ReadyOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            var c = y!.Job.Priority.CompareTo(x!.Job.Priority);
+            if (c == 0)
+            {
+                c = x.Job.ScheduledAt.CompareTo(y.Job.ScheduledAt);
+            }
+
+            return c != 0 ? c : x.Job.Id.CompareTo(y.Job.Id);
+        }
+    }
+
+    private sealed class DueOrder : IComparer<Entry>
+    {
+        public static readonly DueOrder Instance = new();
+
+        public int Compare(Entry? x, Entry? y)
+        {
+            if (ReferenceEquals(x, y))
+            {
+                return 0;
+            }
+
+            var c = x!.Job.ScheduledAt.CompareTo(y!.Job.ScheduledAt);
+            return c != 0 ? c : x.Job.Id.CompareTo(y.Job.Id);
+        }
+    }
+}
