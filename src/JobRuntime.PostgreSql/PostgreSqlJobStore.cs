@@ -82,9 +82,17 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
         return initialized.WaitAsync(cancellationToken);
     }
 
+    private int _disposeStarted;
+
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // Registered under several contracts (store, signals, leadership), the store may be disposed more than once.
+        if (Interlocked.Exchange(ref _disposeStarted, 1) == 1)
+        {
+            return;
+        }
+
         // Finish the queued writes first: every acknowledged insert and completion is written.
         if (_insertBatcher is { } inserts)
         {

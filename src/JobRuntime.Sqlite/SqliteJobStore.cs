@@ -105,7 +105,18 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
             await checkpointer.ConfigureAwait(false);
         }
 
-        SqliteConnection.ClearAllPools();
+        // This store's pools only: other SQLite users of the process keep theirs.
+        ClearPool(_connectionString);
+        if (Volatile.Read(ref _readConnectionString) is { } read)
+        {
+            ClearPool(read);
+        }
+
+        static void ClearPool(string connectionString)
+        {
+            using var connection = new SqliteConnection(connectionString);
+            SqliteConnection.ClearPool(connection);
+        }
     }
 
     /// <summary>Finishes queued writes and closes the database.</summary>

@@ -52,24 +52,75 @@ public sealed class JobRuntimeBuilder
         return this;
     }
 
-    /// <summary>Uses a store resolved from DI, replacing the in-memory default.</summary>
+    /// <summary>
+    /// Uses a store built by DI, replacing the in-memory default. The store's optional capabilities
+    /// (<see cref="IJobStoreSignals"/>, <see cref="IJobStoreLeadership"/>) are registered when
+    /// <typeparamref name="TStore"/> implements them.
+    /// </summary>
     /// <typeparam name="TStore">The store type.</typeparam>
     /// <returns>This builder.</returns>
     public JobRuntimeBuilder UseStore<TStore>()
         where TStore : class, IJobStore
+        => UseStore(sp => ActivatorUtilities.CreateInstance<TStore>(sp));
+
+    /// <summary>
+    /// Uses a store built by a factory, replacing the in-memory default (or a store configured
+    /// before). The store's optional capabilities (<see cref="IJobStoreSignals"/>,
+    /// <see cref="IJobStoreLeadership"/>) are registered when <typeparamref name="TStore"/>
+    /// implements them; a factory typed as plain <see cref="IJobStore"/> registers none (register
+    /// them in DI yourself).
+    /// </summary>
+    /// <typeparam name="TStore">The store's type, as the factory returns it.</typeparam>
+    /// <param name="factory">Builds the store, once.</param>
+    /// <returns>This builder.</returns>
+    public JobRuntimeBuilder UseStore<TStore>(Func<IServiceProvider, TStore> factory)
+        where TStore : class, IJobStore
     {
-        Services.Replace(ServiceDescriptor.Singleton<IJobStore, TStore>());
+        ArgumentNullException.ThrowIfNull(factory);
+        Services.RemoveAll<IJobStore>();
+        Services.RemoveAll<IJobStoreSignals>();
+        Services.RemoveAll<IJobStoreLeadership>();
+        Services.RemoveAll<StoreRegistration>();
+
+        // The store is built once and registered under each contract it fulfils: decorating
+        // IJobStore (DecorateStore) leaves its signals and leadership in place.
+        var registration = new StoreRegistration(sp => factory(sp));
+        Services.AddSingleton(registration);
+        Services.AddSingleton<IJobStore>(sp => registration.Get(sp));
+        if (typeof(IJobStoreSignals).IsAssignableFrom(typeof(TStore)))
+        {
+            Services.AddSingleton(sp => (IJobStoreSignals)registration.Get(sp));
+        }
+
+        if (typeof(IJobStoreLeadership).IsAssignableFrom(typeof(TStore)))
+        {
+            Services.AddSingleton(sp => (IJobStoreLeadership)registration.Get(sp));
+        }
+
         return this;
     }
 
-    /// <summary>Uses a store built by a factory, replacing the in-memory default.</summary>
-    /// <param name="factory">Builds the store.</param>
+    /// <summary>
+    /// Wraps the configured store (the in-memory default if none was configured) in another, such
+    /// as one that logs, measures or injects faults. The store's signals and leadership stay
+    /// registered: the runtime keeps using them from the wrapped store. Call after the store's
+    /// <c>Use…</c> method; decorations add up, the last outermost.
+    /// </summary>
+    /// <param name="decorate">Given the services and the store so far, returns the store the runtime uses.</param>
     /// <returns>This builder.</returns>
-    public JobRuntimeBuilder UseStore(Func<IServiceProvider, IJobStore> factory)
+    public JobRuntimeBuilder DecorateStore(Func<IServiceProvider, IJobStore, IJobStore> decorate)
     {
-        ArgumentNullException.ThrowIfNull(factory);
-        Services.Replace(ServiceDescriptor.Singleton(factory));
+        ArgumentNullException.ThrowIfNull(decorate);
+        var inner = Services.LastOrDefault(d => d.ServiceType == typeof(IJobStore))
+            ?? throw new InvalidOperationException("No store is registered to decorate; call AddJobRuntime first.");
+        Services.Remove(inner);
+        Services.AddSingleton<IJobStore>(sp => decorate(sp, Resolve(inner, sp)));
         return this;
+
+        static IJobStore Resolve(ServiceDescriptor descriptor, IServiceProvider sp)
+            => (IJobStore)(descriptor.ImplementationInstance
+                ?? descriptor.ImplementationFactory?.Invoke(sp)
+                ?? ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!));
     }
 
     /// <summary>
@@ -82,8 +133,7 @@ public sealed class JobRuntimeBuilder
     public JobRuntimeBuilder UseInMemoryStore(int maxFinishedJobs = InMemoryJobStore.DefaultMaxFinishedJobs)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxFinishedJobs);
-        Services.Replace(ServiceDescriptor.Singleton<IJobStore>(sp => new InMemoryJobStore(sp.GetService<TimeProvider>(), maxFinishedJobs)));
-        return this;
+        return UseStore(sp => new InMemoryJobStore(sp.GetService<TimeProvider>(), maxFinishedJobs));
     }
 
     private void AddTypedHandler<THandler, TArgs, TResult>(string jobType, Action<JobHandlerOptions>? configure)
@@ -128,5 +178,25 @@ public sealed class JobRuntimeBuilder
 
         Services.AddSingleton<JobHandlerDescriptor>(new JobHandlerDescriptor<THandler, TArgs, TResult>(jobType, options));
         Services.TryAddTransient<THandler>();
+    }
+
+    /// <summary>The configured store, built once on first use and shared by every contract it is registered under.</summary>
+    internal sealed class StoreRegistration(Func<IServiceProvider, IJobStore> factory)
+    {
+        private readonly Lock _gate = new();
+        private IJobStore? _store;
+
+        public IJobStore Get(IServiceProvider services)
+        {
+            if (Volatile.Read(ref _store) is { } store)
+            {
+                return store;
+            }
+
+            lock (_gate)
+            {
+                return _store ??= factory(services);
+            }
+        }
     }
 }

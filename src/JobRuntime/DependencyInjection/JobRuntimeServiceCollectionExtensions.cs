@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using JobRuntime;
 using JobRuntime.Diagnostics;
+using JobRuntime.Engine;
 using JobRuntime.Execution;
 using JobRuntime.Handlers;
 using JobRuntime.Hosting;
@@ -41,17 +42,21 @@ public static class JobRuntimeServiceCollectionExtensions
         optionsBuilder.ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<JobRuntimeOptions>, JobRuntimeOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IJobStore>(sp => new InMemoryJobStore(sp.GetService<TimeProvider>()));
+        if (!services.Any(d => d.ServiceType == typeof(IJobStore)))
+        {
+            new JobRuntimeBuilder(services).UseInMemoryStore();
+        }
+
         services.TryAddSingleton<ProgressBroker>();
         services.TryAddSingleton<IProgressBroker>(sp => sp.GetRequiredService<ProgressBroker>());
-        services.TryAddSingleton<JobExecutor>();
-        services.TryAddSingleton<IJobExecutor>(sp => sp.GetRequiredService<JobExecutor>());
+        services.TryAddSingleton<RunningWorkItems>();
+        services.TryAddSingleton<IJobExecutor>(sp => new JobExecutor(sp.GetRequiredService<IOptions<JobRuntimeOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RunningWorkItems>()));
         services.TryAddSingleton<JobHandlerRegistry>();
-        services.TryAddSingleton(sp => new JobRuntimeMetrics(sp.GetService<IMeterFactory>(), () => sp.GetRequiredService<JobExecutor>().RunningCount));
+        services.TryAddSingleton(sp => new JobRuntimeMetrics(sp.GetService<IMeterFactory>(), () => sp.GetRequiredService<IJobExecutor>().RunningCount));
         services.TryAddSingleton<ThreadDumpService>();
         services.TryAddSingleton<IThreadDumpService>(sp => sp.GetRequiredService<ThreadDumpService>());
         services.TryAddSingleton<JobRuntime.Workers.WorkerManager>();
-        services.TryAddSingleton<JobDispatcher>();
+        services.TryAddSingleton<JobEngine>();
         services.TryAddSingleton<JobManager>();
         services.TryAddSingleton<IJobManager>(sp => sp.GetRequiredService<JobManager>());
         services.AddHostedService<JobRuntimeHostedService>();

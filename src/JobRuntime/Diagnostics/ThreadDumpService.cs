@@ -15,17 +15,17 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
     private static readonly TimeSpan DefaultLimit = TimeSpan.FromSeconds(30);
 
     private readonly IThreadDumpProvider[] _providers;
-    private readonly JobExecutor _executor;
+    private readonly RunningWorkItems _running;
     private readonly TimeProvider _time;
     private readonly TimeSpan _minimumInterval;
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private (ThreadDump Dump, long Timestamp)? _last;
 
-    public ThreadDumpService(IEnumerable<IThreadDumpProvider> providers, JobExecutor executor, TimeProvider time, Microsoft.Extensions.Options.IOptions<JobRuntimeOptions>? options = null, ILoggerFactory? loggerFactory = null)
+    public ThreadDumpService(IEnumerable<IThreadDumpProvider> providers, RunningWorkItems running, TimeProvider time, Microsoft.Extensions.Options.IOptions<JobRuntimeOptions>? options = null, ILoggerFactory? loggerFactory = null)
     {
         _providers = [.. providers, new CoreThreadDumpProvider(time)];
-        _executor = executor;
+        _running = running;
         _time = time;
         _minimumInterval = options?.Value.ThreadDumpMinimumInterval ?? TimeSpan.FromSeconds(1);
         _logger = (loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("JobRuntime.Diagnostics");
@@ -40,7 +40,7 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var request = new ThreadDumpRequest(jobId, reason, _executor.RunningJobs());
+            var request = new ThreadDumpRequest(jobId, reason, RunningJobs());
             if (_last is { } last && _time.GetElapsedTime(last.Timestamp) < _minimumInterval)
             {
                 var age = _time.GetElapsedTime(last.Timestamp);
@@ -137,4 +137,29 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
     }
 
     public void Dispose() => _oneAtATime.Dispose();
+
+    /// <summary>Which thread runs which job now, read from the executor's registry.</summary>
+    private List<RunningJobInfo> RunningJobs()
+    {
+        var now = _time.GetUtcNow();
+        var jobs = new List<RunningJobInfo>(_running.Count);
+        foreach (var item in _running.Items)
+        {
+            jobs.Add(new RunningJobInfo
+            {
+                JobId = item.JobId,
+                Name = item.Name,
+                ManagedThreadId = item.ManagedThreadId,
+                OsThreadId = item.OsThreadId,
+                ThreadName = item.ThreadName,
+                StartedAt = item.StartedAt,
+                Deadline = item.Deadline,
+                IsOverdue = item.Deadline <= now,
+                DedicatedThread = item.DedicatedThread,
+                RootTask = item.RootTask,
+            });
+        }
+
+        return jobs;
+    }
 }

@@ -62,7 +62,7 @@ internal sealed partial class JobExecutor
 
                 // Idle: disarm, then look once more (an item may have started between the scan and now).
                 Volatile.Write(ref _blockingScanArmed, 0);
-                if (!_running.Any(kv => !kv.Value.DedicatedThread) || Interlocked.CompareExchange(ref _blockingScanArmed, 1, 0) != 0)
+                if (!_running.Items.Any(item => !item.DedicatedThread) || Interlocked.CompareExchange(ref _blockingScanArmed, 1, 0) != 0)
                 {
                     break;
                 }
@@ -79,9 +79,8 @@ internal sealed partial class JobExecutor
     /// <returns>Whether any pool item is running.</returns>
     private bool ScanForBlocking()
     {
-        // Enumerating the dictionary itself takes no lock (its Values property locks and copies).
         var poolItems = false;
-        foreach (var (_, item) in _running)
+        foreach (var item in _running.Items)
         {
             if (!item.DedicatedThread)
             {

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 
@@ -12,17 +11,17 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
 
     private readonly SemaphoreSlim _global;
     private readonly Dictionary<string, SemaphoreSlim> _queues;
-    private readonly ConcurrentDictionary<JobId, RunningItem> _running = new();
+    private readonly RunningWorkItems _running;
     private readonly TimeProvider _time;
     private readonly TimeSpan _grace;
     private readonly Watchdog _watchdog;
-    private readonly AsyncSignal _slotFreed = new();
     private long _abandoned;
     private volatile bool _disposed;
 
-    public JobExecutor(IOptions<JobRuntimeOptions> options, TimeProvider time)
+    public JobExecutor(IOptions<JobRuntimeOptions> options, TimeProvider time, RunningWorkItems? running = null)
     {
         var o = options.Value;
+        _running = running ?? new RunningWorkItems();
         MaxConcurrency = o.MaxConcurrency;
         _global = new SemaphoreSlim(o.MaxConcurrency, o.MaxConcurrency);
         _queues = o.QueueConcurrency.ToDictionary(kv => kv.Key, kv => new SemaphoreSlim(kv.Value, kv.Value), StringComparer.Ordinal);
@@ -37,17 +36,11 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
 
     public long AbandonedCount => Interlocked.Read(ref _abandoned);
 
-    /// <summary>Free global slots now.</summary>
-    internal int AvailableSlots => _global.CurrentCount;
+    public int AvailableSlots => _global.CurrentCount;
 
-    /// <summary>Set whenever a slot is released.</summary>
-    internal AsyncSignal SlotFreed => _slotFreed;
+    public event Action? SlotReleased;
 
-    /// <summary>Raised when an item is abandoned (after the grace period).</summary>
-    internal event Action<RunningItem>? ItemAbandoned;
-
-    /// <summary>Free slots of each limited queue now.</summary>
-    internal IReadOnlyDictionary<string, int>? QueueAvailability()
+    public IReadOnlyDictionary<string, int>? GetQueueAvailability()
         => _queues.Count == 0 ? null : _queues.ToDictionary(kv => kv.Key, kv => kv.Value.CurrentCount, StringComparer.Ordinal);
 
     public async Task<JobExecutionResult> ExecuteAsync(JobExecutionRequest request, CancellationToken cancellationToken = default)
@@ -83,15 +76,33 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         return await item.Outcome.ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Starts an item for which the caller already took the slots with <see cref="TryAcquire"/>.
-    /// Its outcome arrives through <see cref="RunningItem.OnFinished"/> and <see cref="RunningItem.Outcome"/>.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">An item with the same id is running (its slots are released; the item never starts).</exception>
-    internal void StartAcquired(RunningItem item, CancellationToken cancellationToken)
+    public bool TryStart(JobWorkItem item)
     {
-        item.Begin(this, _time.GetUtcNow(), _time.GetTimestamp());
-        if (!_running.TryAdd(item.JobId, item))
+        ArgumentNullException.ThrowIfNull(item);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (!TryAcquire(item.Queue))
+        {
+            return false;
+        }
+
+        StartAcquired(item, CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>
+    /// Starts an item for which the slots were already taken.
+    /// Its outcome arrives through <see cref="JobWorkItem.OnFinished"/> and <see cref="JobWorkItem.Outcome"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">An item with the same id is running, or the item ran before (its slots are released; the item never starts).</exception>
+    private void StartAcquired(JobWorkItem item, CancellationToken cancellationToken)
+    {
+        if (!item.TryBegin(this, _time.GetUtcNow(), _time.GetTimestamp()))
+        {
+            ReleaseSlots(item.Queue);
+            throw new InvalidOperationException($"Work item {item.JobId} ({item.Name}) was started before; an item runs once.");
+        }
+
+        if (!_running.TryAdd(item))
         {
             ReleaseSlots(item.Queue);
             throw new InvalidOperationException($"An item with id {item.JobId} is already running.");
@@ -115,7 +126,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
 
         if (item.DedicatedThread)
         {
-            var thread = new Thread(static s => RunOnDedicatedThread((RunningItem)s!))
+            var thread = new Thread(static s => RunOnDedicatedThread((JobWorkItem)s!))
             {
                 IsBackground = true,
                 Name = $"JobRuntime {item.Name} {item.JobId}",
@@ -131,7 +142,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     }
 
     /// <summary>Takes a global slot and, if the queue is limited, a queue slot, without waiting.</summary>
-    internal bool TryAcquire(string? queue)
+    private bool TryAcquire(string? queue)
     {
         SemaphoreSlim? q = null;
         if (queue is not null && _queues.TryGetValue(queue, out q) && !q.Wait(0))
@@ -155,7 +166,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             throw new ArgumentOutOfRangeException(nameof(reason), reason, "A stop needs a reason.");
         }
 
-        if (!_running.TryGetValue(jobId, out var item) || !item.Claim(reason))
+        if (!_running.TryGet(jobId, out var item) || !item.Claim(reason))
         {
             return false;
         }
@@ -167,34 +178,16 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         return true;
     }
 
-    public bool IsRunning(JobId jobId) => _running.ContainsKey(jobId);
+    public bool IsRunning(JobId jobId) => _running.Contains(jobId);
 
-    /// <summary>The registry of running items, for thread dumps.</summary>
-    internal IReadOnlyList<Diagnostics.RunningJobInfo> RunningJobs()
+    public async Task StopAllAsync(JobStopReason reason)
     {
-        var now = _time.GetUtcNow();
-        return _running.Values.Select(item => new Diagnostics.RunningJobInfo
+        if (reason == JobStopReason.None)
         {
-            JobId = item.JobId,
-            Name = item.Name,
-            ManagedThreadId = item.ManagedThreadId,
-            OsThreadId = item.OsThreadId,
-            ThreadName = item.ThreadName,
-            StartedAt = item.StartedAt,
-            Deadline = item.Deadline,
-            IsOverdue = item.Deadline <= now,
-            DedicatedThread = item.DedicatedThread,
-            RootTask = item.RootTask,
-        }).ToList();
-    }
+            throw new ArgumentOutOfRangeException(nameof(reason), reason, "A stop needs a reason.");
+        }
 
-    /// <summary>
-    /// Stops every running item with <paramref name="reason"/>, waits until they end or the grace
-    /// period passes, then abandons the rest. Never waits longer than the grace period.
-    /// </summary>
-    internal async Task StopAllAsync(JobStopReason reason)
-    {
-        var items = _running.Values.ToArray();
+        var items = _running.Items.ToArray();
         foreach (var item in items)
         {
             item.Stop(reason);
@@ -215,7 +208,6 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         await StopAllAsync(JobStopReason.Shutdown).ConfigureAwait(false);
         _monitorWake.Set();
         _watchdog.Dispose();
-        _slotFreed.Dispose();
     }
 
     public void Dispose()
@@ -225,7 +217,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     }
 
     /// <summary>Runs an item's work on a thread-pool thread and records how it ended.</summary>
-    internal static async Task RunAsync(RunningItem item)
+    internal static async Task RunAsync(JobWorkItem item)
     {
         item.RecordThread();
         try
@@ -255,7 +247,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         }
     }
 
-    private static void RunOnDedicatedThread(RunningItem item)
+    private static void RunOnDedicatedThread(JobWorkItem item)
     {
         item.RecordThread();
         try
@@ -278,9 +270,9 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     /// Runs the work up to its first suspension. Returns its value if it finished; otherwise gives
     /// the task it suspended on, kept on the item so that a thread dump can read its async chain.
     /// </summary>
-    private static object? Begin(RunningItem item, out Task<object?>? suspended)
+    private static object? Begin(JobWorkItem item, out Task<object?>? suspended)
     {
-        var pending = item.RunWorkAsync(item.Token);
+        var pending = item.RunAsync(item.Token);
         if (pending.IsCompleted)
         {
             suspended = null;
@@ -292,23 +284,23 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         return null;
     }
 
-    private static void Succeed(RunningItem item, object? value)
+    private static void Succeed(JobWorkItem item, object? value)
     {
         // A timed-out item that returns within the grace period still ends TimedOut: its deadline passed.
         var status = item.StopReason == JobStopReason.TimedOut ? JobExecutionStatus.TimedOut : JobExecutionStatus.Succeeded;
         item.TryFinish(new JobExecutionResult(status) { Value = value, StartedAt = item.StartedAt, Duration = Elapsed(item) });
     }
 
-    private static void Fail(RunningItem item, Exception ex)
+    private static void Fail(JobWorkItem item, Exception ex)
     {
         var stopped = item.StopReason != JobStopReason.None && ex is OperationCanceledException && item.Token.IsCancellationRequested;
         var status = stopped ? item.StatusForStop() : JobExecutionStatus.Faulted;
         item.TryFinish(new JobExecutionResult(status) { Exception = ex, StartedAt = item.StartedAt, Duration = Elapsed(item) });
     }
 
-    private static TimeSpan Elapsed(RunningItem item) => Stopwatch.GetElapsedTime(item.StartTimestamp);
+    private static TimeSpan Elapsed(JobWorkItem item) => Stopwatch.GetElapsedTime(item.StartTimestamp);
 
-    private void OnDeadline(RunningItem item)
+    private void OnDeadline(JobWorkItem item)
     {
         // The reason is recorded at once, so that an abandonment or a late return during the
         // capture below still ends TimedOut; the token trips after the capture.
@@ -317,7 +309,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             return;
         }
 
-        if (!item.CapturesAtTimeout)
+        if (!item.HasDeadlineAction)
         {
             item.Trip();
             return;
@@ -331,7 +323,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             using var limit = new CancellationTokenSource(_grace > MinimumCaptureBudget ? _grace : MinimumCaptureBudget, _time);
             try
             {
-                await item.CaptureAtTimeoutAsync(limit.Token).ConfigureAwait(false);
+                await item.OnDeadlineAsync(limit.Token).ConfigureAwait(false);
             }
             catch (Exception)
             {
@@ -344,7 +336,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         });
     }
 
-    private void Abandon(RunningItem item)
+    private void Abandon(JobWorkItem item)
     {
         // The timeout's dump is still being captured (slower than the grace period on a busy
         // machine): abandon once it is done, so that the job's record keeps it.
@@ -353,7 +345,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             _ = capture.ContinueWith(
                 static (_, s) =>
                 {
-                    var (executor, waiting) = ((JobExecutor, RunningItem))s!;
+                    var (executor, waiting) = ((JobExecutor, JobWorkItem))s!;
                     executor.Abandon(waiting);
                 },
                 (this, item),
@@ -380,13 +372,12 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         }
 
         item.CompensateIfHoldingPoolThread();
-        ItemAbandoned?.Invoke(item);
     }
 
-    /// <summary>Frees a finished item's slots (called once, by <see cref="RunningItem.TryFinish"/>).</summary>
-    internal void Release(RunningItem item)
+    /// <summary>Frees a finished item's slots (called once, by <see cref="JobWorkItem.TryFinish"/>).</summary>
+    internal void Release(JobWorkItem item)
     {
-        _running.TryRemove(new KeyValuePair<JobId, RunningItem>(item.JobId, item));
+        _running.Remove(item);
         ReleaseSlots(item.Queue);
 
         // The token source is disposed only when the work itself ended; an abandoned item may still hold its token.
@@ -396,8 +387,8 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         }
     }
 
-    /// <summary>Frees the slots of an item that never started (taken with <see cref="TryAcquire"/>).</summary>
-    internal void ReleaseSlots(string? queue)
+    /// <summary>Frees the slots of an item that ended or never started.</summary>
+    private void ReleaseSlots(string? queue)
     {
         _global.Release();
         if (queue is not null && _queues.TryGetValue(queue, out var q))
@@ -405,6 +396,6 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             q.Release();
         }
 
-        _slotFreed.Set();
+        SlotReleased?.Invoke();
     }
 }

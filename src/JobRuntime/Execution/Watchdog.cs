@@ -11,13 +11,13 @@ internal sealed class Watchdog : IDisposable
     private readonly PriorityQueue<Deadline, DateTimeOffset> _heap = new();
     private readonly TimeProvider _time;
     private readonly TimeSpan _grace;
-    private readonly Action<RunningItem> _onTimeout;
-    private readonly Action<RunningItem> _abandon;
+    private readonly Action<JobWorkItem> _onTimeout;
+    private readonly Action<JobWorkItem> _abandon;
     private readonly ITimer _timer;
     private DateTimeOffset? _armedFor;
     private bool _disposed;
 
-    public Watchdog(TimeProvider time, TimeSpan grace, Action<RunningItem> onTimeout, Action<RunningItem> abandon)
+    public Watchdog(TimeProvider time, TimeSpan grace, Action<JobWorkItem> onTimeout, Action<JobWorkItem> abandon)
     {
         _time = time;
         _grace = grace;
@@ -26,9 +26,9 @@ internal sealed class Watchdog : IDisposable
         _timer = time.CreateTimer(static s => ((Watchdog)s!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
-    public void AddTimeout(RunningItem item, DateTimeOffset at) => Add(new Deadline(item, Abandon: false), at);
+    public void AddTimeout(JobWorkItem item, DateTimeOffset at) => Add(new Deadline(item, Abandon: false), at);
 
-    public void AddAbandon(RunningItem item, DateTimeOffset at) => Add(new Deadline(item, Abandon: true), at);
+    public void AddAbandon(JobWorkItem item, DateTimeOffset at) => Add(new Deadline(item, Abandon: true), at);
 
     public void Dispose()
     {
@@ -124,5 +124,5 @@ internal sealed class Watchdog : IDisposable
         }
     }
 
-    private readonly record struct Deadline(RunningItem Item, bool Abandon);
+    private readonly record struct Deadline(JobWorkItem Item, bool Abandon);
 }

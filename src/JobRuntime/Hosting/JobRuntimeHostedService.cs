@@ -1,4 +1,4 @@
-using JobRuntime.Management;
+using JobRuntime.Engine;
 using JobRuntime.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -11,7 +11,7 @@ namespace JobRuntime.Hosting;
 /// (<see cref="ShutdownWait"/>), then cancels the rest and hands them back to the store so that a
 /// durable store runs them again — all within the host's own shutdown timeout.
 /// </summary>
-internal sealed class JobRuntimeHostedService(JobDispatcher dispatcher, IJobStore store, IOptions<JobRuntimeOptions> options, IServiceProvider services) : IHostedService
+internal sealed class JobRuntimeHostedService(JobEngine engine, IJobStore store, IOptions<JobRuntimeOptions> options, IServiceProvider services) : IHostedService
 {
     /// <summary>Time kept back at the end of the host's shutdown timeout for handing jobs back to the store.</summary>
     internal static readonly TimeSpan HandBackTime = TimeSpan.FromSeconds(1);
@@ -44,10 +44,10 @@ internal sealed class JobRuntimeHostedService(JobDispatcher dispatcher, IJobStor
         // too new) fails the host's start with its own clear error, instead of every submit failing
         // later while the claim loop logs and backs off.
         await store.GetAsync(default, cancellationToken).ConfigureAwait(false);
-        dispatcher.EnsureStarted();
+        engine.EnsureStarted();
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => dispatcher.StopAsync(ShutdownWait, cancellationToken);
+    public Task StopAsync(CancellationToken cancellationToken) => engine.StopAsync(ShutdownWait, cancellationToken);
 
     /// <summary>
     /// The generic host's <c>HostOptions.ShutdownTimeout</c>, read without a reference to

@@ -1,8 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using JobRuntime.Diagnostics;
-using JobRuntime.Execution;
+using JobRuntime.Engine;
 using JobRuntime.Handlers;
 using JobRuntime.Progress;
 using JobRuntime.Storage;
@@ -16,20 +15,18 @@ internal sealed class JobManager : IJobManager
     private readonly IJobStore _store;
     private readonly IProgressBroker _broker;
     private readonly JobHandlerRegistry _registry;
-    private readonly JobDispatcher _dispatcher;
+    private readonly JobEngine _engine;
     private readonly JobRuntimeOptions _options;
     private readonly TimeProvider _time;
-    private readonly JobRuntimeMetrics _metrics;
 
-    public JobManager(IJobStore store, IProgressBroker broker, JobHandlerRegistry registry, JobDispatcher dispatcher, IOptions<JobRuntimeOptions> options, TimeProvider time, JobRuntimeMetrics metrics)
+    public JobManager(IJobStore store, IProgressBroker broker, JobHandlerRegistry registry, JobEngine engine, IOptions<JobRuntimeOptions> options, TimeProvider time)
     {
         _store = store;
         _broker = broker;
         _registry = registry;
-        _dispatcher = dispatcher;
+        _engine = engine;
         _options = options.Value;
         _time = time;
-        _metrics = metrics;
     }
 
     public ValueTask<JobId> SubmitAsync<TArgs>(TArgs args, JobSubmitOptions? options = null, CancellationToken cancellationToken = default)
@@ -57,7 +54,7 @@ internal sealed class JobManager : IJobManager
     public async ValueTask<JobSnapshot?> GetAsync(JobId jobId, CancellationToken cancellationToken = default)
     {
         var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false);
-        if (job is { Status: JobStatus.Running } && _dispatcher.LiveProgress(jobId) is { } live && !ReferenceEquals(live, job.Progress))
+        if (job is { Status: JobStatus.Running } && _engine.LiveProgress(jobId) is { } live && !ReferenceEquals(live, job.Progress))
         {
             job = job with { Progress = live };
         }
@@ -78,17 +75,12 @@ internal sealed class JobManager : IJobManager
         switch (result.Outcome)
         {
             case JobCancelOutcome.Cancelled:
-                _metrics.CancelledWhilePending(1);
-                _dispatcher.Emit(new JobEvent(jobId, JobEventKind.Cancelled, JobStatus.Cancelled, _time.GetUtcNow())
-                {
-                    Error = JobStoreErrors.CancelledBeforeRun,
-                });
-                _dispatcher.EmitCancelledDependents(result.CancelledDependents);
-                _dispatcher.Wake();
+                _engine.Notifier.CancelledBeforeRun(jobId, result.CancelledDependents);
+                _engine.Wake();
                 break;
             case JobCancelOutcome.Requested:
-                _dispatcher.Emit(new JobEvent(jobId, JobEventKind.CancellationRequested, JobStatus.Running, _time.GetUtcNow()));
-                _dispatcher.StopLocal(jobId, JobStopReason.Cancelled);
+                _engine.Notifier.CancellationRequested(jobId);
+                _engine.StopLocal(jobId);
                 break;
         }
 
@@ -303,20 +295,12 @@ internal sealed class JobManager : IJobManager
         var stored = result.Job;
         if (result.Created)
         {
-            Log.Submitted(_dispatcher.Logger, stored.Id, stored.Type, stored.Queue);
-            if (stored.IsTerminal)
+            // Cancelled on arrival when a parent had already failed.
+            _engine.Notifier.Submitted(stored);
+            if (!stored.IsTerminal)
             {
-                // Its parent had already failed: cancelled on arrival.
-                _metrics.Submitted(stored.Type);
-                _metrics.CancelledWhilePending(1);
-                _dispatcher.Emit(new JobEvent(stored.Id, JobEvent.KindFor(stored.Status), stored.Status, now) { JobType = stored.Type, Error = stored.Error });
-            }
-            else
-            {
-                _metrics.Submitted(stored.Type);
-                _dispatcher.Emit(new JobEvent(stored.Id, JobEventKind.Submitted, JobStatus.Pending, now) { JobType = stored.Type });
-                _dispatcher.EnsureStarted();
-                _dispatcher.Wake();
+                _engine.EnsureStarted();
+                _engine.Wake();
             }
         }
 

@@ -28,4 +28,13 @@ public interface IProgressBroker
     /// <param name="state">The last lifecycle event and the last progress.</param>
     /// <returns><see langword="true"/> when the broker knows the job.</returns>
     bool TryGetState(JobId jobId, out JobEventState state);
+
+    /// <summary>
+    /// Whether anyone in this process subscribes to the job's events (or to every job's). The runtime
+    /// relays the progress of jobs running on other nodes only for jobs that have subscribers; a
+    /// broker that does not know answers <see langword="true"/> (everything is relayed).
+    /// </summary>
+    /// <param name="jobId">The job.</param>
+    /// <returns><see langword="false"/> only when no one would receive the job's events.</returns>
+    bool HasSubscribers(JobId jobId) => true;
 }

@@ -96,7 +96,7 @@ internal sealed class ProgressBroker : IProgressBroker
     }
 
     /// <summary>Whether anyone here would receive events of this job (its own subscribers or an all-jobs stream).</summary>
-    public bool IsWatched(JobId jobId) =>
+    public bool HasSubscribers(JobId jobId) =>
         Volatile.Read(ref _all).Length > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.Subscribers.Length > 0);
 
     public JobEventSubscription Subscribe(JobId jobId, int? bufferCapacity = null)

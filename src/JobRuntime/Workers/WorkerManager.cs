@@ -161,6 +161,11 @@ public sealed class WorkerManager : IAsyncDisposable, IDisposable
         try
         {
             var outcome = await _executor.ExecuteAsync(request, cancel.Token).ConfigureAwait(false);
+            if (outcome.Abandoned)
+            {
+                Diagnostics.Log.Abandoned(_logger, id, name);
+            }
+
             result = ToResult<T>(id, name, outcome, dump);
         }
         catch (OperationCanceledException ex)

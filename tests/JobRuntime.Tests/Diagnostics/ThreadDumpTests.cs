@@ -75,8 +75,8 @@ public sealed class ThreadDumpTests
 
         // The gate opens just before the handler's first await; the chain is readable once the
         // handler has suspended there and handed its task to the executor.
-        var executor = runtime.Services.GetRequiredService<JobRuntime.Execution.JobExecutor>();
-        Assert.True(SpinWait.SpinUntil(() => executor.RunningJobs().Any(j => j.JobId == id && j.RootTask is not null), TimeSpan.FromMinutes(1)));
+        var running = runtime.Services.GetRequiredService<JobRuntime.Execution.RunningWorkItems>();
+        Assert.True(SpinWait.SpinUntil(() => running.TryGet(id, out var item) && item.RootTask is not null, TimeSpan.FromMinutes(1)));
 
         var dump = await runtime.Services.GetRequiredService<IThreadDumpService>().CaptureAsync(id);
 

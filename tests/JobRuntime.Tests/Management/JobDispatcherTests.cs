@@ -206,7 +206,7 @@ public sealed class JobDispatcherTests
             },
             time,
             b => b.UseStore(_ => store));
-        var dispatcher = runtime.Services.GetRequiredService<JobRuntime.Management.JobDispatcher>();
+        var dispatcher = runtime.Services.GetRequiredService<JobRuntime.Engine.JobEngine>();
 
         var id = await runtime.Manager.SubmitAsync(new EchoArgs(7));
         await store.OutcomeArrived.Task;

@@ -338,12 +338,12 @@ public sealed class JobManagerTests
             o.RetryMaxDelay = TimeSpan.FromSeconds(30);
             o.RetryJitter = 0.2;
         });
-        var dispatcher = runtime.Services.GetRequiredService<JobDispatcher>();
+        var lifecycle = runtime.Services.GetRequiredService<JobRuntime.Engine.JobEngine>().Lifecycle;
 
         for (var attempt = 1; attempt <= 10; attempt++)
         {
             var expected = Math.Min(Math.Pow(2, attempt - 1), 30);
-            var delay = dispatcher.RetryDelay(attempt).TotalSeconds;
+            var delay = lifecycle.RetryDelay(attempt).TotalSeconds;
             Assert.InRange(delay, expected * 0.8 - 1e-9, expected * 1.2 + 1e-9);
         }
     }
@@ -599,7 +599,7 @@ public sealed class JobManagerTests
         runtime.Advance(time, TimeSpan.FromHours(2));
         var late = await runtime.Manager.SubmitAsync(new EchoArgs(3));
         await runtime.Manager.WaitForCompletionAsync(late);
-        var dispatcher = runtime.Services.GetRequiredService<JobDispatcher>();
+        var dispatcher = runtime.Services.GetRequiredService<JobRuntime.Engine.JobEngine>();
         for (var passes = 0; passes < 5 && await runtime.Manager.GetAsync(old) is not null; passes++)
         {
             var pass = dispatcher.WaitForMaintenanceAsync();

@@ -67,8 +67,8 @@ public sealed class TestRuntime : IAsyncDisposable
     /// <summary>Wakes the claim loop and the heartbeat loop of the runtime in <paramref name="services"/>.</summary>
     public static void Nudge(IServiceProvider services)
     {
-        var dispatcher = services.GetRequiredService<JobRuntime.Management.JobDispatcher>();
-        dispatcher.Wake();
-        dispatcher.RequestProgressFlush();
+        var engine = services.GetRequiredService<JobRuntime.Engine.JobEngine>();
+        engine.Wake();
+        engine.RequestLeaseKeeping();
     }
 }

@@ -1,13 +1,14 @@
 namespace JobRuntime.Execution;
 
 /// <summary>
-/// An item holding a slot: its token, why it was asked to stop, and its single outcome. The
-/// executor queues the item itself to the thread pool. A subclass supplies the work and may act on
-/// the outcome in <see cref="OnFinished"/>, on the thread that finished the work, after the slot
-/// was freed: the dispatcher's runs record their outcome there without another thread-pool hop
-/// and without a task per run.
+/// A unit of work that an <see cref="IJobExecutor"/> runs in one of its slots: the runtime's jobs
+/// are work items, and so is every <see cref="IJobExecutor.ExecuteAsync"/> request. Derive from it
+/// to run work through <see cref="IJobExecutor.TryStart"/> without a task per item; the executor
+/// calls <see cref="RunAsync"/> once, <see cref="OnDeadlineAsync"/> at the deadline (when
+/// <see cref="HasDeadlineAction"/>), and <see cref="OnFinished"/> exactly once with the outcome, after
+/// the slot was freed. An instance runs once.
 /// </summary>
-internal abstract class RunningItem : IThreadPoolWorkItem
+public abstract class JobWorkItem : IThreadPoolWorkItem
 {
     private readonly CancellationTokenSource _cts = new();
     private JobExecutor? _executor;
@@ -16,44 +17,66 @@ internal abstract class RunningItem : IThreadPoolWorkItem
     private CancellationTokenRegistration _callerRegistration;
     private int _stopReason;
 
-    /// <summary>The item's id (a job's id).</summary>
+    /// <summary>The item's id (a job's id); one item per id runs at a time.</summary>
     public abstract JobId JobId { get; }
 
     /// <summary>A name for logs and thread dumps (a job's type).</summary>
     public abstract string Name { get; }
 
-    /// <summary>The queue whose slot the item holds as well, if that queue is limited.</summary>
-    public abstract string? Queue { get; }
+    /// <summary>The queue whose concurrency limit applies as well, if that queue has one.</summary>
+    public virtual string? Queue => null;
 
-    /// <summary>Whether the work runs on a thread of its own rather than the thread pool.</summary>
-    public abstract bool DedicatedThread { get; }
+    /// <summary>Whether the work runs on a thread of its own rather than the thread pool (for CPU-bound work).</summary>
+    public virtual bool DedicatedThread => false;
 
-    /// <summary>The time limit, if any.</summary>
-    public abstract TimeSpan? Timeout { get; }
+    /// <summary>The time limit; <see langword="null"/> for none.</summary>
+    public virtual TimeSpan? Timeout => null;
 
-    /// <summary>Whether <see cref="CaptureAtTimeoutAsync"/> has anything to do at the deadline.</summary>
-    public virtual bool CapturesAtTimeout => false;
+    /// <summary>Whether <see cref="OnDeadlineAsync"/> has anything to do at the deadline.</summary>
+    public virtual bool HasDeadlineAction => false;
+
+    /// <summary>The work itself. Called once by the executor, never on the thread that started the item.</summary>
+    /// <param name="cancellationToken">Trips when the item is stopped (cancelled, timed out, shut down).</param>
+    /// <returns>The work's value.</returns>
+    public abstract ValueTask<object?> RunAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Runs at the deadline, before the item's token trips, off the item's thread: capture
+    /// diagnostics here (a thread dump shows where the work hung before it starts unwinding).
+    /// </summary>
+    /// <param name="cancellationToken">The capture's budget.</param>
+    /// <returns>A task that completes when done; the token trips then.</returns>
+    public virtual Task OnDeadlineAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Called once with the outcome, on the thread that finished the work (the watchdog's, for an
+    /// abandoned item), after the slot was freed. Must not throw.
+    /// </summary>
+    /// <param name="result">How the work ended.</param>
+    public virtual void OnFinished(JobExecutionResult result)
+    {
+    }
 
     /// <summary>When the item started.</summary>
-    public DateTimeOffset StartedAt { get; private set; }
+    internal DateTimeOffset StartedAt { get; private set; }
 
     /// <summary>The timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the start, for the duration.</summary>
-    public long StartTimestamp { get; private set; }
+    internal long StartTimestamp { get; private set; }
 
-    public CancellationToken Token => _cts.Token;
+    internal CancellationToken Token => _cts.Token;
 
-    public JobStopReason StopReason => (JobStopReason)Volatile.Read(ref _stopReason);
+    internal JobStopReason StopReason => (JobStopReason)Volatile.Read(ref _stopReason);
 
     /// <summary>The outcome once the item finished, else <see langword="null"/>.</summary>
-    public JobExecutionResult? Result => Volatile.Read(ref _result);
+    internal JobExecutionResult? Result => Volatile.Read(ref _result);
 
-    public bool IsFinished => Result is not null;
+    internal bool IsFinished => Result is not null;
 
     /// <summary>
     /// Completes with the outcome. Made on first use only (a caller of the public executor, a
     /// shutdown): the dispatcher's runs never need it.
     /// </summary>
-    public Task<JobExecutionResult> Outcome
+    internal Task<JobExecutionResult> Outcome
     {
         get
         {
@@ -77,40 +100,39 @@ internal abstract class RunningItem : IThreadPoolWorkItem
     }
 
     /// <summary>The managed thread the work started on (dedicated threads keep it throughout).</summary>
-    public int ManagedThreadId { get; private set; }
+    internal int ManagedThreadId { get; private set; }
 
     /// <summary>The OS id of that thread (gettid), or 0.</summary>
-    public long OsThreadId { get; private set; }
+    internal long OsThreadId { get; private set; }
 
     /// <summary>That thread's name.</summary>
-    public string? ThreadName { get; private set; }
+    internal string? ThreadName { get; private set; }
 
     /// <summary>The work's task while it is suspended: the root of its async call chain.</summary>
-    public Task? RootTask { get; set; }
+    internal Task? RootTask { get; set; }
 
     /// <summary>The capture of the thread dump at the item's deadline, while it runs (abandonment waits for it).</summary>
-    public Task? TimeoutCapture { get; set; }
+    internal Task? TimeoutCapture { get; set; }
 
     /// <summary>The deadline, if the item has a timeout.</summary>
-    public DateTimeOffset? Deadline { get; set; }
+    internal DateTimeOffset? Deadline { get; set; }
 
-    /// <summary>The work itself, given the item's token.</summary>
-    public abstract ValueTask<object?> RunWorkAsync(CancellationToken cancellationToken);
-
-    /// <summary>Runs at the deadline, before the token trips, when <see cref="CapturesAtTimeout"/> says so.</summary>
-    public virtual Task CaptureAtTimeoutAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    /// <summary>Binds the item to its executor as it starts.</summary>
-    internal void Begin(JobExecutor executor, DateTimeOffset startedAt, long startTimestamp)
+    /// <summary>Binds the item to its executor as it starts; <see langword="false"/> when it was started before.</summary>
+    internal bool TryBegin(JobExecutor executor, DateTimeOffset startedAt, long startTimestamp)
     {
-        _executor = executor;
+        if (Interlocked.CompareExchange(ref _executor, executor, null) is not null)
+        {
+            return false;
+        }
+
         StartedAt = startedAt;
         StartTimestamp = startTimestamp;
+        return true;
     }
 
     /// <summary>Stops the item with <see cref="JobStopReason.Cancelled"/> when the caller's token trips (until the item finishes).</summary>
     internal void LinkCallerToken(CancellationToken cancellationToken)
-        => _callerRegistration = cancellationToken.UnsafeRegister(static s => ((RunningItem)s!).Stop(JobStopReason.Cancelled), this);
+        => _callerRegistration = cancellationToken.UnsafeRegister(static s => ((JobWorkItem)s!).Stop(JobStopReason.Cancelled), this);
 
     void IThreadPoolWorkItem.Execute() => _ = JobExecutor.RunAsync(this);
 
@@ -155,16 +177,16 @@ internal abstract class RunningItem : IThreadPoolWorkItem
     }
 
     /// <summary>Records the thread the work starts on; called on that thread.</summary>
-    public void RecordThread()
+    internal void RecordThread()
     {
         var thread = Thread.CurrentThread;
         ManagedThreadId = thread.ManagedThreadId;
         ThreadName = thread.Name;
-        OsThreadId = Diagnostics.NativeThread.CurrentId();
+        OsThreadId = NativeThread.CurrentId();
     }
 
     /// <summary>Asks the work to stop. The first reason wins.</summary>
-    public bool Stop(JobStopReason reason)
+    internal bool Stop(JobStopReason reason)
     {
         if (!Claim(reason))
         {
@@ -176,11 +198,11 @@ internal abstract class RunningItem : IThreadPoolWorkItem
     }
 
     /// <summary>Records why the work will stop, without tripping its token yet. The first reason wins.</summary>
-    public bool Claim(JobStopReason reason)
+    internal bool Claim(JobStopReason reason)
         => Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)JobStopReason.None) == (int)JobStopReason.None && !IsFinished;
 
     /// <summary>Trips the work's token.</summary>
-    public void Trip()
+    internal void Trip()
     {
         try
         {
@@ -201,7 +223,7 @@ internal abstract class RunningItem : IThreadPoolWorkItem
     /// Records the outcome once; later calls (a late result after abandonment) are discarded. The
     /// slot is freed before anyone sees the outcome, so that whoever reacts to it finds the slot free.
     /// </summary>
-    public bool TryFinish(JobExecutionResult result)
+    internal bool TryFinish(JobExecutionResult result)
     {
         if (Interlocked.CompareExchange(ref _result, result, null) is not null)
         {
@@ -215,26 +237,18 @@ internal abstract class RunningItem : IThreadPoolWorkItem
         return true;
     }
 
-    /// <summary>
-    /// Called once with the outcome, on the thread that finished the work (the watchdog's, for an
-    /// abandoned item), after the slot was freed. Must not throw.
-    /// </summary>
-    protected virtual void OnFinished(JobExecutionResult result)
-    {
-    }
-
-    public JobExecutionStatus StatusForStop() => StopReason switch
+    internal JobExecutionStatus StatusForStop() => StopReason switch
     {
         JobStopReason.TimedOut => JobExecutionStatus.TimedOut,
         JobStopReason.Shutdown => JobExecutionStatus.Shutdown,
         _ => JobExecutionStatus.Cancelled,
     };
 
-    public void DisposeToken() => _cts.Dispose();
+    internal void DisposeToken() => _cts.Dispose();
 }
 
 /// <summary>An item of the public <see cref="IJobExecutor.ExecuteAsync"/>: the work and its settings come from a request.</summary>
-internal sealed class RequestItem(JobExecutionRequest request) : RunningItem
+internal sealed class RequestItem(JobExecutionRequest request) : JobWorkItem
 {
     public override JobId JobId => request.JobId;
 
@@ -246,10 +260,10 @@ internal sealed class RequestItem(JobExecutionRequest request) : RunningItem
 
     public override TimeSpan? Timeout => request.Timeout;
 
-    public override bool CapturesAtTimeout => request.OnTimeout is not null;
+    public override bool HasDeadlineAction => request.OnTimeout is not null;
 
-    public override ValueTask<object?> RunWorkAsync(CancellationToken cancellationToken) => request.Work(cancellationToken);
+    public override ValueTask<object?> RunAsync(CancellationToken cancellationToken) => request.Work(cancellationToken);
 
-    public override Task CaptureAtTimeoutAsync(CancellationToken cancellationToken)
+    public override Task OnDeadlineAsync(CancellationToken cancellationToken)
         => request.OnTimeout is { } onTimeout ? onTimeout(request.JobId, cancellationToken) : Task.CompletedTask;
 }

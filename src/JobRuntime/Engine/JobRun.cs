@@ -1,18 +1,18 @@
 using JobRuntime.Execution;
 using JobRuntime.Handlers;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
 
-namespace JobRuntime.Management;
+namespace JobRuntime.Engine;
 
 /// <summary>
-/// The runtime's state of one running attempt: its lease, live progress and artifacts, and the
-/// executor's item that holds its slot (one object per run rather than one per layer). It is its
-/// own lock (internal, never handed out: handlers see it only as <see cref="IJobRunSink"/>).
+/// One running attempt: its lease, live progress and artifacts, and the executor's work item that
+/// holds its slot (one object per run rather than one per layer). The executor calls it twice into
+/// the engine: <see cref="RunAsync"/> (the handler) and <see cref="OnFinished"/> (the outcome). It
+/// is its own lock (internal, never handed out: handlers see it only as <see cref="IJobRunSink"/>).
 /// </summary>
-internal sealed class JobRun : RunningItem, IJobRunSink
+internal sealed class JobRun : JobWorkItem, IJobRunSink
 {
-    private readonly JobDispatcher _dispatcher;
+    private readonly RunParts _parts;
     private readonly JobHandlerDescriptor? _descriptor;
     private List<JobArtifact>? _artifacts;
     private JobProgress? _progress;
@@ -23,9 +23,9 @@ internal sealed class JobRun : RunningItem, IJobRunSink
     private long _lastActivityTicks;
     private Diagnostics.ThreadDump? _timeoutDump;
 
-    public JobRun(JobDispatcher dispatcher, ClaimedJob claimed, JobHandlerDescriptor? descriptor, DateTimeOffset now)
+    public JobRun(ClaimedJob claimed, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
     {
-        _dispatcher = dispatcher;
+        _parts = parts;
         _descriptor = descriptor;
         Job = claimed.Job;
         Lease = claimed.Lease;
@@ -58,7 +58,7 @@ internal sealed class JobRun : RunningItem, IJobRunSink
 
     public override TimeSpan? Timeout => Job.Timeout;
 
-    public override bool CapturesAtTimeout => Job.Timeout is not null;
+    public override bool HasDeadlineAction => Job.Timeout is not null;
 
     /// <summary>The run's trace activity, if anyone listens; stopped once the outcome is written.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }
@@ -97,11 +97,11 @@ internal sealed class JobRun : RunningItem, IJobRunSink
         }
     }
 
-    public override ValueTask<object?> RunWorkAsync(CancellationToken cancellationToken) => _dispatcher.InvokeAsync(this, _descriptor, cancellationToken);
+    public override ValueTask<object?> RunAsync(CancellationToken cancellationToken) => _parts.Invoker.InvokeAsync(this, _descriptor, cancellationToken);
 
-    public override Task CaptureAtTimeoutAsync(CancellationToken cancellationToken) => _dispatcher.CaptureTimeoutDumpAsync(this, cancellationToken);
+    public override Task OnDeadlineAsync(CancellationToken cancellationToken) => _parts.Hangs.CaptureTimeoutAsync(this, cancellationToken);
 
-    protected override void OnFinished(JobExecutionResult result) => _dispatcher.OnRunFinished(this, result);
+    public override void OnFinished(JobExecutionResult result) => _parts.Recorder.Record(this, result);
 
     public void ReportProgress(long current, long total, string? message)
     {
@@ -116,15 +116,15 @@ internal sealed class JobRun : RunningItem, IJobRunSink
 
             progress = new JobProgress(current, total, message, _stage);
             _progress = progress;
-            LastActivity = _dispatcher.Now;
+            LastActivity = _parts.Now;
             StallReported = false;
-            flushNow = (progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= _dispatcher.ProgressPercentStep;
+            flushNow = (progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= _parts.ProgressPercentStep;
         }
 
-        _dispatcher.Emit(new JobEvent(Job.Id, JobEventKind.Progress, JobStatus.Running, _dispatcher.Now) { JobType = Job.Type, Attempt = Job.Attempt, Progress = progress });
+        _parts.Notifier.Progress(this, progress);
         if (flushNow)
         {
-            _dispatcher.RequestProgressFlush();
+            _parts.Leases.RequestFlush();
         }
     }
 
@@ -141,19 +141,19 @@ internal sealed class JobRun : RunningItem, IJobRunSink
             _stage = stage;
             progress = (_progress ?? JobProgress.None) with { Stage = stage };
             _progress = progress;
-            LastActivity = _dispatcher.Now;
+            LastActivity = _parts.Now;
             StallReported = false;
         }
 
-        _dispatcher.Emit(new JobEvent(Job.Id, JobEventKind.StageChanged, JobStatus.Running, _dispatcher.Now) { JobType = Job.Type, Attempt = Job.Attempt, Progress = progress, Name = stage });
-        _dispatcher.RequestProgressFlush();
+        _parts.Notifier.StageChanged(this, progress, stage);
+        _parts.Leases.RequestFlush();
     }
 
     public void PublishCustom(string name, object? data)
     {
         if (!Ended)
         {
-            _dispatcher.Emit(new JobEvent(Job.Id, JobEventKind.Custom, JobStatus.Running, _dispatcher.Now) { JobType = Job.Type, Attempt = Job.Attempt, Name = name, Data = data });
+            _parts.Notifier.Custom(this, name, data);
         }
     }
 

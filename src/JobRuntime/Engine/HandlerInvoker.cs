@@ -1,0 +1,68 @@
+using System.Collections.Concurrent;
+using JobRuntime.Handlers;
+using JobRuntime.Storage;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace JobRuntime.Engine;
+
+/// <summary>
+/// Runs a job's handler for one attempt, on the executor's thread: announces the start, reads the
+/// parents' results, opens a DI scope and a log scope, builds the <see cref="JobContext"/> and calls
+/// the handler with the job's arguments.
+/// </summary>
+internal sealed class HandlerInvoker(
+    IJobStore store,
+    JobHandlerRegistry registry,
+    IServiceScopeFactory scopes,
+    ILoggerFactory loggerFactory,
+    LifecycleNotifier notifier,
+    JobRuntimeOptions options)
+{
+    // One logger per handler type, not one per attempt (a category name is built from the type each time).
+    private readonly ConcurrentDictionary<Type, ILogger> _handlerLoggers = new();
+
+    public async ValueTask<object?> InvokeAsync(JobRun run, JobHandlerDescriptor? descriptor, CancellationToken token)
+    {
+        // Started here, on the thread that runs the job, so that the event precedes any the
+        // handler publishes, and the run's trace activity is current while the handler runs.
+        notifier.Started(run);
+        var job = run.Job;
+        if (descriptor is null)
+        {
+            throw new UnknownJobTypeException(job.Type, registry.Names);
+        }
+
+        var parents = job.DependsOn.Count == 0 ? [] : await ReadParentsAsync(job, token).ConfigureAwait(false);
+        var scope = scopes.CreateAsyncScope();
+        await using (scope.ConfigureAwait(false))
+        {
+            // TryGetValue first: the method group would be a new delegate on every call.
+            if (!_handlerLoggers.TryGetValue(descriptor.HandlerType, out var logger))
+            {
+                logger = _handlerLoggers.GetOrAdd(descriptor.HandlerType, loggerFactory.CreateLogger);
+            }
+
+            // The scope's state is built only when something logs at all.
+            using var logScope = logger.IsEnabled(LogLevel.Critical)
+                ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) })
+                : null;
+            var context = new JobContext(job, token, logger, scope.ServiceProvider, parents, run, options.SerializerOptions);
+            return await descriptor.InvokeAsync(scope.ServiceProvider, job.Payload, context, options.SerializerOptions).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<IReadOnlyList<JobSnapshot>> ReadParentsAsync(JobSnapshot job, CancellationToken token)
+    {
+        var found = new List<JobSnapshot>(job.DependsOn.Count);
+        foreach (var parentId in job.DependsOn)
+        {
+            if (await store.GetAsync(parentId, token).ConfigureAwait(false) is { } parent)
+            {
+                found.Add(parent);
+            }
+        }
+
+        return found;
+    }
+}

@@ -1,0 +1,235 @@
+using System.Diagnostics;
+using JobRuntime.Diagnostics;
+using JobRuntime.Execution;
+using JobRuntime.Progress;
+using JobRuntime.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace JobRuntime.Engine;
+
+/// <summary>
+/// Turns each transition of a job into everything it emits: its event (to the broker's
+/// subscribers), its log line, its metrics and its trace. One method per transition; nothing else
+/// in the engine publishes, logs a job's transition or counts one.
+/// </summary>
+internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetrics metrics, ILogger logger, TimeProvider time)
+{
+    public DateTimeOffset Now => time.GetUtcNow();
+
+    /// <summary>A job was stored by a submit (<see cref="JobStatus.Pending"/>, or already cancelled because a parent had failed).</summary>
+    public void Submitted(JobSnapshot job)
+    {
+        Log.Submitted(logger, job.Id, job.Type, job.Queue);
+        metrics.Submitted(job.Type);
+        if (job.IsTerminal)
+        {
+            metrics.CancelledWhilePending(1);
+            broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Error = job.Error });
+        }
+        else
+        {
+            broker.Publish(new JobEvent(job.Id, JobEventKind.Submitted, JobStatus.Pending, Now) { JobType = job.Type });
+        }
+    }
+
+    /// <summary>A pending job was cancelled before it ran, and with it the dependents that required it.</summary>
+    public void CancelledBeforeRun(JobId id, IReadOnlyList<JobId> dependents)
+    {
+        metrics.CancelledWhilePending(1);
+        broker.Publish(new JobEvent(id, JobEventKind.Cancelled, JobStatus.Cancelled, Now) { Error = JobStoreErrors.CancelledBeforeRun });
+        DependentsCancelled(dependents);
+    }
+
+    /// <summary>A running job (here or on another node) was asked to stop.</summary>
+    public void CancellationRequested(JobId id)
+        => broker.Publish(new JobEvent(id, JobEventKind.CancellationRequested, JobStatus.Running, Now));
+
+    /// <summary>An attempt started running here: its trace activity begins (current while the handler runs).</summary>
+    public void Started(JobRun run)
+    {
+        var job = run.Job;
+        metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
+        Log.Started(logger, job.Id, job.Type, job.Attempt);
+        run.Activity = StartActivity(job);
+        broker.Publish(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
+    }
+
+    public void Progress(JobRun run, JobProgress progress)
+        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Progress, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress });
+
+    public void StageChanged(JobRun run, JobProgress progress, string stage)
+        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.StageChanged, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress, Name = stage });
+
+    public void Custom(JobRun run, string name, object? data)
+        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Custom, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Data = data });
+
+    /// <summary>At a job's deadline, before its token trips: a summary line (not the whole dump, 7–10 KB, which the job keeps) and a warning.</summary>
+    public void TimeoutCaptured(JobRun run, ThreadDump dump)
+    {
+        var job = run.Job;
+        Log.TimeoutDump(logger, job.Id, job.Type, job.Timeout, dump.Summary);
+        Warn(run, "timeout", new JobError("Timeout", dump.Summary), dump);
+    }
+
+    /// <summary>A running job reported nothing for the stall timeout; it keeps running.</summary>
+    public void Stalled(JobRun run, TimeSpan silent, ThreadDump dump)
+    {
+        Log.Stalled(logger, run.Job.Id, run.Job.Type, silent, dump.ToText());
+        Warn(run, "stall", new JobError("Stall", $"No progress for {silent}. {dump.Summary}"), dump);
+    }
+
+    /// <summary>A run's outcome was written: a retry, a hand-back (shutdown) or the job's end.</summary>
+    public void Recorded(JobRun run, JobCompletion completion, JobExecutionResult result)
+    {
+        switch (completion.Kind)
+        {
+            case JobCompletionKind.Retry:
+                Retrying(run, completion, result.Exception);
+                break;
+            case JobCompletionKind.Release:
+                Requeued(run);
+                break;
+            default:
+                Ended(run, completion, result);
+                break;
+        }
+    }
+
+    /// <summary>A run ignored cancellation past the grace period; its slot was freed and its late result will be discarded.</summary>
+    public void Abandoned(JobRun run)
+    {
+        Log.Abandoned(logger, run.Job.Id, run.Job.Type);
+        metrics.Abandoned(run.Job.Type);
+    }
+
+    /// <summary>Another worker took the job over (its lease expired): this run's outcome was not written.</summary>
+    public void LeaseLost(JobId id) => Log.LeaseLost(logger, id);
+
+    /// <summary>A run's outcome could not be written; the lease's expiry hands the job to recovery.</summary>
+    public void OutcomeLost(JobId id, Exception exception) => Log.CompletionLost(logger, exception, id);
+
+    /// <summary>Pending dependents cancelled because a parent they required did not complete.</summary>
+    public void DependentsCancelled(IReadOnlyList<JobId> ids)
+    {
+        if (ids.Count == 0)
+        {
+            return;
+        }
+
+        metrics.CancelledWhilePending(ids.Count);
+        foreach (var id in ids)
+        {
+            broker.Publish(new JobEvent(id, JobEventKind.Cancelled, JobStatus.Cancelled, Now) { Error = new JobError("DependencyFailed", "A parent job did not complete.") });
+        }
+    }
+
+    /// <summary>Jobs whose worker stopped renewing its lease, retried or ended by recovery.</summary>
+    public void Recovered(RecoveryResult result)
+    {
+        Log.Recovered(logger, result.Recovered.Count);
+        foreach (var job in result.Recovered)
+        {
+            if (job.IsTerminal)
+            {
+                metrics.Ended(job.Type, job.Status, TimeSpan.Zero);
+                broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+            }
+            else
+            {
+                metrics.Requeued(job.Type, retry: true);
+                broker.Publish(new JobEvent(job.Id, JobEventKind.Retrying, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+            }
+        }
+
+        DependentsCancelled(result.CancelledDependents);
+    }
+
+    /// <summary>Progress of a job running on another node, for this node's watchers.</summary>
+    public void RelayProgress(JobId id, JobProgress progress)
+        => broker.Publish(new JobEvent(id, JobEventKind.Progress, JobStatus.Running, Now) { Progress = progress });
+
+    /// <summary>A watched job started or ended on another node, read from its stored row.</summary>
+    public void RelayState(JobSnapshot job)
+    {
+        var kind = job.IsTerminal ? JobEvent.KindFor(job.Status) : JobEventKind.Started;
+        broker.Publish(new JobEvent(job.Id, kind, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress, Error = job.Error });
+    }
+
+    private void Retrying(JobRun run, JobCompletion completion, Exception? exception)
+    {
+        var job = run.Job;
+        Log.Retrying(logger, exception, job.Id, job.Type, job.Attempt, job.MaxAttempts, completion.RetryAt!.Value);
+        metrics.Requeued(job.Type, retry: true);
+        run.Activity?.SetStatus(ActivityStatusCode.Error, completion.Error?.Message);
+        broker.Publish(new JobEvent(job.Id, JobEventKind.Retrying, JobStatus.Pending, Now) { JobType = job.Type, Attempt = job.Attempt, Error = completion.Error });
+    }
+
+    private void Requeued(JobRun run)
+    {
+        var job = run.Job;
+        Log.Requeued(logger, job.Id);
+        metrics.Requeued(job.Type, retry: false);
+        broker.Publish(new JobEvent(job.Id, JobEventKind.Requeued, JobStatus.Pending, Now) { JobType = job.Type, Attempt = job.Attempt });
+    }
+
+    private void Ended(JobRun run, JobCompletion completion, JobExecutionResult result)
+    {
+        var job = run.Job;
+        var activity = run.Activity;
+        var status = completion.ResultingStatus;
+        switch (status)
+        {
+            case JobStatus.Completed:
+                Log.Completed(logger, job.Id, job.Type, result.Duration.TotalMilliseconds);
+                activity?.SetStatus(ActivityStatusCode.Ok);
+                break;
+            case JobStatus.Failed:
+                Log.Failed(logger, result.Exception, job.Id, job.Type, job.Attempt, job.MaxAttempts);
+                activity?.SetStatus(ActivityStatusCode.Error, completion.Error?.Message);
+                break;
+            case JobStatus.Cancelled:
+                Log.Cancelled(logger, job.Id, job.Type);
+                break;
+            default:
+                Log.TimedOut(logger, job.Id, job.Type, job.Timeout, result.Abandoned ? " (abandoned)" : "");
+                activity?.SetStatus(ActivityStatusCode.Error, "timed out");
+                break;
+        }
+
+        metrics.Ended(job.Type, status, result.Duration);
+        activity?.SetTag("jobruntime.job.status", status.ToString());
+        broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(status), status, Now)
+        {
+            JobType = job.Type,
+            Attempt = job.Attempt,
+            Progress = completion.Progress,
+            Error = completion.Error,
+        });
+    }
+
+    private void Warn(JobRun run, string name, JobError error, object data)
+        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Warning, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Error = error, Data = data });
+
+    private static Activity? StartActivity(JobSnapshot job)
+    {
+        if (!JobRuntimeMetrics.ActivitySource.HasListeners())
+        {
+            return null;
+        }
+
+        ActivityLink[]? links = null;
+        if (job.TraceParent is { } traceParent && ActivityContext.TryParse(traceParent, null, out var submitter))
+        {
+            links = [new ActivityLink(submitter)];
+        }
+
+        // A root of its own, linked to the submitter's: nothing current on the executor's thread is its parent.
+        Activity.Current = null;
+        var activity = JobRuntimeMetrics.ActivitySource.StartActivity($"run {job.Type}", ActivityKind.Consumer, parentContext: default, links: links);
+        activity?.SetTag("jobruntime.job.id", job.Id.ToString());
+        activity?.SetTag("jobruntime.job.type", job.Type);
+        activity?.SetTag("jobruntime.job.queue", job.Queue);
+        activity?.SetTag("jobruntime.job.attempt", job.Attempt);
+        return activity;
+    }
+}

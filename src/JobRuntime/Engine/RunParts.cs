@@ -1,0 +1,30 @@
+namespace JobRuntime.Engine;
+
+/// <summary>
+/// The engine's parts a <see cref="JobRun"/> calls while it runs, one shared instance (a run holds
+/// one reference, not one per part): the handler invoker, the hang reporter at its deadline, the
+/// outcome recorder at its end, and the notifier and lease keeper for what the handler reports.
+/// </summary>
+internal sealed class RunParts(
+    HandlerInvoker invoker,
+    HangReporter hangs,
+    OutcomeRecorder recorder,
+    LifecycleNotifier notifier,
+    LeaseKeeper leases,
+    TimeProvider time,
+    double progressPercentStep)
+{
+    public HandlerInvoker Invoker { get; } = invoker;
+
+    public HangReporter Hangs { get; } = hangs;
+
+    public OutcomeRecorder Recorder { get; } = recorder;
+
+    public LifecycleNotifier Notifier { get; } = notifier;
+
+    public LeaseKeeper Leases { get; } = leases;
+
+    public double ProgressPercentStep { get; } = progressPercentStep;
+
+    public DateTimeOffset Now => time.GetUtcNow();
+}
