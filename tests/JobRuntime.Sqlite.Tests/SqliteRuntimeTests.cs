@@ -1,5 +1,6 @@
 using JobRuntime.Handlers;
 using JobRuntime.Management;
+using JobRuntime.Testing.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Sqlite.Tests;
@@ -104,5 +105,65 @@ public sealed class SqliteRuntimeTests : IDisposable
         var jobs = restarted.GetRequiredService<IJobManager>();
         await jobs.SubmitAsync(new SquareArgs(1, 1)); // starts the dispatcher
         Assert.Equal(144, await jobs.WaitForResultAsync<int>(id));
+    }
+
+    public sealed class WaitHandler(WaitHandler.Gate gate) : IJobHandler<int, int>
+    {
+        public async ValueTask<int> ExecuteAsync(int args, JobContext context)
+        {
+            gate.Started.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.Infinite, context.CancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+                gate.Cancelled.TrySetResult();
+                throw;
+            }
+
+            return args;
+        }
+
+        public sealed class Gate
+        {
+            public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+            public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    [Fact]
+    public async Task DecoratedStore_KeepsTheStoresSignals_ACancelFromAnotherNodeArrivesLongBeforeAnyRenewal()
+    {
+        // Leases renew every 200 s and claims poll every 10 min: a cancel that arrives within the
+        // guard came through the store's signals, which a decorator implementing IJobStore alone hides
+        // from a runtime that finds them by casting the store.
+        var guard = TimeSpan.FromSeconds(60);
+        var gate = new WaitHandler.Gate();
+        CountingStore? counter = null;
+        await using var nodeA = new ServiceCollection()
+            .AddSingleton(gate)
+            .AddJobRuntime(o =>
+            {
+                o.LeaseDuration = TimeSpan.FromMinutes(10);
+                o.PollInterval = TimeSpan.FromMinutes(10);
+            })
+            .UseSqlite(_database.ConnectionString)
+            .DecorateStore((_, inner) => CountingStore.Wrap(inner, out counter))
+            .AddHandler<WaitHandler>("wait")
+            .Services.BuildServiceProvider();
+        await using var nodeB = new SqliteJobStore(_database.Options());
+        var jobs = nodeA.GetRequiredService<IJobManager>();
+
+        var id = await jobs.SubmitAsync("wait", 1);
+        await gate.Started.Task.WaitAsync(guard);
+        Assert.Equal(JobCancelOutcome.Requested, (await nodeB.CancelAsync(id)).Outcome);
+
+        await gate.Cancelled.Task.WaitAsync(guard);
+        Assert.Equal(JobStatus.Cancelled, (await jobs.WaitForCompletionAsync(id).WaitAsync(guard)).Status);
+        Assert.NotNull(counter);
+        Assert.Equal(1, counter.CallsTo(nameof(Storage.IJobStore.InsertAsync)));
+        Assert.Equal(1, counter.CallsTo(nameof(Storage.IJobStore.CompleteAsync)));
     }
 }
