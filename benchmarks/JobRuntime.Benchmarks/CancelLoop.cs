@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using JobRuntime.Management;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Benchmarks;

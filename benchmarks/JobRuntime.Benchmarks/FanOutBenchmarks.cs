@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using JobRuntime.Progress;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Benchmarks;

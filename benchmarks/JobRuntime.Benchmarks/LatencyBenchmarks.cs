@@ -1,8 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
-using JobRuntime.Handlers;
-using JobRuntime.Management;
 using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,6 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using JobRuntime.Handlers;
-using JobRuntime.Management;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Benchmarks;

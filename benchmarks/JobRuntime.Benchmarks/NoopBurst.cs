@@ -1,5 +1,3 @@
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Benchmarks;

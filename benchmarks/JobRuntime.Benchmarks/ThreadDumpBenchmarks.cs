@@ -1,8 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using JobRuntime.Diagnostics;
-using JobRuntime.Handlers;
-using JobRuntime.Management;
+using JobRuntime.ThreadDumps;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 

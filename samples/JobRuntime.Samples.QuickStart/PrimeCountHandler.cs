@@ -1,5 +1,4 @@
 using JobRuntime;
-using JobRuntime.Handlers;
 
 namespace JobRuntime.Samples.QuickStart;
 

@@ -1,6 +1,4 @@
 using JobRuntime;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Samples.QuickStart;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

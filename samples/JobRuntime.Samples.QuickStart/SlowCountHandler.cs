@@ -1,4 +1,3 @@
-using JobRuntime.Handlers;
 
 namespace JobRuntime.Samples.QuickStart;
 

@@ -1,8 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using JobRuntime;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Samples.Fitting.Rheology;
 using JobRuntime.Samples.Rheology;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using JobRuntime.Handlers;
 
 namespace JobRuntime.Samples.Rheology;
 

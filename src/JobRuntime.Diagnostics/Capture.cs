@@ -1,5 +1,7 @@
 using System.Diagnostics;
 
+using JobRuntime.ThreadDumps;
+
 namespace JobRuntime.Diagnostics;
 
 /// <summary>One capture in progress: when it started, and the dump it makes with its duration.</summary>

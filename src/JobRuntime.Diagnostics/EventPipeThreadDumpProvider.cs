@@ -5,6 +5,8 @@ using Microsoft.Diagnostics.Tracing.Etlx;
 using Microsoft.Diagnostics.Tracing.Parsers;
 using Microsoft.Extensions.Options;
 
+using JobRuntime.ThreadDumps;
+
 namespace JobRuntime.Diagnostics;
 
 /// <summary>

@@ -2,6 +2,8 @@ using Microsoft.Diagnostics.NETCore.Client;
 using Microsoft.Diagnostics.Runtime;
 using Microsoft.Extensions.Options;
 
+using JobRuntime.ThreadDumps;
+
 namespace JobRuntime.Diagnostics;
 
 /// <summary>

@@ -1,3 +1,5 @@
+using JobRuntime.ThreadDumps;
+
 namespace JobRuntime.Diagnostics;
 
 /// <summary>Options of the JobRuntime.Diagnostics thread-dump providers.</summary>

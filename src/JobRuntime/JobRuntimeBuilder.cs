@@ -1,4 +1,3 @@
-using JobRuntime.Handlers;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

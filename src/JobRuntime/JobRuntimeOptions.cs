@@ -99,7 +99,7 @@ public sealed class JobRuntimeOptions
     public bool DumpOnSigquit { get; set; }
 
     /// <summary>
-    /// Rate limit of all-thread captures (registered <see cref="Diagnostics.IThreadDumpProvider"/>s such as
+    /// Rate limit of all-thread captures (registered <see cref="ThreadDumps.IThreadDumpProvider"/>s such as
     /// JobRuntime.Diagnostics'): within this interval after one, a dump reuses its threads, completed
     /// with the asking job's thread, async chain and the overdue jobs, instead of capturing again.
     /// The dependency-free core capture is never rate limited. <see cref="TimeSpan.Zero"/> captures every time.

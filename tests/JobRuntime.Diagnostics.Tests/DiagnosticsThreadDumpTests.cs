@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using JobRuntime.Diagnostics;
-using JobRuntime.Handlers;
-using JobRuntime.Management;
+using JobRuntime.ThreadDumps;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;

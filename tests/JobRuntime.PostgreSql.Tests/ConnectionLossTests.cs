@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using JobRuntime.Management;
 using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -161,9 +160,9 @@ public sealed class ConnectionLossTests(ITestOutputHelper output)
 }
 
 /// <summary>Counts executions per argument; each execution waits for a permit from the test.</summary>
-public sealed class CountingHandler(CountingHandler.State state) : Handlers.IJobHandler<int, int>
+public sealed class CountingHandler(CountingHandler.State state) : IJobHandler<int, int>
 {
-    public async ValueTask<int> ExecuteAsync(int args, Handlers.JobContext context)
+    public async ValueTask<int> ExecuteAsync(int args, JobContext context)
     {
         await state.Permits.WaitAsync(context.CancellationToken);
         state.Executions.AddOrUpdate(args, 1, (_, n) => n + 1);

@@ -1,4 +1,3 @@
-using JobRuntime.Management;
 using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;

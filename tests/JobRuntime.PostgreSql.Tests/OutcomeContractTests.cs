@@ -1,5 +1,3 @@
-using JobRuntime.Handlers;
-using JobRuntime.Management;
 using JobRuntime.Storage;
 using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;

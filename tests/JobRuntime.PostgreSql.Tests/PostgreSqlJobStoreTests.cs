@@ -1,5 +1,4 @@
 using JobRuntime.Testing;
-using JobRuntime.Management;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
@@ -550,14 +549,14 @@ public sealed class PostgreSqlJobStoreTests
     }
 }
 
-public sealed class DoubleHandler : Handlers.IJobHandler<int, int>
+public sealed class DoubleHandler : IJobHandler<int, int>
 {
-    public ValueTask<int> ExecuteAsync(int args, Handlers.JobContext context) => ValueTask.FromResult(2 * args);
+    public ValueTask<int> ExecuteAsync(int args, JobContext context) => ValueTask.FromResult(2 * args);
 }
 
-public sealed class BlockingHandler(BlockingHandler.Gate gate) : Handlers.IJobHandler<int, int>
+public sealed class BlockingHandler(BlockingHandler.Gate gate) : IJobHandler<int, int>
 {
-    public async ValueTask<int> ExecuteAsync(int args, Handlers.JobContext context)
+    public async ValueTask<int> ExecuteAsync(int args, JobContext context)
     {
         gate.Started.TrySetResult();
         try
@@ -581,9 +580,9 @@ public sealed class BlockingHandler(BlockingHandler.Gate gate) : Handlers.IJobHa
 }
 
 /// <summary>Reports step 1, waits for the test, reports the rest.</summary>
-public sealed class SteppingHandler(SteppingHandler.Gate gate) : Handlers.IJobHandler<int, int>
+public sealed class SteppingHandler(SteppingHandler.Gate gate) : IJobHandler<int, int>
 {
-    public async ValueTask<int> ExecuteAsync(int steps, Handlers.JobContext context)
+    public async ValueTask<int> ExecuteAsync(int steps, JobContext context)
     {
         context.SetStage("stepping");
         context.ReportProgress(1, steps, "step 1");

@@ -1,7 +1,5 @@
 using JobRuntime.Testing;
 using System.Diagnostics;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using JobRuntime;
-using JobRuntime.Handlers;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

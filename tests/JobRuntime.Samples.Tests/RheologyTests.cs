@@ -1,5 +1,3 @@
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Samples.Fitting.Rheology;
 using Microsoft.Extensions.DependencyInjection;
 

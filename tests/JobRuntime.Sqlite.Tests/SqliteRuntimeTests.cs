@@ -1,5 +1,3 @@
-using JobRuntime.Handlers;
-using JobRuntime.Management;
 using JobRuntime.Testing.Storage;
 using Microsoft.Extensions.DependencyInjection;
 

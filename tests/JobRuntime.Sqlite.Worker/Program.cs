@@ -1,4 +1,4 @@
-using JobRuntime.Handlers;
+using JobRuntime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,3 @@
-using JobRuntime.Handlers;
 using JobRuntime.Samples.Fitting.Nlsq;
 using JobRuntime.Samples.Fitting.Nuts;
 

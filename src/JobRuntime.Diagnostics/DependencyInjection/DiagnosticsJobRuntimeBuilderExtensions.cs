@@ -1,5 +1,6 @@
 using JobRuntime;
 using JobRuntime.Diagnostics;
+using JobRuntime.ThreadDumps;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Microsoft.Extensions.DependencyInjection;

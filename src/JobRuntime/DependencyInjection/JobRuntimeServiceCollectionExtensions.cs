@@ -1,12 +1,9 @@
 using System.Diagnostics.Metrics;
+using JobRuntime.Telemetry;
 using JobRuntime;
-using JobRuntime.Diagnostics;
+using JobRuntime.ThreadDumps;
 using JobRuntime.Engine;
-using JobRuntime.Execution;
-using JobRuntime.Handlers;
 using JobRuntime.Hosting;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -55,7 +52,7 @@ public static class JobRuntimeServiceCollectionExtensions
         services.TryAddSingleton(sp => new JobRuntimeMetrics(sp.GetService<IMeterFactory>(), () => sp.GetRequiredService<IJobExecutor>().RunningCount));
         services.TryAddSingleton<ThreadDumpService>();
         services.TryAddSingleton<IThreadDumpService>(sp => sp.GetRequiredService<ThreadDumpService>());
-        services.TryAddSingleton<JobRuntime.Workers.WorkerManager>();
+        services.TryAddSingleton<JobRuntime.WorkerManager>();
         services.TryAddSingleton<JobEngine>();
         services.TryAddSingleton<JobManager>();
         services.TryAddSingleton<IJobManager>(sp => sp.GetRequiredService<JobManager>());

@@ -1,5 +1,3 @@
-using JobRuntime.Execution;
-using JobRuntime.Handlers;
 using JobRuntime.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -67,7 +65,7 @@ internal sealed class ClaimLoop(
             catch (Exception ex)
             {
                 var delay = Backoff.AfterStoreFailure(++failures);
-                Diagnostics.Log.StoreError(logger, ex, "claim", delay);
+                Telemetry.Log.StoreError(logger, ex, "claim", delay);
                 await Backoff.IgnoreCancellation(Task.Delay(delay, time, stopping)).ConfigureAwait(false);
                 continue;
             }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using JobRuntime.Handlers;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

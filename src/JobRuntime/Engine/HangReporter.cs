@@ -1,4 +1,5 @@
-using JobRuntime.Diagnostics;
+using JobRuntime.Telemetry;
+using JobRuntime.ThreadDumps;
 using Microsoft.Extensions.Logging;
 
 namespace JobRuntime.Engine;

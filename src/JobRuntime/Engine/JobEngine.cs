@@ -1,8 +1,6 @@
-using JobRuntime.Diagnostics;
-using JobRuntime.Execution;
-using JobRuntime.Handlers;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
+using JobRuntime.Telemetry;
+using JobRuntime.ThreadDumps;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

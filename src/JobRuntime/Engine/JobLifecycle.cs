@@ -1,4 +1,3 @@
-using JobRuntime.Execution;
 using JobRuntime.Storage;
 
 namespace JobRuntime.Engine;
@@ -40,7 +39,7 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
                 var dump = run.TimeoutDump;
                 var message = $"The job ran longer than its timeout of {job.Timeout}" + (result.Abandoned ? " and ignored cancellation for the grace period; it was abandoned." : ".")
                     + (dump is null ? "" : $" {dump.Summary}");
-                var artifacts = dump is null ? run.Artifacts : [.. run.Artifacts, Diagnostics.ThreadDumpJson.ToArtifact(dump)];
+                var artifacts = dump is null ? run.Artifacts : [.. run.Artifacts, ThreadDumps.ThreadDumpJson.ToArtifact(dump)];
                 return JobCompletion.Ended(JobStatus.TimedOut, new JobError("Timeout", message, dump?.ToText() ?? result.Exception?.ToString()), artifacts, progress);
             case JobExecutionStatus.Shutdown:
                 return JobCompletion.Release();

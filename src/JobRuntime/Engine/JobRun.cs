@@ -1,5 +1,3 @@
-using JobRuntime.Execution;
-using JobRuntime.Handlers;
 using JobRuntime.Storage;
 
 namespace JobRuntime.Engine;
@@ -21,7 +19,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
     private DateTimeOffset _persistedAt;
     private bool _ended;
     private long _lastActivityTicks;
-    private Diagnostics.ThreadDump? _timeoutDump;
+    private ThreadDumps.ThreadDump? _timeoutDump;
 
     public JobRun(ClaimedJob claimed, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
     {
@@ -70,7 +68,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
     public bool LeaseLost { get; set; }
 
     /// <summary>The dump captured at the job's deadline, if it timed out.</summary>
-    public Diagnostics.ThreadDump? TimeoutDump { get => Volatile.Read(ref _timeoutDump); set => Volatile.Write(ref _timeoutDump, value); }
+    public ThreadDumps.ThreadDump? TimeoutDump { get => Volatile.Read(ref _timeoutDump); set => Volatile.Write(ref _timeoutDump, value); }
 
     /// <summary>Set when the attempt ended; later reports are discarded.</summary>
     public bool Ended { get => Volatile.Read(ref _ended); set => Volatile.Write(ref _ended, value); }

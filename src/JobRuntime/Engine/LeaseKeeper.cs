@@ -1,4 +1,3 @@
-using JobRuntime.Execution;
 using JobRuntime.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -101,7 +100,7 @@ internal sealed class LeaseKeeper(
         }
         catch (Exception ex)
         {
-            Diagnostics.Log.StoreError(logger, ex, "renew", tick);
+            Telemetry.Log.StoreError(logger, ex, "renew", tick);
         }
     }
 }

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using JobRuntime.Diagnostics;
-using JobRuntime.Execution;
-using JobRuntime.Progress;
+using JobRuntime.Telemetry;
+using JobRuntime.ThreadDumps;
 using JobRuntime.Storage;
 using Microsoft.Extensions.Logging;
 

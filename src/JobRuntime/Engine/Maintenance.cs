@@ -53,7 +53,7 @@ internal sealed class Maintenance(
             catch (Exception ex)
             {
                 var delay = Backoff.AfterStoreFailure(++failures);
-                Diagnostics.Log.StoreError(logger, ex, "recover expired leases", delay);
+                Telemetry.Log.StoreError(logger, ex, "recover expired leases", delay);
                 await Backoff.IgnoreCancellation(Task.Delay(delay, time, stopping)).ConfigureAwait(false);
                 continue;
             }
@@ -76,7 +76,7 @@ internal sealed class Maintenance(
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            Diagnostics.Log.StoreError(logger, ex, "resign the maintenance leadership", TimeSpan.Zero);
+            Telemetry.Log.StoreError(logger, ex, "resign the maintenance leadership", TimeSpan.Zero);
         }
     }
 

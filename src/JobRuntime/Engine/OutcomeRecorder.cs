@@ -1,4 +1,3 @@
-using JobRuntime.Execution;
 using JobRuntime.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -108,7 +107,7 @@ internal sealed class OutcomeRecorder(
                 // A batching store fails every write of a batch with one exception: log it once.
                 if (!ReferenceEquals(Interlocked.Exchange(ref _lastError, ex), ex))
                 {
-                    Diagnostics.Log.StoreError(logger, ex, "complete", delay);
+                    Telemetry.Log.StoreError(logger, ex, "complete", delay);
                 }
 
                 await Task.Delay(delay, time).ConfigureAwait(false);

@@ -1,5 +1,3 @@
-using JobRuntime.Execution;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -36,7 +34,7 @@ internal sealed class StoreSignalRelay(
         }
         catch (Exception ex)
         {
-            Diagnostics.Log.StoreError(logger, ex, "listen for store signals", TimeSpan.Zero);
+            Telemetry.Log.StoreError(logger, ex, "listen for store signals", TimeSpan.Zero);
         }
     }
 
@@ -80,7 +78,7 @@ internal sealed class StoreSignalRelay(
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // A hint only: watchers also poll the store.
-            Diagnostics.Log.StoreError(logger, ex, "relay another node's job state", TimeSpan.Zero);
+            Telemetry.Log.StoreError(logger, ex, "relay another node's job state", TimeSpan.Zero);
         }
     }
 }

@@ -1,6 +1,6 @@
 using System.Threading.Tasks.Sources;
 
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>
 /// An auto-reset signal for one waiting loop: <see cref="Set"/> wakes the pending

@@ -1,4 +1,4 @@
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>
 /// Runs work items on a bounded number of slots with cooperative cancellation and a per-item
@@ -11,7 +11,7 @@ namespace JobRuntime.Execution;
 /// hands each claimed job over with <see cref="TryStart"/>, learns its outcome through
 /// <see cref="JobWorkItem.OnFinished"/>, stops jobs with <see cref="TryStop"/> and, at shutdown,
 /// <see cref="StopAllAsync"/>; it waits for <see cref="SlotReleased"/> to claim again.
-/// <see cref="Workers.WorkerManager"/> runs its tasks with <see cref="ExecuteAsync"/>. Replacing the
+/// <see cref="WorkerManager"/> runs its tasks with <see cref="ExecuteAsync"/>. Replacing the
 /// registration replaces all of that; thread dumps then no longer know which thread runs which job
 /// (they read the built-in executor's registry).
 /// </remarks>

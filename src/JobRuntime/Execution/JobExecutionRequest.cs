@@ -1,4 +1,4 @@
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>A unit of work for <see cref="IJobExecutor"/>.</summary>
 /// <param name="JobId">Identifies the item while it runs.</param>

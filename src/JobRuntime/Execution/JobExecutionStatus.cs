@@ -1,4 +1,4 @@
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>How a work item ended.</summary>
 public enum JobExecutionStatus

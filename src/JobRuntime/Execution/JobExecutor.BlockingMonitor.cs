@@ -1,4 +1,4 @@
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>
 /// The blocking monitor: finds pool items that block the thread they started on and compensates the

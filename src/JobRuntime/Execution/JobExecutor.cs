@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Options;
 
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>The default <see cref="IJobExecutor"/>: semaphores for the global and per-queue limits, one watchdog for all deadlines.</summary>
 internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDisposable

@@ -1,4 +1,4 @@
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>Why a running item was asked to stop.</summary>
 public enum JobStopReason

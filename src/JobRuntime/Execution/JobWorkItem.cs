@@ -1,4 +1,4 @@
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>
 /// A unit of work that an <see cref="IJobExecutor"/> runs in one of its slots: the runtime's jobs

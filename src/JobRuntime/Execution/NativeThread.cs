@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>The operating system's id of the current thread, for matching dumps that know only OS ids.</summary>
 internal static partial class NativeThread

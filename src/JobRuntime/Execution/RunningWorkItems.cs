@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>
 /// The registry of work items holding a slot of the runtime's executor: the executor adds and

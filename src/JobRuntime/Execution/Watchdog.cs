@@ -1,4 +1,4 @@
-namespace JobRuntime.Execution;
+namespace JobRuntime;
 
 /// <summary>
 /// One timer for every running item's deadline: a min-heap of deadlines and a single

@@ -1,4 +1,4 @@
-namespace JobRuntime.Handlers;
+namespace JobRuntime;
 
 /// <summary>
 /// Runs jobs of one type. A new handler is resolved from a DI scope for every attempt, so

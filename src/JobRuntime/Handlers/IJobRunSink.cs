@@ -1,4 +1,4 @@
-namespace JobRuntime.Handlers;
+namespace JobRuntime;
 
 /// <summary>Where a <see cref="JobContext"/> sends what the handler reports.</summary>
 internal interface IJobRunSink

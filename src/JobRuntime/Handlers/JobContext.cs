@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
-namespace JobRuntime.Handlers;
+namespace JobRuntime;
 
 /// <summary>What a running job sees of the runtime: its identity, token, progress reporting, events and parents' results.</summary>
 public sealed class JobContext

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace JobRuntime.Handlers;
+namespace JobRuntime;
 
 /// <summary>A registered job type: its name, handler, argument and result types, and defaults.</summary>
 internal abstract class JobHandlerDescriptor(string name, Type handlerType, Type argsType, Type resultType, JobHandlerOptions options)

@@ -1,4 +1,4 @@
-namespace JobRuntime.Handlers;
+namespace JobRuntime;
 
 /// <summary>Defaults for the jobs of one handler. Submit options override them.</summary>
 public sealed class JobHandlerOptions

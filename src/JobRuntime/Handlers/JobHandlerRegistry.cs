@@ -1,4 +1,4 @@
-namespace JobRuntime.Handlers;
+namespace JobRuntime;
 
 /// <summary>The registered job types by name.</summary>
 internal sealed class JobHandlerRegistry

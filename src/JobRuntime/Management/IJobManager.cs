@@ -1,6 +1,5 @@
-using JobRuntime.Progress;
 
-namespace JobRuntime.Management;
+namespace JobRuntime;
 
 /// <summary>
 /// The application's entry point to jobs: submit, query, list, cancel, delete, re-run, await,
@@ -128,7 +127,7 @@ public interface IJobManager
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>The dump, or <see langword="null"/> when the job has none (it did not time out).</returns>
     /// <exception cref="JobNotFoundException">No job has that id.</exception>
-    ValueTask<Diagnostics.ThreadDump?> GetThreadDumpAsync(JobId jobId, CancellationToken cancellationToken = default);
+    ValueTask<ThreadDumps.ThreadDump?> GetThreadDumpAsync(JobId jobId, CancellationToken cancellationToken = default);
 
     /// <summary>Deletes finished jobs that completed more than <paramref name="olderThan"/> ago.</summary>
     /// <param name="olderThan">The age.</param>

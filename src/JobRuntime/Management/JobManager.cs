@@ -2,12 +2,10 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using JobRuntime.Engine;
-using JobRuntime.Handlers;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
 using Microsoft.Extensions.Options;
 
-namespace JobRuntime.Management;
+namespace JobRuntime;
 
 /// <summary>The default <see cref="IJobManager"/>.</summary>
 internal sealed class JobManager : IJobManager
@@ -219,10 +217,10 @@ internal sealed class JobManager : IJobManager
         }
     }
 
-    public async ValueTask<Diagnostics.ThreadDump?> GetThreadDumpAsync(JobId jobId, CancellationToken cancellationToken = default)
+    public async ValueTask<ThreadDumps.ThreadDump?> GetThreadDumpAsync(JobId jobId, CancellationToken cancellationToken = default)
     {
         var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
-        return Diagnostics.ThreadDumpJson.FromJob(job);
+        return ThreadDumps.ThreadDumpJson.FromJob(job);
     }
 
     public ValueTask<int> CleanupAsync(TimeSpan olderThan, CancellationToken cancellationToken = default)

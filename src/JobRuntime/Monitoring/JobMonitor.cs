@@ -1,8 +1,6 @@
 using System.ComponentModel;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 
-namespace JobRuntime.Monitoring;
+namespace JobRuntime;
 
 /// <summary>
 /// Raises job events on a captured <see cref="SynchronizationContext"/> (a WPF, WinForms or

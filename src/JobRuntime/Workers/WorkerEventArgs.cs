@@ -1,6 +1,6 @@
-using JobRuntime.Diagnostics;
+using JobRuntime.ThreadDumps;
 
-namespace JobRuntime.Workers;
+namespace JobRuntime;
 
 /// <summary>What a <see cref="WorkerManager"/> event reports.</summary>
 public sealed class WorkerEventArgs : EventArgs

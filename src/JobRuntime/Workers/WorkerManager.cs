@@ -1,10 +1,9 @@
 using System.Collections.Concurrent;
-using JobRuntime.Diagnostics;
-using JobRuntime.Execution;
+using JobRuntime.ThreadDumps;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace JobRuntime.Workers;
+namespace JobRuntime;
 
 /// <summary>
 /// Runs ad-hoc tasks without a store: a name, a delegate, an optional timeout and callbacks.
@@ -153,7 +152,7 @@ public sealed class WorkerManager : IAsyncDisposable, IDisposable
             OnTimeout = async (jobId, token) =>
             {
                 dump = await _dumps.CaptureAsync(jobId, "timeout", token).ConfigureAwait(false);
-                Diagnostics.Log.TimeoutDump(_logger, jobId, name, timeout, dump.ToText());
+                Telemetry.Log.TimeoutDump(_logger, jobId, name, timeout, dump.ToText());
             },
         };
 
@@ -163,7 +162,7 @@ public sealed class WorkerManager : IAsyncDisposable, IDisposable
             var outcome = await _executor.ExecuteAsync(request, cancel.Token).ConfigureAwait(false);
             if (outcome.Abandoned)
             {
-                Diagnostics.Log.Abandoned(_logger, id, name);
+                Telemetry.Log.Abandoned(_logger, id, name);
             }
 
             result = ToResult<T>(id, name, outcome, dump);

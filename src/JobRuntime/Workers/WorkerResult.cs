@@ -1,6 +1,6 @@
-using JobRuntime.Diagnostics;
+using JobRuntime.ThreadDumps;
 
-namespace JobRuntime.Workers;
+namespace JobRuntime;
 
 /// <summary>How an ad-hoc task of <see cref="WorkerManager"/> ended.</summary>
 /// <typeparam name="T">The task's value type.</typeparam>

@@ -1,4 +1,4 @@
-namespace JobRuntime.Workers;
+namespace JobRuntime;
 
 /// <summary>A submitted ad-hoc task: its id, its eventual result, and a way to cancel it.</summary>
 /// <typeparam name="T">The task's value type.</typeparam>

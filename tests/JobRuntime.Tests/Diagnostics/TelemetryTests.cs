@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using JobRuntime.Diagnostics;
+using JobRuntime.Telemetry;
+using JobRuntime.ThreadDumps;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;

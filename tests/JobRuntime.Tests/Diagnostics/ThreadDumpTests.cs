@@ -1,7 +1,5 @@
 using System.Diagnostics;
-using JobRuntime.Diagnostics;
-using JobRuntime.Handlers;
-using JobRuntime.Progress;
+using JobRuntime.ThreadDumps;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -75,7 +73,7 @@ public sealed class ThreadDumpTests
 
         // The gate opens just before the handler's first await; the chain is readable once the
         // handler has suspended there and handed its task to the executor.
-        var running = runtime.Services.GetRequiredService<JobRuntime.Execution.RunningWorkItems>();
+        var running = runtime.Services.GetRequiredService<JobRuntime.RunningWorkItems>();
         Assert.True(SpinWait.SpinUntil(() => running.TryGet(id, out var item) && item.RootTask is not null, TimeSpan.FromMinutes(1)));
 
         var dump = await runtime.Services.GetRequiredService<IThreadDumpService>().CaptureAsync(id);
@@ -197,7 +195,7 @@ public sealed class ThreadDumpTests
 
             // The grace period has passed while the dump is still being captured: not abandoned yet
             // (the watchdog's abandonment ran inside Advance and deferred itself).
-            var executor = runtime.Services.GetRequiredService<JobRuntime.Execution.IJobExecutor>();
+            var executor = runtime.Services.GetRequiredService<JobRuntime.IJobExecutor>();
             Assert.Equal(0, executor.AbandonedCount);
             slow.Release.TrySetResult();
 

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using JobRuntime.Execution;
-using JobRuntime.Progress;
 using JobRuntime.Testing.Storage;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,3 @@
-using JobRuntime.Execution;
 using Microsoft.Extensions.Time.Testing;
 
 namespace JobRuntime.Tests.Execution;

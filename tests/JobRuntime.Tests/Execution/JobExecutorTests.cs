@@ -1,4 +1,3 @@
-using JobRuntime.Execution;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,4 +1,3 @@
-using JobRuntime.Management;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -93,13 +92,13 @@ public sealed class JobRuntimeHostedServiceTests
         await store.InsertAsync(orphan);
         await store.ClaimAsync(new JobRuntime.Storage.ClaimRequest("a-worker-that-died", 1, TimeSpan.FromSeconds(30)));
         time.Advance(TimeSpan.FromMinutes(1));
-        using var events = host.Services.GetRequiredService<JobRuntime.Progress.IProgressBroker>().Subscribe(orphan.Id);
+        using var events = host.Services.GetRequiredService<JobRuntime.IProgressBroker>().Subscribe(orphan.Id);
 
         await host.StartAsync();
         var jobs = host.Services.GetRequiredService<IJobManager>();
         await foreach (var e in events.ReadAllAsync())
         {
-            if (e.Kind == JobRuntime.Progress.JobEventKind.Retrying)
+            if (e.Kind == JobRuntime.JobEventKind.Retrying)
             {
                 Assert.Contains("a-worker-that-died", e.Error!.Message, StringComparison.Ordinal);
                 break;

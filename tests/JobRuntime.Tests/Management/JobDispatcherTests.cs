@@ -1,5 +1,3 @@
-using JobRuntime.Handlers;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,9 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.DependencyInjection;
-using JobRuntime.Handlers;
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.Time.Testing;
 
@@ -499,7 +496,7 @@ public sealed class JobManagerTests
 
         Assert.Equal(JobStatus.TimedOut, (await runtime.Manager.WaitForCompletionAsync(stuck)).Status);
         Assert.Equal(6, (await runtime.Manager.WaitForResultAsync<EchoResult>(next)).Doubled);
-        Assert.Equal(1, runtime.Services.GetRequiredService<JobRuntime.Execution.IJobExecutor>().AbandonedCount);
+        Assert.Equal(1, runtime.Services.GetRequiredService<JobRuntime.IJobExecutor>().AbandonedCount);
 
         // The abandoned handler's late result is discarded: the job stays TimedOut.
         runtime.Gates.For("stuck").Open.SetResult();
@@ -617,7 +614,7 @@ public sealed class JobManagerTests
     {
         var runtime = TestRuntime.Create(o => o.CancellationGracePeriod = TimeSpan.FromMilliseconds(100));
         var gates = runtime.Gates;
-        var executor = runtime.Services.GetRequiredService<JobRuntime.Execution.IJobExecutor>();
+        var executor = runtime.Services.GetRequiredService<JobRuntime.IJobExecutor>();
         var cooperative = await runtime.Manager.SubmitAsync(new GateArgs("coop"));
         var stubborn = await runtime.Manager.SubmitAsync(new GateArgs("stubborn", IgnoreCancellation: true));
         await runtime.Gates.For("coop").Started.Task;
@@ -650,8 +647,8 @@ public sealed class JobManagerTests
         public Node? Next { get; set; }
     }
 
-    public sealed class CyclicHandler : JobRuntime.Handlers.IJobHandler<Node, int>
+    public sealed class CyclicHandler : JobRuntime.IJobHandler<Node, int>
     {
-        public ValueTask<int> ExecuteAsync(Node args, JobRuntime.Handlers.JobContext context) => ValueTask.FromResult(0);
+        public ValueTask<int> ExecuteAsync(Node args, JobRuntime.JobContext context) => ValueTask.FromResult(0);
     }
 }

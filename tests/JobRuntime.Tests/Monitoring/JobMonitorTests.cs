@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using JobRuntime.Monitoring;
-using JobRuntime.Progress;
 using JobRuntime.Tests.TestSupport;
 
 namespace JobRuntime.Tests.Monitoring;

@@ -1,4 +1,3 @@
-using JobRuntime.Progress;
 using Microsoft.Extensions.Options;
 
 namespace JobRuntime.Tests.Progress;

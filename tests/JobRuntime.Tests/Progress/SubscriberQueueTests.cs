@@ -1,4 +1,3 @@
-using JobRuntime.Progress;
 
 namespace JobRuntime.Tests.Progress;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using JobRuntime.Handlers;
 
 namespace JobRuntime.Tests.TestSupport;
 

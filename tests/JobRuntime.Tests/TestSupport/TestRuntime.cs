@@ -1,5 +1,3 @@
-using JobRuntime.Management;
-using JobRuntime.Progress;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;
 

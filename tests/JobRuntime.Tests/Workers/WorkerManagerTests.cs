@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using JobRuntime.Tests.TestSupport;
-using JobRuntime.Workers;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Tests.Workers;

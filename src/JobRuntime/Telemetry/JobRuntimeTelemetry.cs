@@ -1,4 +1,4 @@
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime;
 
 /// <summary>
 /// The runtime's metrics (<see cref="System.Diagnostics.Metrics.Meter"/> "JobRuntime") and tracing (<see cref="System.Diagnostics.ActivitySource"/>

@@ -1,7 +1,7 @@
-using JobRuntime.Execution;
+using JobRuntime.Telemetry;
 using Microsoft.Extensions.Logging;
 
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>
 /// Tries the registered providers in order, then the core provider; one capture at a time. A

@@ -1,4 +1,4 @@
-namespace JobRuntime.Progress;
+namespace JobRuntime;
 
 /// <summary>Something that happened to a job, as delivered to subscribers.</summary>
 public sealed record JobEvent

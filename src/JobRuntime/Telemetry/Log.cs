@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.Telemetry;
 
 /// <summary>Source-generated log messages of the runtime.</summary>
 internal static partial class Log

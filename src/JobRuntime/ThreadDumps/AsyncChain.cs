@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>
 /// Reads an async call chain from a suspended task: each async method's state-machine box holds

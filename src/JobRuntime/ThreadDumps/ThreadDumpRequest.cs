@@ -1,4 +1,4 @@
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>What a <see cref="IThreadDumpProvider"/> is asked to capture.</summary>
 /// <param name="JobId">The job the dump is about, if any.</param>

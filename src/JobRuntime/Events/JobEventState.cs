@@ -1,4 +1,4 @@
-namespace JobRuntime.Progress;
+namespace JobRuntime;
 
 /// <summary>What the broker knows of a job: its last lifecycle event and last progress.</summary>
 /// <param name="Lifecycle">The last non-droppable event.</param>

@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 
-namespace JobRuntime.Progress;
+namespace JobRuntime;
 
 /// <summary>
 /// A live subscription to job events. Read it with <see cref="ReadAllAsync"/> or <see cref="Reader"/>;

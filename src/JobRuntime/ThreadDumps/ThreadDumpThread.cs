@@ -1,4 +1,4 @@
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>One thread in a <see cref="ThreadDump"/>.</summary>
 public sealed record ThreadDumpThread

@@ -1,4 +1,4 @@
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>
 /// Captures a <see cref="ThreadDump"/>. Providers are tried in registration order; one that cannot

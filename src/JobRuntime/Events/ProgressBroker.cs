@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 
-namespace JobRuntime.Progress;
+namespace JobRuntime;
 
 /// <summary>The default <see cref="IProgressBroker"/>: one small lock per job, no lock held while a subscriber reads.</summary>
 internal sealed class ProgressBroker : IProgressBroker

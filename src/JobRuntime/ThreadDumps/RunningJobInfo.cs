@@ -1,4 +1,4 @@
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>A running job as the runtime's registry knows it.</summary>
 public sealed record RunningJobInfo

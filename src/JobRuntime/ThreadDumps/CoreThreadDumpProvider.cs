@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>
 /// The dependency-free provider: the runtime's registry of running jobs (managed and OS thread

@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using System.Threading.Tasks.Sources;
 
-namespace JobRuntime.Progress;
+namespace JobRuntime;
 
 /// <summary>
 /// One subscriber's buffer: FIFO, never blocks the writer, keeps at most <c>capacity</c>

@@ -1,4 +1,4 @@
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>Captures thread dumps through the registered providers, falling through to the core provider.</summary>
 public interface IThreadDumpService

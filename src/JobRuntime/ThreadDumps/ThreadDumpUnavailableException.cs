@@ -1,4 +1,4 @@
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>A thread-dump provider cannot capture in this process (diagnostics disabled, no permission, not supported).</summary>
 public sealed class ThreadDumpUnavailableException : Exception

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.Telemetry;
 
 /// <summary>The instruments, created once per runtime from <see cref="IMeterFactory"/> when available.</summary>
 internal sealed class JobRuntimeMetrics : IDisposable

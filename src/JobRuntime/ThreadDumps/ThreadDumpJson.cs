@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>How a thread dump is kept with a job: a JSON artifact named <see cref="ArtifactName"/>.</summary>
 internal static class ThreadDumpJson

@@ -1,4 +1,4 @@
-namespace JobRuntime.Progress;
+namespace JobRuntime;
 
 /// <summary>What a <see cref="JobEvent"/> reports.</summary>
 public enum JobEventKind

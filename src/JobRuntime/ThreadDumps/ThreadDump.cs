@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace JobRuntime.Diagnostics;
+namespace JobRuntime.ThreadDumps;
 
 /// <summary>
 /// Where threads and jobs were at one moment: what a provider could see of each thread's stack,

@@ -1,4 +1,4 @@
-namespace JobRuntime.Progress;
+namespace JobRuntime;
 
 /// <summary>
 /// In-process publish/subscribe of job events. Publishing never blocks. Each subscriber has a
