@@ -95,9 +95,14 @@ internal static class PostgresBurnDown
     private static async Task<TimeSpan> JobRuntimeAsync(string connectionString, int jobs, int concurrency)
     {
         var schema = "bench_" + Guid.NewGuid().ToString("N")[..8];
-        await using (var store = new PostgreSql.PostgreSqlJobStore(new PostgreSql.PostgreSqlJobStoreOptions { ConnectionString = connectionString, Schema = schema }))
+        // The schema is created as a user's first start would: the store opens on its first read.
+        await using (var services = new ServiceCollection().AddJobRuntime().UsePostgreSql(o =>
+            {
+                o.ConnectionString = connectionString;
+                o.Schema = schema;
+            }).Services.BuildServiceProvider())
         {
-            await store.InitializeAsync(CancellationToken.None);
+            await services.GetRequiredService<Storage.IJobStore>().GetAsync(default, CancellationToken.None);
         }
 
         var workers = new List<Process>();

@@ -36,6 +36,9 @@ public sealed class HeapDumpThreadDumpProvider : IThreadDumpProvider
     /// <inheritdoc />
     public string Name => "heapdump";
 
+    /// <summary>Whether <see cref="ThreadDumpDiagnosticsOptions.DeepMode"/> is on.</summary>
+    public bool IsEnabled => _options.DeepMode;
+
     /// <inheritdoc />
     public async ValueTask<ThreadDump> CaptureAsync(ThreadDumpRequest request, CancellationToken cancellationToken)
     {

@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore
+internal sealed partial class PostgreSqlJobStore
 {
     private const int MaxBatch = 512;
 

@@ -2,7 +2,7 @@ using JobRuntime.Storage;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore
+internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>The order jobs are claimed in: higher priority first, then earlier run time, then id.</summary>
     private static readonly Comparison<JobSnapshot> QueueOrder = static (x, y) => x.Priority != y.Priority ? y.Priority.CompareTo(x.Priority)

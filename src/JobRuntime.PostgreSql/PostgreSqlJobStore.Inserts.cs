@@ -4,7 +4,7 @@ using Npgsql;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore
+internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>
     /// New jobs without parents (most jobs) are inserted in batches:

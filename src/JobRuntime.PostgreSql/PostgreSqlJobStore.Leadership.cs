@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore : IJobStoreLeadership
+internal sealed partial class PostgreSqlJobStore : IJobStoreLeadership
 {
     /// <summary>
     /// How long taking the leadership waits for the leader row's lock, and for the statement as a

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore
+internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>
     /// A queue table changes faster than autovacuum keeps up with (by default it looks at most once a

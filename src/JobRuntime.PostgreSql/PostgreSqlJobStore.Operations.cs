@@ -3,7 +3,7 @@ using NpgsqlTypes;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore
+internal sealed partial class PostgreSqlJobStore
 {
     private const string Ready = "status = 0 AND pending_parents = 0";
 

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore
+internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
     public const int SchemaVersion = 4;

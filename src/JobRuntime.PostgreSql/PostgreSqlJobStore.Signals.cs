@@ -5,7 +5,7 @@ using Npgsql;
 
 namespace JobRuntime.PostgreSql;
 
-public sealed partial class PostgreSqlJobStore
+internal sealed partial class PostgreSqlJobStore
 {
     private readonly ConcurrentDictionary<string, long> _lastNotified = new(StringComparer.Ordinal);
 

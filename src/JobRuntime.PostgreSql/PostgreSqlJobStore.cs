@@ -12,7 +12,7 @@ namespace JobRuntime.PostgreSql;
 /// its own PostgreSQL schema and is created or migrated on first use under an advisory lock, so
 /// many nodes may start at once. Times are stored as UTC ticks from the runtime's clock.
 /// </summary>
-public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IAsyncDisposable, IDisposable
+internal sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IAsyncDisposable, IDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly bool _ownsDataSource;
@@ -49,7 +49,11 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private PostgreSqlJobStore(NpgsqlDataSource dataSource, PostgreSqlJobStoreOptions options, TimeProvider? timeProvider, bool ownsDataSource)
     {
         ArgumentNullException.ThrowIfNull(dataSource);
-        options.Validate();
+        if (options.Problems(hasDataSource: true) is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("Invalid PostgreSQL store options: " + string.Join(" ", problems), nameof(options));
+        }
+
         _dataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         _time = timeProvider ?? TimeProvider.System;
@@ -132,13 +136,17 @@ public sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, IA
     private static NpgsqlDataSource CreateDataSource(PostgreSqlJobStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString, nameof(options.ConnectionString));
+        if (options.Problems(hasDataSource: false) is { Count: > 0 } problems)
+        {
+            throw new ArgumentException("Invalid PostgreSQL store options: " + string.Join(" ", problems), nameof(options));
+        }
+
         try
         {
             // The store runs a handful of statements over and over: prepared, PostgreSQL parses and
             // plans each once per connection. A connection string that sets Max Auto Prepare
             // (0 behind a pooler that cannot keep prepared statements) is left as it is.
-            return NpgsqlDataSource.Create(WithStoreDefaults(options.ConnectionString));
+            return NpgsqlDataSource.Create(WithStoreDefaults(options.ConnectionString!));
         }
         catch (ArgumentException ex)
         {

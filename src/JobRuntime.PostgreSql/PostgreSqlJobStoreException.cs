@@ -1,7 +1,7 @@
 namespace JobRuntime.PostgreSql;
 
 /// <summary>The PostgreSQL store could not do what was asked: the server is unreachable, the schema is newer or cannot be created, and so on.</summary>
-public sealed class PostgreSqlJobStoreException : Exception
+public sealed class PostgreSqlJobStoreException : JobStoreException
 {
     /// <summary>Creates an exception.</summary>
     public PostgreSqlJobStoreException()

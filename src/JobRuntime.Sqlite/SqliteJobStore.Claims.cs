@@ -2,7 +2,7 @@ using JobRuntime.Storage;
 
 namespace JobRuntime.Sqlite;
 
-public sealed partial class SqliteJobStore
+internal sealed partial class SqliteJobStore
 {
     private static ClaimResult Claim(WriteContext c, ClaimRequest request)
     {

@@ -3,7 +3,7 @@ using JobRuntime.Storage;
 namespace JobRuntime.Sqlite;
 
 // How jobs end outside a worker's own outcome: recovery of expired leases, and the dependents a finished job releases or cancels.
-public sealed partial class SqliteJobStore
+internal sealed partial class SqliteJobStore
 {
     private static RecoveryResult Recover(WriteContext c, Func<JobSnapshot, TimeSpan> retryDelay)
     {

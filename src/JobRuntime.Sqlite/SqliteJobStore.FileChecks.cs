@@ -1,7 +1,7 @@
 
 namespace JobRuntime.Sqlite;
 
-public sealed partial class SqliteJobStore
+internal sealed partial class SqliteJobStore
 {
     /// <summary>The database file's identity (device and inode) when the writer opened it; <see langword="null"/> where it cannot be read.</summary>
     private FileIdentity? _fileIdentity;

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 
 namespace JobRuntime.Sqlite;
 
-public sealed partial class SqliteJobStore
+internal sealed partial class SqliteJobStore
 {
     private const string Ready = "status = 0 AND pending_parents = 0";
 

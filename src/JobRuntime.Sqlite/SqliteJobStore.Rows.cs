@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 
 namespace JobRuntime.Sqlite;
 
-public sealed partial class SqliteJobStore
+internal sealed partial class SqliteJobStore
 {
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +

@@ -2,7 +2,7 @@ using Microsoft.Data.Sqlite;
 
 namespace JobRuntime.Sqlite;
 
-public sealed partial class SqliteJobStore
+internal sealed partial class SqliteJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
     public const int SchemaVersion = 3;

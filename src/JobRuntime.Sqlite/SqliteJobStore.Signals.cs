@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 
 namespace JobRuntime.Sqlite;
 
-public sealed partial class SqliteJobStore : IJobStoreSignals
+internal sealed partial class SqliteJobStore : IJobStoreSignals
 {
     /// <inheritdoc />
     /// <remarks>

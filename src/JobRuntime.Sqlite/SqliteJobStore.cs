@@ -11,7 +11,7 @@ namespace JobRuntime.Sqlite;
 /// lets them run beside the writer). Several processes may share the file; claims and writes take
 /// the database's write lock (<c>BEGIN IMMEDIATE</c>), and leases fence every write of a running job.
 /// </summary>
-public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDisposable
+internal sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDisposable
 {
     /// <summary>Commits between two requests for a background checkpoint.</summary>
     private const int CommitsPerCheckpoint = 8;
@@ -48,9 +48,11 @@ public sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDispo
     public SqliteJobStore(SqliteJobStoreOptions options, TimeProvider? timeProvider = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.ConnectionString);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchSize, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.SignalPollInterval, TimeSpan.Zero);
+        if (new SqliteJobStoreOptionsValidator().Validate(null, options) is { Failed: true } invalid)
+        {
+            throw new ArgumentException("Invalid SQLite store options: " + invalid.FailureMessage, nameof(options));
+        }
+
         _options = options;
         _time = timeProvider ?? TimeProvider.System;
         var builder = new SqliteConnectionStringBuilder(options.ConnectionString)

@@ -1,7 +1,7 @@
 namespace JobRuntime.Sqlite;
 
 /// <summary>The SQLite store could not do what was asked: the file is not a database, is read-only, locked, full or newer than this version.</summary>
-public sealed class SqliteJobStoreException : Exception
+public sealed class SqliteJobStoreException : JobStoreException
 {
     /// <summary>Creates the exception.</summary>
     public SqliteJobStoreException()

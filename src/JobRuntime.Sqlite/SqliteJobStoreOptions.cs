@@ -1,6 +1,6 @@
 namespace JobRuntime.Sqlite;
 
-/// <summary>Options of <see cref="SqliteJobStore"/>.</summary>
+/// <summary>Options of the SQLite store (<c>UseSqlite</c>); validated when the host starts, every error at once.</summary>
 public sealed class SqliteJobStoreOptions
 {
     /// <summary>The Microsoft.Data.Sqlite connection string, for example <c>Data Source=jobs.db</c>.</summary>

@@ -126,10 +126,10 @@ public sealed class JobRuntimeBuilder
     /// Keeps jobs in process memory (the default when no store is configured), at most
     /// <paramref name="maxFinishedJobs"/> finished ones: the jobs that finished first are forgotten beyond it.
     /// </summary>
-    /// <param name="maxFinishedJobs">How many finished jobs to keep; default <see cref="InMemoryJobStore.DefaultMaxFinishedJobs"/> (10,000).</param>
+    /// <param name="maxFinishedJobs">How many finished jobs to keep; default 10,000.</param>
     /// <returns>This builder.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxFinishedJobs"/> is negative.</exception>
-    public JobRuntimeBuilder UseInMemoryStore(int maxFinishedJobs = InMemoryJobStore.DefaultMaxFinishedJobs)
+    public JobRuntimeBuilder UseInMemoryStore(int maxFinishedJobs = 10_000)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxFinishedJobs);
         return UseStore(sp => new InMemoryJobStore(sp.GetService<TimeProvider>(), maxFinishedJobs));

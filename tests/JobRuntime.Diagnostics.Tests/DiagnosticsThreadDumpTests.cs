@@ -135,6 +135,40 @@ public sealed class DiagnosticsThreadDumpTests(ITestOutputHelper output, Diagnos
         Assert.Contains("SampleDuration", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void DeepMode_SetByConfigurationBoundAfterRegistration_TakesPart()
+    {
+        var services = new ServiceCollection();
+        services.AddJobRuntime().AddThreadDumpDiagnostics();
+        services.Configure<ThreadDumpDiagnosticsOptions>(o => o.DeepMode = true);
+        using var provider = services.BuildServiceProvider();
+
+        var heap = Assert.Single(provider.GetServices<IThreadDumpProvider>().OfType<HeapDumpThreadDumpProvider>());
+        Assert.True(heap.IsEnabled);
+    }
+
+    [Fact]
+    public async Task DeepModeOff_TheHeapDumpIsSkippedWithoutANote()
+    {
+        using var provider = Build(_ => { });
+
+        Assert.False(Assert.Single(provider.GetServices<IThreadDumpProvider>().OfType<HeapDumpThreadDumpProvider>()).IsEnabled);
+        var dump = await provider.GetRequiredService<IThreadDumpService>().CaptureAsync().WaitAsync(Guard);
+        Assert.DoesNotContain(dump.Notes, n => n.Contains("heapdump", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void BadOptions_EveryErrorAtOnce()
+    {
+        using var provider = Build(_ => { }, o =>
+        {
+            o.SampleDuration = TimeSpan.FromMinutes(1);
+            o.TempDirectory = Path.Combine(_temp, "missing");
+        });
+        var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<ThreadDumpDiagnosticsOptions>>().Value);
+        Assert.Equal(2, ex.Failures.Count());
+    }
+
     private ServiceProvider Build(Action<JobRuntimeBuilder> handlers, Action<ThreadDumpDiagnosticsOptions>? configure = null, Latch? latch = null, Gate? gate = null, TimeProvider? time = null)
     {
         var services = new ServiceCollection()

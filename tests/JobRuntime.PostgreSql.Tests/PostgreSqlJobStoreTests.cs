@@ -319,6 +319,40 @@ public sealed class PostgreSqlJobStoreTests
     }
 
     [Fact]
+    public async Task HostStart_BadStoreOptions_FailsWithEveryErrorAtOnce()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddJobRuntime().UsePostgreSql(o =>
+        {
+            o.ConnectionString = null;
+            o.Schema = "Bad-Name";
+            o.NotifyDebounce = TimeSpan.FromSeconds(-1);
+            o.ListenKeepAlive = TimeSpan.Zero;
+        });
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+        Assert.Equal(4, error.Failures.Count());
+        foreach (var option in new[] { "ConnectionString", "Schema", "NotifyDebounce", "ListenKeepAlive" })
+        {
+            Assert.Contains(error.Failures, f => f.StartsWith(option, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task DataSourceInDI_NeedsNoConnectionString()
+    {
+        var server = await PostgresServer.GetAsync();
+        await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString);
+        var services = new ServiceCollection().AddSingleton(dataSource);
+        services.AddJobRuntime().UsePostgreSql(o => o.Schema = PostgresServer.NewSchema()).AddHandler<DoubleHandler>("double");
+        await using var provider = services.BuildServiceProvider();
+
+        var jobs = provider.GetRequiredService<IJobManager>();
+        Assert.Equal(8, await jobs.WaitForResultAsync<int>(await jobs.SubmitAsync("double", 4)));
+    }
+
+    [Fact]
     public void BadSchemaName_IsRejected()
     {
         Assert.Throws<ArgumentException>(() => new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = "Host=127.0.0.1", Schema = "x\"; DROP TABLE y; --" }));

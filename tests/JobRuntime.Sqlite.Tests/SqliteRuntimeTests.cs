@@ -61,6 +61,56 @@ public sealed class SqliteRuntimeTests : IDisposable
     }
 
     [Fact]
+    public async Task HostStart_BadStoreOptions_FailsWithEveryErrorAtOnce()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddJobRuntime().UseSqlite(o =>
+        {
+            o.ConnectionString = " ";
+            o.MaxBatchSize = 0;
+            o.BusyTimeout = TimeSpan.FromSeconds(-1);
+            o.SignalPollInterval = TimeSpan.FromSeconds(-1);
+        });
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+        Assert.Equal(4, error.Failures.Count());
+        foreach (var option in new[] { "ConnectionString", "MaxBatchSize", "BusyTimeout", "SignalPollInterval" })
+        {
+            Assert.Contains(error.Failures, f => f.StartsWith(option, StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
+    public async Task StoreOptionsBoundAfterUseSqlite_AreTheOnesUsed()
+    {
+        // Configuration bound after registration (appsettings, Configure<T>) counts, as everywhere in .NET.
+        var path = Path.Combine(_database.Directory, "configured-later.db");
+        var services = new ServiceCollection();
+        services.AddJobRuntime().UseSqlite("Data Source=ignored.db").AddHandler<SquareHandler>("square");
+        services.Configure<SqliteJobStoreOptions>(o => o.ConnectionString = $"Data Source={path}");
+        await using var provider = services.BuildServiceProvider();
+
+        var jobs = provider.GetRequiredService<IJobManager>();
+        Assert.Equal(9, await jobs.WaitForResultAsync<int>(await jobs.SubmitAsync(new SquareArgs(3, 1))));
+        Assert.True(File.Exists(path));
+        Assert.False(File.Exists("ignored.db"));
+    }
+
+    [Fact]
+    public async Task StoreFailure_IsAJobStoreException_ForHostsThatDoNotNameTheStore()
+    {
+        var blocker = Path.Combine(_database.Directory, "a-file");
+        await File.WriteAllTextAsync(blocker, "x");
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddJobRuntime().UseSqlite($"Data Source={Path.Combine(blocker, "jobs.db")}");
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAnyAsync<JobStoreException>(() => host.StartAsync());
+        Assert.IsType<SqliteJobStoreException>(error);
+    }
+
+    [Fact]
     public async Task Jobs_RunAndTheirResultsSurviveARestart()
     {
         var ids = new List<JobId>();

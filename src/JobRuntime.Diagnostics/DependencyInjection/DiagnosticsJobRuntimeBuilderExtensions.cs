@@ -2,6 +2,7 @@ using JobRuntime;
 using JobRuntime.Diagnostics;
 using JobRuntime.ThreadDumps;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -25,15 +26,12 @@ public static class DiagnosticsJobRuntimeBuilderExtensions
             options.Configure(configure);
         }
 
-        options.Validate(o => o.SampleDuration > TimeSpan.Zero && o.SampleDuration <= TimeSpan.FromSeconds(10), "SampleDuration must be above zero and at most 10 seconds.")
-            .Validate(o => o.TempDirectory is null || Directory.Exists(o.TempDirectory), "TempDirectory must be an existing folder.");
-        var chosen = new ThreadDumpDiagnosticsOptions();
-        configure?.Invoke(chosen);
-        if (chosen.DeepMode)
-        {
-            builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IThreadDumpProvider, HeapDumpThreadDumpProvider>());
-        }
+        options.ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ThreadDumpDiagnosticsOptions>, ThreadDumpDiagnosticsOptionsValidator>());
 
+        // Both registered; the heap dump takes part only in deep mode, read from the options when
+        // they are built, so configuration bound after this call (appsettings, Configure) counts.
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IThreadDumpProvider, HeapDumpThreadDumpProvider>());
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IThreadDumpProvider, EventPipeThreadDumpProvider>());
         return builder;
     }

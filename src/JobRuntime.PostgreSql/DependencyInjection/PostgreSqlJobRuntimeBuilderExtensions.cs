@@ -1,5 +1,6 @@
 using JobRuntime;
 using JobRuntime.PostgreSql;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -29,7 +30,8 @@ public static class PostgreSqlJobRuntimeBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configure);
-        builder.Services.AddOptions<PostgreSqlJobStoreOptions>().Configure(configure);
+        builder.Services.AddOptions<PostgreSqlJobStoreOptions>().Configure(configure).ValidateOnStart();
+        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlJobStoreOptions>, PostgreSqlJobStoreOptionsValidator>());
         return builder.UseStore(sp =>
         {
             var options = sp.GetRequiredService<IOptions<PostgreSqlJobStoreOptions>>().Value;

@@ -1,7 +1,7 @@
 namespace JobRuntime.Storage;
 
 // How jobs leave the store or end outside a worker's outcome: delete, cleanup, recovery, forgetting the oldest finished jobs.
-public sealed partial class InMemoryJobStore
+internal sealed partial class InMemoryJobStore
 {
     /// <inheritdoc />
     public ValueTask<JobDeleteResult> DeleteAsync(JobId id, CancellationToken cancellationToken = default)

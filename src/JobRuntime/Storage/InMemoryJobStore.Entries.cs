@@ -1,6 +1,6 @@
 namespace JobRuntime.Storage;
 
-public sealed partial class InMemoryJobStore
+internal sealed partial class InMemoryJobStore
 {
     private sealed class Entry(JobSnapshot job)
     {

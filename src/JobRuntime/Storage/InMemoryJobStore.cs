@@ -4,7 +4,7 @@ namespace JobRuntime.Storage;
 /// A store that keeps jobs in process memory: fast, and gone when the process exits. Suitable for
 /// tests, tools and applications that need no persistence. Thread-safe.
 /// </summary>
-public sealed partial class InMemoryJobStore : IJobStore
+internal sealed partial class InMemoryJobStore : IJobStore
 {
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;

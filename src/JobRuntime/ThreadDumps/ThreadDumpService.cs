@@ -52,6 +52,11 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
             for (int i = 0; i < _providers.Length - 1; i++)
             {
                 var provider = _providers[i];
+                if (!provider.IsEnabled)
+                {
+                    continue;
+                }
+
                 using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
                 limit.CancelAfter(DefaultLimit);
                 try
