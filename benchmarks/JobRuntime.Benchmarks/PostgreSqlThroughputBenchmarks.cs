@@ -1,7 +1,7 @@
+using JobRuntime.TestSupport;
 using BenchmarkDotNet.Attributes;
 using Hangfire;
 using Hangfire.PostgreSql;
-using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Benchmarks;

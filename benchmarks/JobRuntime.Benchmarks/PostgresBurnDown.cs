@@ -1,8 +1,8 @@
+using JobRuntime.TestSupport;
 using System.Diagnostics;
 using System.Globalization;
 using Hangfire;
 using Hangfire.PostgreSql;
-using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,5 +1,5 @@
+using JobRuntime.TestSupport;
 using System.Collections.Concurrent;
-using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;

@@ -1,4 +1,4 @@
-using JobRuntime.Testing;
+using JobRuntime.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

@@ -1,5 +1,5 @@
+using JobRuntime.TestSupport;
 using JobRuntime.Storage;
-using JobRuntime.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 

@@ -1,6 +1,6 @@
+using JobRuntime.TestSupport;
 using JobRuntime.Testing;
 using JobRuntime.Storage;
-using JobRuntime.Testing.Storage;
 
 namespace JobRuntime.PostgreSql.Tests;
 

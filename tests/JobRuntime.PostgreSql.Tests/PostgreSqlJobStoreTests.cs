@@ -1,4 +1,4 @@
-using JobRuntime.Testing;
+using JobRuntime.TestSupport;
 using JobRuntime.Storage;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;

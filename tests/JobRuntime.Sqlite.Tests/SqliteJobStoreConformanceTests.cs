@@ -1,5 +1,5 @@
 using JobRuntime.Storage;
-using JobRuntime.Testing.Storage;
+using JobRuntime.Testing;
 
 namespace JobRuntime.Sqlite.Tests;
 

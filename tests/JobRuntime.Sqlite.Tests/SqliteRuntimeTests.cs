@@ -1,4 +1,4 @@
-using JobRuntime.Testing.Storage;
+using JobRuntime.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace JobRuntime.Sqlite.Tests;

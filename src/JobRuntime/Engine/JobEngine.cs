@@ -72,7 +72,7 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         }
 
         // A slot freed by anything that shares the executor (the ad-hoc WorkerManager too) may let a job run.
-        _executor.SlotReleased += _wakeClaims;
+        _executor.SlotFreed += _wakeClaims;
     }
 
     /// <summary>Every transition's event, log line, metric and trace; the manager announces submits and cancellations through it.</summary>
@@ -157,7 +157,7 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
 
     private void DisposeParts()
     {
-        _executor.SlotReleased -= _wakeClaims;
+        _executor.SlotFreed -= _wakeClaims;
         _stopping.Dispose();
         _leases.Dispose();
         _claims.Dispose();

@@ -10,7 +10,7 @@ namespace JobRuntime;
 /// <see cref="AvailableSlots"/> and <see cref="GetQueueAvailability"/> how many jobs to claim,
 /// hands each claimed job over with <see cref="TryStart"/>, learns its outcome through
 /// <see cref="JobWorkItem.OnFinished"/>, stops jobs with <see cref="TryStop"/> and, at shutdown,
-/// <see cref="StopAllAsync"/>; it waits for <see cref="SlotReleased"/> to claim again.
+/// <see cref="StopAllAsync"/>; it waits for <see cref="SlotFreed"/> to claim again.
 /// <see cref="WorkerManager"/> runs its tasks with <see cref="ExecuteAsync"/>. Replacing the
 /// registration replaces all of that; thread dumps then no longer know which thread runs which job
 /// (they read the built-in executor's registry).
@@ -30,10 +30,10 @@ public interface IJobExecutor
     int AvailableSlots { get; }
 
     /// <summary>
-    /// Raised whenever a slot is released (an item ended, or a wait for a slot gave up after taking
+    /// Raised whenever a slot is freed (an item ended, or a wait for a slot gave up after taking
     /// it), on the releasing thread. Handlers must be quick and must not throw.
     /// </summary>
-    event Action? SlotReleased;
+    event Action? SlotFreed;
 
     /// <summary>How many slots each queue with a limit of its own has free now.</summary>
     /// <returns>Free slots by queue name; <see langword="null"/> when no queue has a limit.</returns>

@@ -38,7 +38,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
 
     public int AvailableSlots => _global.CurrentCount;
 
-    public event Action? SlotReleased;
+    public event Action? SlotFreed;
 
     public IReadOnlyDictionary<string, int>? GetQueueAvailability()
         => _queues.Count == 0 ? null : _queues.ToDictionary(kv => kv.Key, kv => kv.Value.CurrentCount, StringComparer.Ordinal);
@@ -67,7 +67,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         if (cancellationToken.IsCancellationRequested)
         {
             // Cancelled as the slot came free: the work never starts.
-            ReleaseSlots(request.Queue);
+            FreeSlots(request.Queue);
             cancellationToken.ThrowIfCancellationRequested();
         }
 
@@ -96,15 +96,15 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     /// <exception cref="InvalidOperationException">An item with the same id is running, or the item ran before (its slots are released; the item never starts).</exception>
     private void StartAcquired(JobWorkItem item, CancellationToken cancellationToken)
     {
-        if (!item.TryBegin(this, _time.GetUtcNow(), _time.GetTimestamp()))
+        if (!item.TryBind(this, _time.GetUtcNow(), _time.GetTimestamp()))
         {
-            ReleaseSlots(item.Queue);
+            FreeSlots(item.Queue);
             throw new InvalidOperationException($"Work item {item.JobId} ({item.Name}) was started before; an item runs once.");
         }
 
         if (!_running.TryAdd(item))
         {
-            ReleaseSlots(item.Queue);
+            FreeSlots(item.Queue);
             throw new InvalidOperationException($"An item with id {item.JobId} is already running.");
         }
 
@@ -166,7 +166,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             throw new ArgumentOutOfRangeException(nameof(reason), reason, "A stop needs a reason.");
         }
 
-        if (!_running.TryGet(jobId, out var item) || !item.Claim(reason))
+        if (!_running.TryGet(jobId, out var item) || !item.TrySetStopReason(reason))
         {
             return false;
         }
@@ -227,7 +227,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             item.EnterPoolThread();
             try
             {
-                value = Begin(item, out suspended);
+                value = RunUntilFirstAwait(item, out suspended);
             }
             finally
             {
@@ -252,7 +252,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
         item.RecordThread();
         try
         {
-            var value = Begin(item, out var suspended);
+            var value = RunUntilFirstAwait(item, out var suspended);
             if (suspended is not null)
             {
                 value = suspended.GetAwaiter().GetResult();
@@ -270,7 +270,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     /// Runs the work up to its first suspension. Returns its value if it finished; otherwise gives
     /// the task it suspended on, kept on the item so that a thread dump can read its async chain.
     /// </summary>
-    private static object? Begin(JobWorkItem item, out Task<object?>? suspended)
+    private static object? RunUntilFirstAwait(JobWorkItem item, out Task<object?>? suspended)
     {
         var pending = item.RunAsync(item.Token);
         if (pending.IsCompleted)
@@ -304,7 +304,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     {
         // The reason is recorded at once, so that an abandonment or a late return during the
         // capture below still ends TimedOut; the token trips after the capture.
-        if (!item.Claim(JobStopReason.TimedOut))
+        if (!item.TrySetStopReason(JobStopReason.TimedOut))
         {
             return;
         }
@@ -375,10 +375,10 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     }
 
     /// <summary>Frees a finished item's slots (called once, by <see cref="JobWorkItem.TryFinish"/>).</summary>
-    internal void Release(JobWorkItem item)
+    internal void FreeSlotsOf(JobWorkItem item)
     {
         _running.Remove(item);
-        ReleaseSlots(item.Queue);
+        FreeSlots(item.Queue);
 
         // The token source is disposed only when the work itself ended; an abandoned item may still hold its token.
         if (item.Result is { Abandoned: false })
@@ -388,7 +388,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     }
 
     /// <summary>Frees the slots of an item that ended or never started.</summary>
-    private void ReleaseSlots(string? queue)
+    private void FreeSlots(string? queue)
     {
         _global.Release();
         if (queue is not null && _queues.TryGetValue(queue, out var q))
@@ -396,6 +396,6 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             q.Release();
         }
 
-        SlotReleased?.Invoke();
+        SlotFreed?.Invoke();
     }
 }

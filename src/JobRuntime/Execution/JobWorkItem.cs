@@ -118,7 +118,7 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     internal DateTimeOffset? Deadline { get; set; }
 
     /// <summary>Binds the item to its executor as it starts; <see langword="false"/> when it was started before.</summary>
-    internal bool TryBegin(JobExecutor executor, DateTimeOffset startedAt, long startTimestamp)
+    internal bool TryBind(JobExecutor executor, DateTimeOffset startedAt, long startTimestamp)
     {
         if (Interlocked.CompareExchange(ref _executor, executor, null) is not null)
         {
@@ -188,7 +188,7 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     /// <summary>Asks the work to stop. The first reason wins.</summary>
     internal bool Stop(JobStopReason reason)
     {
-        if (!Claim(reason))
+        if (!TrySetStopReason(reason))
         {
             return false;
         }
@@ -198,7 +198,7 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     }
 
     /// <summary>Records why the work will stop, without tripping its token yet. The first reason wins.</summary>
-    internal bool Claim(JobStopReason reason)
+    internal bool TrySetStopReason(JobStopReason reason)
         => Interlocked.CompareExchange(ref _stopReason, (int)reason, (int)JobStopReason.None) == (int)JobStopReason.None && !IsFinished;
 
     /// <summary>Trips the work's token.</summary>
@@ -231,7 +231,7 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
         }
 
         _callerRegistration.Unregister();
-        _executor?.Release(this);
+        _executor?.FreeSlotsOf(this);
         Volatile.Read(ref _outcome)?.TrySetResult(result);
         OnFinished(result);
         return true;

@@ -1,5 +1,5 @@
+using JobRuntime.TestSupport;
 using System.Collections.Concurrent;
-using JobRuntime.Testing.Storage;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -100,10 +100,10 @@ public sealed class SeamTests
 
         public int AvailableSlots => inner.AvailableSlots;
 
-        public event Action? SlotReleased
+        public event Action? SlotFreed
         {
-            add => inner.SlotReleased += value;
-            remove => inner.SlotReleased -= value;
+            add => inner.SlotFreed += value;
+            remove => inner.SlotFreed -= value;
         }
 
         public IReadOnlyDictionary<string, int>? GetQueueAvailability() => inner.GetQueueAvailability();

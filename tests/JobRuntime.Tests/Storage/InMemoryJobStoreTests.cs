@@ -1,5 +1,5 @@
 using JobRuntime.Storage;
-using JobRuntime.Testing.Storage;
+using JobRuntime.Testing;
 using JobRuntime.Tests.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 

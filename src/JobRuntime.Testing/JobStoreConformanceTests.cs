@@ -2,7 +2,7 @@ using JobRuntime.Storage;
 using Microsoft.Extensions.Time.Testing;
 using Xunit;
 
-namespace JobRuntime.Testing.Storage;
+namespace JobRuntime.Testing;
 
 /// <summary>
 /// The contract every <see cref="IJobStore"/> must meet. A store's test class inherits this and
@@ -81,6 +81,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
     protected async Task<ClaimedJob> ClaimOne(string owner = "worker-1")
         => Assert.Single(await Claim(1, owner));
 
+    /// <summary><c>InsertAsync</c>: new job; is read back with every field.</summary>
     [Fact]
     public async Task InsertAsync_NewJob_IsReadBackWithEveryField()
     {
@@ -104,6 +105,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.False(read.IsTerminal);
     }
 
+    /// <summary><c>InsertAsync</c>: token tripped while storing; throws only when nothing was stored.</summary>
     [Fact]
     public async Task InsertAsync_TokenTrippedWhileStoring_ThrowsOnlyWhenNothingWasStored()
     {
@@ -150,6 +152,8 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Null(await Store.GetAsync(never.Id));
     }
 
+    /// <summary><c>InsertAsync</c>: text no store can hold; is refused and the next insert works.</summary>
+    /// <param name="field">The case.</param>
     [Theory]
     [InlineData("Queue")]
     [InlineData("Title")]
@@ -181,10 +185,12 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         }
     }
 
+    /// <summary><c>GetAsync</c>: unknown id; returns null.</summary>
     [Fact]
     public async Task GetAsync_UnknownId_ReturnsNull()
         => Assert.Null(await Store.GetAsync(JobId.New()));
 
+    /// <summary><c>ClaimAsync</c>: ready jobs; by priority then age.</summary>
     [Fact]
     public async Task ClaimAsync_ReadyJobs_ByPriorityThenAge()
     {
@@ -207,6 +213,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Claim(10));
     }
 
+    /// <summary><c>ClaimAsync</c>: max count; claims no more.</summary>
     [Fact]
     public async Task ClaimAsync_MaxCount_ClaimsNoMore()
     {
@@ -219,6 +226,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(3, (await Claim(10)).Count);
     }
 
+    /// <summary><c>ClaimAsync</c>: delayed job; waits for its run time and reports it.</summary>
     [Fact]
     public async Task ClaimAsync_DelayedJob_WaitsForItsRunTimeAndReportsIt()
     {
@@ -234,6 +242,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(job.Id, (await ClaimOne()).Job.Id);
     }
 
+    /// <summary><c>ClaimAsync</c>: queue limit; is respected.</summary>
     [Fact]
     public async Task ClaimAsync_QueueLimit_IsRespected()
     {
@@ -249,6 +258,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(3, claimed.Count(c => c.Job.Queue == "cpu"));
     }
 
+    /// <summary><c>ClaimAsync</c>: queue filter; claims only those queues.</summary>
     [Fact]
     public async Task ClaimAsync_QueueFilter_ClaimsOnlyThoseQueues()
     {
@@ -260,6 +270,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal("b", Assert.Single(claimed).Job.Queue);
     }
 
+    /// <summary><c>ClaimAsync</c>: queue at its limit with abacklog; does not hide other queues.</summary>
     [Fact]
     public async Task ClaimAsync_QueueAtItsLimitWithABacklog_DoesNotHideOtherQueues()
     {
@@ -286,6 +297,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.All(batch, c => Assert.Equal("batch", c.Job.Queue));
     }
 
+    /// <summary><c>CompleteAsync</c>: completed; stores result artifacts and times.</summary>
     [Fact]
     public async Task CompleteAsync_Completed_StoresResultArtifactsAndTimes()
     {
@@ -307,6 +319,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.True(job.IsTerminal);
     }
 
+    /// <summary><c>CompleteAsync</c>: wrong token; is rejected and changes nothing.</summary>
     [Fact]
     public async Task CompleteAsync_WrongToken_IsRejectedAndChangesNothing()
     {
@@ -320,6 +333,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(JobStatus.Running, (await Store.GetAsync(claimed.Job.Id))!.Status);
     }
 
+    /// <summary><c>CompleteAsync</c>: second completion; is rejected.</summary>
     [Fact]
     public async Task CompleteAsync_SecondCompletion_IsRejected()
     {
@@ -335,6 +349,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal("1", job.Result);
     }
 
+    /// <summary><c>CompleteAsync</c>: failed; stores error.</summary>
     [Fact]
     public async Task CompleteAsync_Failed_StoresError()
     {
@@ -348,6 +363,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(new JobError("System.InvalidOperationException", "boom", "at X()"), job.Error);
     }
 
+    /// <summary><c>CompleteAsync</c>: retry; waits out the backoff then runs again.</summary>
     [Fact]
     public async Task CompleteAsync_Retry_WaitsOutTheBackoffThenRunsAgain()
     {
@@ -371,6 +387,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.False((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("stale"))).Accepted);
     }
 
+    /// <summary><c>CompleteAsync</c>: release; returns the attempt and makes the job ready.</summary>
     [Fact]
     public async Task CompleteAsync_Release_ReturnsTheAttemptAndMakesTheJobReady()
     {
@@ -385,6 +402,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(1, (await ClaimOne()).Job.Attempt);
     }
 
+    /// <summary><c>RenewAsync</c>: held lease; extends and stores progress.</summary>
     [Fact]
     public async Task RenewAsync_HeldLease_ExtendsAndStoresProgress()
     {
@@ -401,6 +419,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Empty((await Store.RecoverAsync(_ => TimeSpan.Zero)).Recovered);
     }
 
+    /// <summary><c>RenewAsync</c>: after cancel request; reports it.</summary>
     [Fact]
     public async Task RenewAsync_AfterCancelRequest_ReportsIt()
     {
@@ -413,6 +432,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.True((await Store.GetAsync(claimed.Job.Id))!.CancellationRequested);
     }
 
+    /// <summary><c>RecoverAsync</c>: expired lease with attempts left; retries and fences the old owner.</summary>
     [Fact]
     public async Task RecoverAsync_ExpiredLeaseWithAttemptsLeft_RetriesAndFencesTheOldOwner()
     {
@@ -434,6 +454,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(2, again.Job.Attempt);
     }
 
+    /// <summary><c>RecoverAsync</c>: expired lease on last attempt; fails with aclear reason.</summary>
     [Fact]
     public async Task RecoverAsync_ExpiredLeaseOnLastAttempt_FailsWithAClearReason()
     {
@@ -450,6 +471,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(JobStatus.Failed, (await Store.GetAsync(claimed.Job.Id))!.Status);
     }
 
+    /// <summary><c>RecoverAsync</c>: expired lease after cancel request; ends cancelled and never runs again.</summary>
     [Fact]
     public async Task RecoverAsync_ExpiredLeaseAfterCancelRequest_EndsCancelledAndNeverRunsAgain()
     {
@@ -474,6 +496,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.False((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("late"))).Accepted);
     }
 
+    /// <summary><c>RecoverAsync</c>: live lease; is left alone.</summary>
     [Fact]
     public async Task RecoverAsync_LiveLease_IsLeftAlone()
     {
@@ -484,6 +507,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Empty((await Store.RecoverAsync(_ => TimeSpan.Zero)).Recovered);
     }
 
+    /// <summary><c>InsertAsync</c>: same idempotency key while unfinished; returns the first job.</summary>
     [Fact]
     public async Task InsertAsync_SameIdempotencyKeyWhileUnfinished_ReturnsTheFirstJob()
     {
@@ -496,6 +520,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Single((await Store.ListAsync(new JobQuery())).Items);
     }
 
+    /// <summary><c>InsertAsync</c>: same idempotency key after finish; creates anew job.</summary>
     [Fact]
     public async Task InsertAsync_SameIdempotencyKeyAfterFinish_CreatesANewJob()
     {
@@ -509,10 +534,12 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.NotEqual(first.Id, second.Job.Id);
     }
 
+    /// <summary><c>InsertAsync</c>: unknown parent; throws.</summary>
     [Fact]
     public async Task InsertAsync_UnknownParent_Throws()
         => await Assert.ThrowsAsync<JobNotFoundException>(async () => await Store.InsertAsync(NewJob(dependsOn: [JobId.New()])));
 
+    /// <summary><c>ClaimAsync</c>: dependent; waits until every parent completed.</summary>
     [Fact]
     public async Task ClaimAsync_Dependent_WaitsUntilEveryParentCompleted()
     {
@@ -531,6 +558,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(child.Id, (await ClaimOne()).Job.Id);
     }
 
+    /// <summary><c>CompleteAsync</c>: parent fails; cancels dependents transitively.</summary>
     [Fact]
     public async Task CompleteAsync_ParentFails_CancelsDependentsTransitively()
     {
@@ -549,6 +577,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Claim());
     }
 
+    /// <summary><c>CompleteAsync</c>: parent fails with run behaviour; runs the dependent.</summary>
     [Fact]
     public async Task CompleteAsync_ParentFailsWithRunBehaviour_RunsTheDependent()
     {
@@ -561,6 +590,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(child.Id, (await ClaimOne()).Job.Id);
     }
 
+    /// <summary><c>InsertAsync</c>: parent already failed; cancels on arrival.</summary>
     [Fact]
     public async Task InsertAsync_ParentAlreadyFailed_CancelsOnArrival()
     {
@@ -574,6 +604,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal("DependencyFailed", child.Error!.Type);
     }
 
+    /// <summary><c>InsertAsync</c>: parent already completed; is ready.</summary>
     [Fact]
     public async Task InsertAsync_ParentAlreadyCompleted_IsReady()
     {
@@ -586,6 +617,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(child.Id, (await ClaimOne()).Job.Id);
     }
 
+    /// <summary><c>CancelAsync</c>: pending; cancels it and its dependents.</summary>
     [Fact]
     public async Task CancelAsync_Pending_CancelsItAndItsDependents()
     {
@@ -600,6 +632,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Claim());
     }
 
+    /// <summary><c>CancelAsync</c>: delayed pending; never runs.</summary>
     [Fact]
     public async Task CancelAsync_DelayedPending_NeverRuns()
     {
@@ -611,6 +644,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Empty(await Claim());
     }
 
+    /// <summary><c>CancelAsync</c>: finished or twice; is harmless.</summary>
     [Fact]
     public async Task CancelAsync_FinishedOrTwice_IsHarmless()
     {
@@ -621,10 +655,12 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(JobStatus.Cancelled, (await Store.GetAsync(job.Id))!.Status);
     }
 
+    /// <summary><c>CancelAsync</c>: unknown id; is not found.</summary>
     [Fact]
     public async Task CancelAsync_UnknownId_IsNotFound()
         => Assert.Equal(JobCancelOutcome.NotFound, (await Store.CancelAsync(JobId.New())).Outcome);
 
+    /// <summary><c>DeleteAsync</c>: finished job; is gone.</summary>
     [Fact]
     public async Task DeleteAsync_FinishedJob_IsGone()
     {
@@ -636,6 +672,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal(JobDeleteResult.NotFound, await Store.DeleteAsync(job.Id));
     }
 
+    /// <summary><c>DeleteAsync</c>: unfinished job; is kept.</summary>
     [Fact]
     public async Task DeleteAsync_UnfinishedJob_IsKept()
     {
@@ -645,6 +682,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.NotNull(await Store.GetAsync(job.Id));
     }
 
+    /// <summary><c>CleanupAsync</c>: removes only old finished jobs.</summary>
     [Fact]
     public async Task CleanupAsync_RemovesOnlyOldFinishedJobs()
     {
@@ -663,6 +701,7 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.NotNull(await Store.GetAsync(pending.Id));
     }
 
+    /// <summary><c>ListAsync</c>: filters and pages newest first.</summary>
     [Fact]
     public async Task ListAsync_FiltersAndPagesNewestFirst()
     {
@@ -687,10 +726,12 @@ public abstract class JobStoreConformanceTests : IAsyncLifetime
         Assert.Equal([ids[6], ids[5]], (await Store.ListAsync(new JobQuery { CreatedFrom = from })).Items.Select(j => j.Id));
     }
 
+    /// <summary><c>ListAsync</c>: invalid page size; throws.</summary>
     [Fact]
     public async Task ListAsync_InvalidPageSize_Throws()
         => await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Store.ListAsync(new JobQuery { PageSize = 0 }));
 
+    /// <summary><c>ClaimAsync</c>: concurrent claimers; never claim ajob twice.</summary>
     [Fact]
     public async Task ClaimAsync_ConcurrentClaimers_NeverClaimAJobTwice()
     {

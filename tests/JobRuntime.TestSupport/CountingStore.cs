@@ -3,7 +3,7 @@ using System.Reflection;
 using System.Runtime.ExceptionServices;
 using JobRuntime.Storage;
 
-namespace JobRuntime.Testing.Storage;
+namespace JobRuntime.TestSupport;
 
 /// <summary>
 /// A decorator for any <see cref="IJobStore"/> that passes every call through and counts them by

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 
-namespace JobRuntime.Testing;
+namespace JobRuntime.TestSupport;
 
 /// <summary>
 /// The PostgreSQL server the tests use: <c>JOBRUNTIME_TEST_PG</c> when set, otherwise a throw-away
