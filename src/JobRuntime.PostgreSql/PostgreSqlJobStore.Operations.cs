@@ -174,7 +174,7 @@ internal sealed partial class PostgreSqlJobStore
         return await ReadAsync("list jobs", async tx =>
         {
             var items = await tx.JobsAsync(sql, [.. parameters]).ConfigureAwait(false);
-            return JobPage.FromOneMore(items, query.PageSize);
+            return JobListing.PageFromOneMore(items, query.PageSize);
         }, cancellationToken).ConfigureAwait(false);
     }
 

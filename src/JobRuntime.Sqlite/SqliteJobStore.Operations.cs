@@ -117,7 +117,7 @@ internal sealed partial class SqliteJobStore
             command.CommandText = $"SELECT {Columns} FROM jr_jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} ORDER BY id DESC LIMIT $limit";
             command.Parameters.AddWithValue("$limit", query.PageSize + 1);
             var items = ReadJobs(command, _time.GetUtcNow());
-            return JobPage.FromOneMore(items, query.PageSize);
+            return JobListing.PageFromOneMore(items, query.PageSize);
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -33,20 +33,6 @@ public sealed record JobQuery
     /// <summary>The page size, 1 to <see cref="MaxPageSize"/>. Default: 100.</summary>
     public int PageSize { get; init; } = 100;
 
-    /// <summary>Whether a job matches the filter (ignores paging). Stores may use it to filter in memory.</summary>
-    /// <param name="job">The job.</param>
-    /// <returns><see langword="true"/> when the job matches.</returns>
-    public bool Matches(JobSnapshot job)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        return (Statuses.Count == 0 || Statuses.Contains(job.Status))
-            && (Type is null || string.Equals(Type, job.Type, StringComparison.Ordinal))
-            && (Queue is null || string.Equals(Queue, job.Queue, StringComparison.Ordinal))
-            && (Tag is null || job.Tags.Contains(Tag, StringComparer.Ordinal))
-            && (CreatedFrom is null || job.CreatedAt >= CreatedFrom)
-            && (CreatedBefore is null || job.CreatedAt < CreatedBefore);
-    }
-
     /// <summary>Throws when the query cannot be served.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The page size is out of range.</exception>
     public void Validate()

@@ -293,12 +293,12 @@ internal sealed partial class InMemoryJobStore : IJobStore
         lock (_gate)
         {
             var items = _jobs.Values
-                .Where(e => (query.After is not { } after || e.Job.Id < after) && query.Matches(e.Job))
+                .Where(e => (query.After is not { } after || e.Job.Id < after) && JobListing.Matches(query, e.Job))
                 .OrderByDescending(e => e.Job.Id)
                 .Take(query.PageSize + 1)
                 .Select(Snapshot)
                 .ToList();
-            return new(JobPage.FromOneMore(items, query.PageSize));
+            return new(JobListing.PageFromOneMore(items, query.PageSize));
         }
     }
 
