@@ -1,3 +1,5 @@
+using System.Text.Json;
+
 namespace JobRuntime;
 
 /// <summary>
@@ -92,4 +94,85 @@ public sealed record JobSnapshot
 
     /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
     public JobId? RerunOf { get; init; }
+
+    /// <summary>Reads the job's result as <typeparamref name="T"/>.</summary>
+    /// <typeparam name="T">The handler's result type.</typeparam>
+    /// <param name="options">The serializer options the runtime was configured with; the runtime's default (<see cref="JsonSerializerDefaults.Web"/>) when <see langword="null"/>.</param>
+    /// <returns>The result.</returns>
+    /// <exception cref="InvalidOperationException">The job has not completed (it has no result); the message says its status.</exception>
+    /// <exception cref="InvalidCastException">The stored result does not read as <typeparamref name="T"/>; the message names the job.</exception>
+    public T GetResult<T>(JsonSerializerOptions? options = null)
+    {
+        if (Status != JobStatus.Completed || Result is null)
+        {
+            throw new InvalidOperationException($"Job {Id} ({Type}) is {Status}: only a completed job has a result." + (Error is { } error ? $" Its error: {error}" : ""));
+        }
+
+        return Read<T>(Result, "result", options);
+    }
+
+    /// <summary>Reads the job's arguments as <typeparamref name="T"/>.</summary>
+    /// <typeparam name="T">The handler's argument type.</typeparam>
+    /// <param name="options">The serializer options the runtime was configured with; the runtime's default (<see cref="JsonSerializerDefaults.Web"/>) when <see langword="null"/>.</param>
+    /// <returns>The arguments.</returns>
+    /// <exception cref="InvalidCastException">The stored arguments do not read as <typeparamref name="T"/>; the message names the job.</exception>
+    public T GetArgs<T>(JsonSerializerOptions? options = null) => Read<T>(Payload, "arguments", options);
+
+    /// <summary>A view of the job for display and serialization: arguments and result as JSON values, statuses as names, no store internals.</summary>
+    /// <returns>The view.</returns>
+    public JobView ToView() => new()
+    {
+        Id = Id,
+        Type = Type,
+        Title = Title,
+        Queue = Queue,
+        Priority = Priority,
+        Status = Status,
+        WaitReason = WaitReason,
+        Progress = Progress,
+        Args = ParseOrString(Payload),
+        Result = Result is null ? null : ParseOrString(Result),
+        Error = Error,
+        Artifacts = Artifacts.Select(a => new JobArtifactInfo(a.Name, a.ContentType, a.Data?.LongLength, a.FilePath)).ToList(),
+        Attempt = Attempt,
+        MaxAttempts = MaxAttempts,
+        CreatedAt = CreatedAt,
+        ScheduledAt = ScheduledAt,
+        StartedAt = StartedAt,
+        CompletedAt = CompletedAt,
+        Duration = Duration,
+        Timeout = Timeout,
+        CancellationRequested = CancellationRequested,
+        Tags = Tags,
+        DependsOn = DependsOn,
+        RerunOf = RerunOf,
+    };
+
+    private T Read<T>(string json, string what, JsonSerializerOptions? options)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, options ?? JsonSerializerOptions.Web)!;
+        }
+        catch (Exception ex) when (ex is JsonException or NotSupportedException)
+        {
+            throw new InvalidCastException($"Job {Id} ({Type}): its stored {what} cannot be read as a {typeof(T).FullName}: {ex.Message} Stored: {Shorten(json)}", ex);
+        }
+
+        static string Shorten(string text) => text.Length <= 200 ? text : text[..200] + "…";
+    }
+
+    /// <summary>Stored JSON as a value; text that is not JSON (written by hand into a store) as a string value.</summary>
+    private static JsonElement ParseOrString(string json)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            return document.RootElement.Clone();
+        }
+        catch (JsonException)
+        {
+            return JsonSerializer.SerializeToElement(json);
+        }
+    }
 }

@@ -115,7 +115,18 @@ public interface IJobManager
     /// <param name="cancellationToken">Stops the stream.</param>
     /// <returns>The events.</returns>
     /// <exception cref="JobNotFoundException">No job has that id.</exception>
+    /// <remarks>The stream is lazy: an unknown id throws at the first <c>MoveNextAsync</c>. To learn it before streaming (an HTTP endpoint that answers 404), use <see cref="OpenWatchAsync"/>.</remarks>
     IAsyncEnumerable<JobEvent> WatchAsync(JobId jobId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Checks now that the job exists, then returns the stream of its events, as
+    /// <see cref="WatchAsync"/> gives it: <c>await foreach (var e in await jobs.OpenWatchAsync(id))</c>.
+    /// </summary>
+    /// <param name="jobId">The job's id.</param>
+    /// <param name="cancellationToken">Cancels the check, and stops the stream.</param>
+    /// <returns>The events.</returns>
+    /// <exception cref="JobNotFoundException">No job has that id (thrown by the call, before any event).</exception>
+    ValueTask<IAsyncEnumerable<JobEvent>> OpenWatchAsync(JobId jobId, CancellationToken cancellationToken = default);
 
     /// <summary>Streams every job's events in this process (for dashboards and monitors) until cancelled.</summary>
     /// <param name="cancellationToken">Stops the stream.</param>

@@ -139,25 +139,22 @@ internal sealed class JobManager : IJobManager
         var job = await WaitForCompletionAsync(jobId, cancellationToken).ConfigureAwait(false);
         return job.Status switch
         {
-            JobStatus.Completed => ReadResult<TResult>(job),
+            JobStatus.Completed => job.GetResult<TResult>(_options.SerializerOptions),
             JobStatus.Cancelled => throw new JobCancelledException(job),
             JobStatus.TimedOut => throw new JobTimedOutException(job),
             _ => throw new JobFailedException(job),
         };
     }
 
-    private TResult ReadResult<TResult>(JobSnapshot job)
+    public async ValueTask<IAsyncEnumerable<JobEvent>> OpenWatchAsync(JobId jobId, CancellationToken cancellationToken = default)
     {
-        try
+        // The broker knows the job when it was submitted or ran here; otherwise the store must.
+        if (!_broker.TryGetState(jobId, out _) && await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false) is null)
         {
-            return JsonSerializer.Deserialize<TResult>(job.Result!, _options.SerializerOptions)!;
-        }
-        catch (Exception ex) when (ex is JsonException or NotSupportedException)
-        {
-            throw new InvalidCastException($"Job {job.Id} ({job.Type}) completed, but its result is not a {typeof(TResult).FullName}: {ex.Message} The stored result: {Shorten(job.Result!)}", ex);
+            throw new JobNotFoundException(jobId);
         }
 
-        static string Shorten(string json) => json.Length <= 200 ? json : json[..200] + "…";
+        return WatchAsync(jobId, cancellationToken);
     }
 
     public async IAsyncEnumerable<JobEvent> WatchAsync(JobId jobId, [EnumeratorCancellation] CancellationToken cancellationToken = default)

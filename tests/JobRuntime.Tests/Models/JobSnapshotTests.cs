@@ -1,0 +1,82 @@
+using System.Text.Json;
+using JobRuntime.Tests.TestSupport;
+
+namespace JobRuntime.Tests.Models;
+
+/// <summary>Reading a job's arguments and result, and showing a job, outside WaitForResultAsync.</summary>
+public sealed class JobSnapshotTests
+{
+    [Fact]
+    public async Task GetResultAndGetArgs_ReadTheStoredJsonAsTheHandlersTypes()
+    {
+        await using var runtime = TestRuntime.Create();
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(21));
+        var job = await runtime.Manager.WaitForCompletionAsync(id);
+
+        Assert.Equal(42, job.GetResult<EchoResult>().Doubled);
+        Assert.Equal(new EchoArgs(21), job.GetArgs<EchoArgs>());
+    }
+
+    [Fact]
+    public async Task GetResult_WrongType_NamesTheJob_AndAJobWithoutAResultSaysItsStatus()
+    {
+        await using var runtime = TestRuntime.Create();
+        var done = await runtime.Manager.WaitForCompletionAsync(await runtime.Manager.SubmitAsync(new EchoArgs(1)));
+        var wrong = Assert.Throws<InvalidCastException>(() => done.GetResult<int[]>());
+        Assert.Contains(done.Id.ToString(), wrong.Message, StringComparison.Ordinal);
+        Assert.Contains("System.Int32[]", wrong.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidCastException>(() => done.GetArgs<DateTime>());
+
+        var failed = await runtime.Manager.WaitForCompletionAsync(await runtime.Manager.SubmitAsync(new FailArgs("never", FailTimes: 5)));
+        var none = Assert.Throws<InvalidOperationException>(() => failed.GetResult<int>());
+        Assert.Contains("Failed", none.Message, StringComparison.Ordinal);
+        Assert.Contains(failed.Id.ToString(), none.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ToView_SerializesCleanly_JsonValuesNotStrings_NamesNotNumbers_NoInternals()
+    {
+        await using var runtime = TestRuntime.Create();
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(3), new JobSubmitOptions { IdempotencyKey = "secret-key", Title = "three" });
+        var job = await runtime.Manager.WaitForCompletionAsync(id);
+        Assert.NotNull(job.Owner ?? job.TraceParent ?? job.IdempotencyKey);
+
+        var json = JsonSerializer.Serialize(job.ToView(), JsonSerializerOptions.Web);
+        using var document = JsonDocument.Parse(json);
+        var root = document.RootElement;
+
+        Assert.Equal(id.ToString(), root.GetProperty("id").GetString());
+        Assert.Equal("Completed", root.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Object, root.GetProperty("args").ValueKind);
+        Assert.Equal(3, root.GetProperty("args").GetProperty("value").GetInt32());
+        Assert.Equal(6, root.GetProperty("result").GetProperty("doubled").GetInt32());
+        Assert.Equal("three", root.GetProperty("title").GetString());
+        foreach (var internals in new[] { "owner", "traceParent", "idempotencyKey", "payload", "leaseToken" })
+        {
+            Assert.False(root.TryGetProperty(internals, out _), $"the view shows {internals}: {json}");
+        }
+
+        Assert.DoesNotContain("secret-key", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OpenWatchAsync_UnknownJob_ThrowsAtTheCall_AKnownOneStreamsToItsEnd()
+    {
+        await using var runtime = TestRuntime.Create();
+        var unknown = JobId.New(DateTimeOffset.UtcNow);
+
+        // The lazy stream says nothing until it is read; the open call says it at once.
+        var lazy = runtime.Manager.WatchAsync(unknown);
+        await Assert.ThrowsAsync<JobNotFoundException>(() => runtime.Manager.OpenWatchAsync(unknown).AsTask());
+        await Assert.ThrowsAsync<JobNotFoundException>(async () => await lazy.GetAsyncEnumerator().MoveNextAsync());
+
+        var id = await runtime.Manager.SubmitAsync(new EchoArgs(2, Steps: 2));
+        var kinds = new List<JobEventKind>();
+        await foreach (var e in await runtime.Manager.OpenWatchAsync(id))
+        {
+            kinds.Add(e.Kind);
+        }
+
+        Assert.Equal(JobEventKind.Completed, kinds[^1]);
+    }
+}
