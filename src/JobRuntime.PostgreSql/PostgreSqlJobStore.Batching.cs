@@ -53,9 +53,11 @@ internal sealed partial class PostgreSqlJobStore
                 catch (PostgreSqlJobStoreException refused) when (IsDataRefusal(refused))
                 {
                     var original = batch[i].Completion;
+                    var reason = ((PostgresException)refused.InnerException!).MessageText;
+                    Log.OutcomeReplaced(_logger, batch[i].Lease.JobId, reason);
                     var error = new JobError(
                         OutcomeNotStored,
-                        $"The job ended {original.ResultingStatus}, but the store could not hold that outcome ({((PostgresException)refused.InnerException!).MessageText}); this error was stored instead.");
+                        $"The job ended {original.ResultingStatus}, but the store could not hold that outcome ({reason}); this error was stored instead.");
                     PendingCompletion[] replacement = [batch[i] with { Completion = JobCompletion.Ended(JobStatus.Failed, error) }];
                     results[i] = (await InTransactionAsync("record a job outcome", tx => CompleteBatchAsync(tx, replacement), CancellationToken.None).ConfigureAwait(false))[0];
                 }

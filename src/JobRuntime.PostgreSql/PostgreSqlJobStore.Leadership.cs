@@ -61,4 +61,10 @@ internal sealed partial class PostgreSqlJobStore : IJobStoreLeadership
             return await batch.ExecuteNonQueryAsync(tx.Token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <inheritdoc />
+    public async ValueTask<string?> GetLeaderAsync(CancellationToken cancellationToken = default)
+        => await ReadAsync("read the maintenance leader", async tx =>
+            await tx.ScalarAsync("SELECT owner FROM {S}.leader WHERE name = 'maintenance' AND expires > @now", ("now", tx.NowTicks)).ConfigureAwait(false) as string,
+            cancellationToken).ConfigureAwait(false);
 }

@@ -40,6 +40,7 @@ internal sealed partial class PostgreSqlJobStore
             catch (Exception ex) when (ex is PostgreSqlJobStoreException or Npgsql.NpgsqlException or ObjectDisposedException)
             {
                 // Maintenance is an optimisation: the next check tries again; the claims themselves report real faults.
+                Log.MaintenanceFailed(_logger, ex, _schema);
             }
         }));
     }

@@ -62,7 +62,13 @@ internal sealed partial class PostgreSqlJobStore
                     }
 
                     // (Re)connected: news may have been missed while no one listened.
+                    if (failures > 0)
+                    {
+                        Log.ListenerBack(_logger, _schema, failures);
+                    }
+
                     failures = 0;
+                    _listening = true;
                     onSignal(new JobStoreSignal(JobStoreSignalKind.Resync));
                     while (!cancellationToken.IsCancellationRequested)
                     {
@@ -83,12 +89,19 @@ internal sealed partial class PostgreSqlJobStore
             {
                 // Lost the connection (server restart, pg_terminate_backend, network) or never had
                 // one (server down at start-up): back off and try again.
+                _listening = false;
                 failures++;
                 var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(failures, 10))) * (0.5 + Random.Shared.NextDouble()));
+                Log.ListenerDown(_logger, ex, _schema, delay);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    private volatile bool _listening;
+
+    /// <inheritdoc />
+    public bool IsConnected => !_options.Notifications || _listening;
 
     private static JobStoreSignal? Parse(string payload)
     {

@@ -1,6 +1,8 @@
 using System.Net.Sockets;
 using System.Text.Json;
 using JobRuntime.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace JobRuntime.PostgreSql;
@@ -21,6 +23,7 @@ internal sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, 
     private readonly Lock _initializeGate = new();
     private Task? _initialized;
     private readonly PostgreSqlJobStoreOptions _options;
+    private readonly ILogger _logger;
     private static readonly TimeSpan MaintenanceCheckInterval = TimeSpan.FromSeconds(2);
     private long _maintenanceCheckedAt;
     private Task? _maintenance;
@@ -32,8 +35,9 @@ internal sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, 
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The connection string is missing or invalid, or the schema name is not a plain identifier.</exception>
-    public PostgreSqlJobStore(PostgreSqlJobStoreOptions options, TimeProvider? timeProvider = null)
-        : this(CreateDataSource(options), options, timeProvider, ownsDataSource: true)
+    /// <param name="logger">Where the store logs the faults it handles itself; optional.</param>
+    public PostgreSqlJobStore(PostgreSqlJobStoreOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
+        : this(CreateDataSource(options), options, timeProvider, ownsDataSource: true, logger)
     {
     }
 
@@ -41,13 +45,15 @@ internal sealed partial class PostgreSqlJobStore : IJobStore, IJobStoreSignals, 
     /// <param name="dataSource">The data source.</param>
     /// <param name="options">The options (the connection string is ignored).</param>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
-    public PostgreSqlJobStore(NpgsqlDataSource dataSource, PostgreSqlJobStoreOptions? options = null, TimeProvider? timeProvider = null)
-        : this(dataSource, options ?? new PostgreSqlJobStoreOptions(), timeProvider, ownsDataSource: false)
+    /// <param name="logger">Where the store logs the faults it handles itself; optional.</param>
+    public PostgreSqlJobStore(NpgsqlDataSource dataSource, PostgreSqlJobStoreOptions? options = null, TimeProvider? timeProvider = null, ILogger? logger = null)
+        : this(dataSource, options ?? new PostgreSqlJobStoreOptions(), timeProvider, ownsDataSource: false, logger)
     {
     }
 
-    private PostgreSqlJobStore(NpgsqlDataSource dataSource, PostgreSqlJobStoreOptions options, TimeProvider? timeProvider, bool ownsDataSource)
+    private PostgreSqlJobStore(NpgsqlDataSource dataSource, PostgreSqlJobStoreOptions options, TimeProvider? timeProvider, bool ownsDataSource, ILogger? logger)
     {
+        _logger = logger ?? NullLogger.Instance;
         ArgumentNullException.ThrowIfNull(dataSource);
         if (options.Problems(hasDataSource: true) is { Count: > 0 } problems)
         {

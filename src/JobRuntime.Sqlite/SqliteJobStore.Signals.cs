@@ -75,7 +75,9 @@ internal sealed partial class SqliteJobStore : IJobStoreSignals
             catch (Exception ex) when (ex is SqliteException or SqliteJobStoreException or IOException)
             {
                 // The file is busy, locked or gone for now: the lease renewals remain the guarantee; try again later.
-                await Task.Delay(_options.SignalPollInterval * 8, _time, cancellationToken).ConfigureAwait(false);
+                var delay = _options.SignalPollInterval * 8;
+                Log.SignalPollFailed(_logger, ex, DataSource, delay);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
     }

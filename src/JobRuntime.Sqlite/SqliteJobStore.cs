@@ -1,6 +1,8 @@
 using System.Threading.Channels;
 using JobRuntime.Storage;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace JobRuntime.Sqlite;
 
@@ -26,6 +28,7 @@ internal sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDis
     private readonly SqliteJobStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly string _connectionString;
+    private readonly ILogger _logger;
     private readonly Channel<WriteOp> _writes = Channel.CreateUnbounded<WriteOp>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _initializeGate = new();
     private Task? _initialized;
@@ -45,8 +48,10 @@ internal sealed partial class SqliteJobStore : IJobStore, IAsyncDisposable, IDis
     /// <param name="options">The options.</param>
     /// <param name="timeProvider">The clock; <see cref="TimeProvider.System"/> when <see langword="null"/>.</param>
     /// <exception cref="ArgumentException">The connection string is empty or invalid.</exception>
-    public SqliteJobStore(SqliteJobStoreOptions options, TimeProvider? timeProvider = null)
+    /// <param name="logger">Where the store logs the faults it handles itself; optional.</param>
+    public SqliteJobStore(SqliteJobStoreOptions options, TimeProvider? timeProvider = null, ILogger? logger = null)
     {
+        _logger = logger ?? NullLogger.Instance;
         ArgumentNullException.ThrowIfNull(options);
         if (new SqliteJobStoreOptionsValidator().Validate(null, options) is { Failed: true } invalid)
         {

@@ -65,8 +65,8 @@ public sealed class JobRuntimeBuilder
     /// <summary>
     /// Uses a store built by a factory, replacing the in-memory default (or a store configured
     /// before). The store's optional capabilities (<see cref="IJobStoreSignals"/>,
-    /// <see cref="IJobStoreLeadership"/>) are registered when <typeparamref name="TStore"/>
-    /// implements them; a factory typed as plain <see cref="IJobStore"/> registers none (register
+    /// <see cref="IJobStoreLeadership"/>, <see cref="IJobStoreStatistics"/>) are registered when
+    /// <typeparamref name="TStore"/> implements them; a factory typed as plain <see cref="IJobStore"/> registers none (register
     /// them in DI yourself).
     /// </summary>
     /// <typeparam name="TStore">The store's type, as the factory returns it.</typeparam>
@@ -79,6 +79,7 @@ public sealed class JobRuntimeBuilder
         Services.RemoveAll<IJobStore>();
         Services.RemoveAll<IJobStoreSignals>();
         Services.RemoveAll<IJobStoreLeadership>();
+        Services.RemoveAll<IJobStoreStatistics>();
         Services.RemoveAll<StoreRegistration>();
 
         // The store is built once and registered under each contract it fulfils: decorating
@@ -94,6 +95,11 @@ public sealed class JobRuntimeBuilder
         if (typeof(IJobStoreLeadership).IsAssignableFrom(typeof(TStore)))
         {
             Services.AddSingleton(sp => (IJobStoreLeadership)registration.Get(sp));
+        }
+
+        if (typeof(IJobStoreStatistics).IsAssignableFrom(typeof(TStore)))
+        {
+            Services.AddSingleton(sp => (IJobStoreStatistics)registration.Get(sp));
         }
 
         return this;

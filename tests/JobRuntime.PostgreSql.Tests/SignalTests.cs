@@ -42,6 +42,7 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
             .AddHandler<BlockingHandler>("block")
             .AddHandler<SteppingHandler>("steps");
         services.AddSingleton<SteppingHandler.Gate>();
+        services.AddLogging().AddHealthChecks().AddJobRuntime();
         _nodeA = services.BuildServiceProvider();
         _nodeB = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = _server.ConnectionString, Schema = _schema });
         await _nodeB.InitializeAsync(CancellationToken.None);
@@ -56,6 +57,33 @@ public sealed class SignalTests(ITestOutputHelper output) : IAsyncLifetime
     {
         await _nodeA!.DisposeAsync();
         await _nodeB!.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task HealthCheck_NamesTheLeaderAndTheListener_AndCountsTheQueues()
+    {
+        var health = _nodeA!.GetRequiredService<Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckService>();
+        var worker = _nodeA!.GetRequiredService<Microsoft.Extensions.Options.IOptions<JobRuntimeOptions>>().Value.WorkerName;
+
+        // Node A takes the leadership in its first maintenance pass, which runs beside its first claims.
+        Microsoft.Extensions.Diagnostics.HealthChecks.HealthReportEntry entry;
+        using (var patience = new CancellationTokenSource(Guard))
+        {
+            while ((entry = (await health.CheckHealthAsync(patience.Token)).Entries["jobruntime"]).Data["maintenance.leader"] as string != worker)
+            {
+                await Task.Delay(50, patience.Token);
+            }
+        }
+
+        Assert.Equal(Microsoft.Extensions.Diagnostics.HealthChecks.HealthStatus.Healthy, entry.Status);
+        Assert.Equal(true, entry.Data["signals.connected"]);
+
+        var id = await JobsA.SubmitAsync("block", 7);
+        await GateA.Started.Task.WaitAsync(Guard);
+        entry = (await health.CheckHealthAsync()).Entries["jobruntime"];
+        Assert.Equal(1L, entry.Data["queue.default.running"]);
+        Assert.Equal(JobCancelOutcome.Requested, await JobsA.CancelAsync(id));
+        await GateA.Cancelled.Task.WaitAsync(Guard);
     }
 
     [Fact]

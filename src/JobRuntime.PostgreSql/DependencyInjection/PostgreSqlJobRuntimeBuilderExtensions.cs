@@ -36,9 +36,10 @@ public static class PostgreSqlJobRuntimeBuilderExtensions
         {
             var options = sp.GetRequiredService<IOptions<PostgreSqlJobStoreOptions>>().Value;
             var time = sp.GetService<TimeProvider>();
+            var logger = sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("JobRuntime.PostgreSql");
             return sp.GetService<NpgsqlDataSource>() is { } dataSource
-                ? new PostgreSqlJobStore(dataSource, options, time)
-                : new PostgreSqlJobStore(options, time);
+                ? new PostgreSqlJobStore(dataSource, options, time, logger)
+                : new PostgreSqlJobStore(options, time, logger);
         });
     }
 }

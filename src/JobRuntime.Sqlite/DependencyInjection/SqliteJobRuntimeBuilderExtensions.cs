@@ -31,6 +31,9 @@ public static class SqliteJobRuntimeBuilderExtensions
         ArgumentNullException.ThrowIfNull(configure);
         builder.Services.AddOptions<SqliteJobStoreOptions>().Configure(configure).ValidateOnStart();
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SqliteJobStoreOptions>, SqliteJobStoreOptionsValidator>());
-        return builder.UseStore(sp => new SqliteJobStore(sp.GetRequiredService<IOptions<SqliteJobStoreOptions>>().Value, sp.GetService<TimeProvider>()));
+        return builder.UseStore(sp => new SqliteJobStore(
+            sp.GetRequiredService<IOptions<SqliteJobStoreOptions>>().Value,
+            sp.GetService<TimeProvider>(),
+            sp.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("JobRuntime.Sqlite")));
     }
 }

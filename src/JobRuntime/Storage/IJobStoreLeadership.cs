@@ -23,4 +23,11 @@ public interface IJobStoreLeadership
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>A task that completes when the leadership is released (or was not held).</returns>
     ValueTask ResignAsync(string owner, CancellationToken cancellationToken = default);
+
+    /// <summary>Which node leads now, for health checks.</summary>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The leader's name; <see langword="null"/> when no node holds an unexpired leadership.</returns>
+    /// <exception cref="NotSupportedException">The store cannot tell (the default); health checks then leave the leader out.</exception>
+    ValueTask<string?> GetLeaderAsync(CancellationToken cancellationToken = default)
+        => throw new NotSupportedException("This store does not report its leader.");
 }

@@ -48,4 +48,10 @@ public interface IJobStoreSignals
     /// <param name="cancellationToken">Stops listening.</param>
     /// <returns>A task that completes when listening stops.</returns>
     Task ListenAsync(Action<JobStoreSignal> onSignal, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether the channel works now (PostgreSQL: the listening connection is up), for health
+    /// checks. A store whose signals need no connection answers <see langword="true"/>.
+    /// </summary>
+    bool IsConnected => true;
 }

@@ -1,0 +1,35 @@
+using JobRuntime.Storage;
+
+namespace JobRuntime.PostgreSql;
+
+internal sealed partial class PostgreSqlJobStore : IJobStoreStatistics
+{
+    /// <inheritdoc />
+    /// <remarks>One statement over the ready jobs' and the running jobs' partial indexes, not the finished jobs.</remarks>
+    public async ValueTask<IReadOnlyList<JobQueueStatistics>> GetQueueStatisticsAsync(CancellationToken cancellationToken = default)
+        => await ReadAsync("count the queues", async tx =>
+        {
+            await using var command = tx.Command(
+                """
+                SELECT queue, SUM(ready)::bigint, SUM(running)::bigint, MIN(oldest) FROM (
+                    SELECT queue, COUNT(*) AS ready, 0 AS running, MIN(scheduled_at) AS oldest
+                    FROM {S}.jobs WHERE status = 0 AND pending_parents = 0 AND scheduled_at <= @now GROUP BY queue
+                    UNION ALL
+                    SELECT queue, 0, COUNT(*), NULL FROM {S}.jobs WHERE status = 1 GROUP BY queue) q
+                GROUP BY queue
+                """,
+                ("now", tx.NowTicks));
+            var queues = new List<JobQueueStatistics>();
+            await using var reader = await command.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+            while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
+            {
+                queues.Add(new JobQueueStatistics(
+                    reader.GetString(0),
+                    reader.GetInt64(1),
+                    reader.GetInt64(2),
+                    reader.IsDBNull(3) ? null : Time(reader.GetInt64(3))));
+            }
+
+            return (IReadOnlyList<JobQueueStatistics>)queues;
+        }, cancellationToken).ConfigureAwait(false);
+}
