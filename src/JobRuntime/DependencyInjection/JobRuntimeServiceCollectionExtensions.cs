@@ -49,7 +49,7 @@ public static class JobRuntimeServiceCollectionExtensions
         services.TryAddSingleton<RunningWorkItems>();
         services.TryAddSingleton<IJobExecutor>(sp => new JobExecutor(sp.GetRequiredService<IOptions<JobRuntimeOptions>>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<RunningWorkItems>()));
         services.TryAddSingleton<JobHandlerRegistry>();
-        services.TryAddSingleton(sp => new JobRuntimeMetrics(sp.GetService<IMeterFactory>(), () => sp.GetRequiredService<IJobExecutor>().RunningCount));
+        services.TryAddSingleton(sp => new JobRuntimeMetrics(sp.GetService<IMeterFactory>(), () => sp.GetRequiredService<IJobExecutor>().RunningCount, sp.GetService<IJobStoreStatistics>(), sp.GetService<TimeProvider>()));
         services.TryAddSingleton<ThreadDumpService>();
         services.TryAddSingleton<IThreadDumpService>(sp => sp.GetRequiredService<ThreadDumpService>());
         services.TryAddSingleton<JobRuntime.WorkerManager>();

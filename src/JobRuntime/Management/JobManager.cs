@@ -265,6 +265,10 @@ internal sealed class JobManager : IJobManager
         var now = _time.GetUtcNow();
         Validate(options, now);
         var scheduledAt = options.RunAt ?? (options.Delay is { } delay ? now + delay : now);
+
+        // A span of its own for the submit (when anyone listens), a child of the caller's; the run's span links to it.
+        using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity($"submit {descriptor.Name}", ActivityKind.Producer);
+        submit?.SetTag("jobruntime.job.type", descriptor.Name);
         var job = new JobSnapshot
         {
             Id = JobId.New(now),
@@ -282,12 +286,14 @@ internal sealed class JobManager : IJobManager
             OnParentFailure = options.OnParentFailure,
             IdempotencyKey = options.IdempotencyKey,
             Timeout = options.Timeout ?? descriptor.Options.Timeout ?? _options.DefaultTimeout,
-            TraceParent = Activity.Current?.Id,
+            TraceParent = submit?.Id ?? Activity.Current?.Id,
             RerunOf = rerunOf,
         };
 
         var result = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
         var stored = result.Job;
+        submit?.SetTag("jobruntime.job.id", stored.Id.ToString());
+        submit?.SetTag("jobruntime.job.queue", stored.Queue);
         if (result.Created)
         {
             // Cancelled on arrival when a parent had already failed.

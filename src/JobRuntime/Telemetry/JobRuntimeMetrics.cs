@@ -1,12 +1,16 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using JobRuntime.Storage;
 
 namespace JobRuntime.Telemetry;
 
 /// <summary>The instruments, created once per runtime from <see cref="IMeterFactory"/> when available.</summary>
 internal sealed class JobRuntimeMetrics : IDisposable
 {
-    internal static readonly ActivitySource ActivitySource = new(JobRuntimeTelemetry.Name);
+    internal static readonly ActivitySource ActivitySource = new(JobRuntimeTelemetry.Name, JobRuntimeTelemetry.Version);
+
+    /// <summary>How old the store's queue counts may be before a collection asks for fresh ones.</summary>
+    private static readonly TimeSpan QueueStatisticsMaxAge = TimeSpan.FromSeconds(5);
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
@@ -20,12 +24,18 @@ internal sealed class JobRuntimeMetrics : IDisposable
     private readonly Counter<long> _abandoned;
     private readonly Histogram<double> _queueWait;
     private readonly Histogram<double> _duration;
-    private long _queued;
+    private readonly IJobStoreStatistics? _statistics;
+    private readonly TimeProvider _time;
+    private QueueSnapshot _queues = new([], DateTimeOffset.MinValue);
+    private int _refreshing;
 
-    public JobRuntimeMetrics(IMeterFactory? meterFactory, Func<int> running)
+    public JobRuntimeMetrics(IMeterFactory? meterFactory, Func<int> running, IJobStoreStatistics? statistics = null, TimeProvider? time = null)
     {
         _ownsMeter = meterFactory is null;
-        _meter = meterFactory?.Create(JobRuntimeTelemetry.Name) ?? new Meter(JobRuntimeTelemetry.Name);
+        _statistics = statistics;
+        _time = time ?? TimeProvider.System;
+        var options = new MeterOptions(JobRuntimeTelemetry.Name) { Version = JobRuntimeTelemetry.Version };
+        _meter = meterFactory?.Create(options) ?? new Meter(options);
         _submitted = _meter.CreateCounter<long>("jobruntime.jobs.submitted", "{job}", "Jobs submitted.");
         _started = _meter.CreateCounter<long>("jobruntime.jobs.started", "{attempt}", "Attempts started.");
         _completed = _meter.CreateCounter<long>("jobruntime.jobs.completed", "{job}", "Jobs completed.");
@@ -37,36 +47,30 @@ internal sealed class JobRuntimeMetrics : IDisposable
         _queueWait = _meter.CreateHistogram<double>("jobruntime.job.queue_wait", "s", "Time from a job's run time to the start of its attempt.");
         _duration = _meter.CreateHistogram<double>("jobruntime.job.duration", "s", "Run time of an attempt.");
         _meter.CreateObservableGauge("jobruntime.jobs.running", running, "{job}", "Jobs running in this process.");
-        _meter.CreateObservableGauge("jobruntime.jobs.queued", () => Math.Max(0, Interlocked.Read(ref _queued)), "{job}", "Jobs this process submitted, retried or released that have not started or been cancelled.");
+        if (statistics is not null)
+        {
+            _meter.CreateObservableGauge("jobruntime.queue.depth", () => QueueMeasurements(q => q.Ready), "{job}", "Ready jobs per queue (run time come, parents completed), read from the store: the same on every node.");
+            _meter.CreateObservableGauge("jobruntime.queue.lag", () => QueueMeasurements(q => q.OldestReadySince is { } since ? Math.Max(0, (Volatile.Read(ref _queues).AsOf - since).TotalSeconds) : 0), "s", "How long the oldest ready job of each queue has waited, read from the store.");
+        }
     }
 
-    public void Submitted(string type)
-    {
-        Interlocked.Increment(ref _queued);
-        _submitted.Add(1, Tag(type));
-    }
+    public void Submitted(string type) => _submitted.Add(1, Tag(type));
 
     public void Started(string type, TimeSpan queueWait)
     {
-        Interlocked.Decrement(ref _queued);
         _started.Add(1, Tag(type));
         _queueWait.Record(Math.Max(0, queueWait.TotalSeconds), Tag(type));
     }
 
     public void Requeued(string type, bool retry)
     {
-        Interlocked.Increment(ref _queued);
         if (retry)
         {
             _retried.Add(1, Tag(type));
         }
     }
 
-    public void CancelledWhilePending(int count)
-    {
-        Interlocked.Add(ref _queued, -count);
-        _cancelled.Add(count);
-    }
+    public void CancelledWhilePending(int count) => _cancelled.Add(count);
 
     public void Ended(string type, JobStatus status, TimeSpan duration)
     {
@@ -92,4 +96,45 @@ internal sealed class JobRuntimeMetrics : IDisposable
     }
 
     private static KeyValuePair<string, object?> Tag(string type) => new("jobruntime.job.type", type);
+
+    /// <summary>
+    /// The store's last queue counts, one measurement per queue. A collection never waits for the
+    /// store: counts older than <see cref="QueueStatisticsMaxAge"/> are refreshed in the background
+    /// for the next collection (exporters collect every few seconds or minutes).
+    /// </summary>
+    private IEnumerable<Measurement<double>> QueueMeasurements(Func<JobQueueStatistics, double> value)
+    {
+        var snapshot = Volatile.Read(ref _queues);
+        if (_time.GetUtcNow() - snapshot.AsOf >= QueueStatisticsMaxAge && Interlocked.Exchange(ref _refreshing, 1) == 0)
+        {
+            _ = RefreshQueuesAsync();
+        }
+
+        foreach (var queue in snapshot.Queues)
+        {
+            yield return new Measurement<double>(value(queue), new KeyValuePair<string, object?>("jobruntime.queue", queue.Queue));
+        }
+    }
+
+    /// <summary>Reads the counts now (the first collection, and tests, wait for it).</summary>
+    internal async Task RefreshQueuesAsync()
+    {
+        try
+        {
+            var asOf = _time.GetUtcNow();
+            var queues = await _statistics!.GetQueueStatisticsAsync(CancellationToken.None).ConfigureAwait(false);
+            Volatile.Write(ref _queues, new QueueSnapshot(queues, asOf));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The health check reports a failing store; the gauges keep their last counts.
+        }
+        finally
+        {
+            Volatile.Write(ref _refreshing, 0);
+        }
+    }
+
+    /// <summary>The store's queue counts and when they were read.</summary>
+    private sealed record QueueSnapshot(IReadOnlyList<JobQueueStatistics> Queues, DateTimeOffset AsOf);
 }

@@ -67,7 +67,7 @@ public sealed class TelemetryTests
 
         // The activity stops after the job's terminal event; each stop signals the semaphore.
         Activity? run;
-        while ((run = stopped.FirstOrDefault(a => a.Source.Name == JobRuntimeTelemetry.Name && (string?)a.GetTagItem("jobruntime.job.id") == id.ToString())) is null)
+        while ((run = stopped.FirstOrDefault(a => a.Source.Name == JobRuntimeTelemetry.Name && a.DisplayName.StartsWith("run ", StringComparison.Ordinal) && (string?)a.GetTagItem("jobruntime.job.id") == id.ToString())) is null)
         {
             await stoppedSignal.WaitAsync();
         }
@@ -75,7 +75,52 @@ public sealed class TelemetryTests
         Assert.Equal("run echo", run.DisplayName);
         Assert.Equal(ActivityKind.Consumer, run.Kind);
         Assert.Equal(submitterTrace, Assert.Single(run.Links).Context.TraceId);
+
+        // The submit has a span of its own under the submitter's; the run links to it, not to its parent.
+        var submit = Assert.Single(stopped, a => a.DisplayName == "submit echo");
+        Assert.Equal(ActivityKind.Producer, submit.Kind);
+        Assert.Equal(submitterTrace, submit.TraceId);
+        Assert.Equal(id.ToString(), submit.GetTagItem("jobruntime.job.id"));
+        Assert.Equal(submit.SpanId, run.Links.Single().Context.SpanId);
+        Assert.Equal(JobRuntimeTelemetry.Version, run.Source.Version);
         Assert.Equal("Completed", run.GetTagItem("jobruntime.job.status"));
         Assert.Equal(ActivityStatusCode.Ok, run.Status);
+    }
+
+    [Fact]
+    public async Task QueueGauges_ReadTheStore_DepthAndLagPerQueue_AndTheMeterHasAVersion()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var runtime = TestRuntime.Create(
+            o =>
+            {
+                o.MaxConcurrency = 1;
+                o.LeaseDuration = TimeSpan.FromHours(1);
+                o.RecoveryInterval = TimeSpan.FromHours(1);
+            },
+            time,
+            b => b.Services.AddMetrics());
+        var factory = runtime.Services.GetRequiredService<IMeterFactory>();
+        using var depth = new MetricCollector<double>(factory, JobRuntimeTelemetry.Name, "jobruntime.queue.depth");
+        using var lag = new MetricCollector<double>(factory, JobRuntimeTelemetry.Name, "jobruntime.queue.lag");
+        var metrics = runtime.Services.GetRequiredService<JobRuntimeMetrics>();
+
+        var blocker = await runtime.Manager.SubmitAsync(new GateArgs("gauges"), new JobSubmitOptions { Queue = "busy" });
+        await runtime.Gates.For("gauges").Started.Task;
+        await runtime.Manager.SubmitAsync(new EchoArgs(1), new JobSubmitOptions { Queue = "busy" });
+        await runtime.Manager.SubmitAsync(new EchoArgs(2), new JobSubmitOptions { Queue = "busy" });
+        time.Advance(TimeSpan.FromSeconds(30));
+        await metrics.RefreshQueuesAsync();
+        depth.RecordObservableInstruments();
+        lag.RecordObservableInstruments();
+
+        var busyDepth = Assert.Single(depth.GetMeasurementSnapshot(), m => (string?)m.Tags["jobruntime.queue"] == "busy");
+        Assert.Equal(2, busyDepth.Value);
+        Assert.Equal(30, Assert.Single(lag.GetMeasurementSnapshot(), m => (string?)m.Tags["jobruntime.queue"] == "busy").Value, 3);
+        Assert.Equal(JobRuntimeTelemetry.Version, depth.Instrument!.Meter.Version);
+        Assert.StartsWith("0.", JobRuntimeTelemetry.Version, StringComparison.Ordinal);
+
+        runtime.Gates.For("gauges").Open.TrySetResult();
+        await runtime.Manager.WaitForCompletionAsync(blocker);
     }
 }
