@@ -174,6 +174,45 @@ public sealed class MultiProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task Sigterm_WithAJobRunning_HandsItBackWithinTheHostsShutdownTimeout_BeforeThePlatformKills()
+    {
+        // The platform's side, as Kubernetes does it: SIGTERM, then SIGKILL when the grace period
+        // (here the host's own shutdown timeout, 12 s) is over. The job stops 2 s after its token
+        // trips. The runtime must cancel it early enough (12 − 5 s cancellation grace − 1 s) that it
+        // is handed back before the kill; waiting out its own ShutdownTimeout (30 s) would leave it
+        // Running, to be re-run only after its lease expires.
+        await using var store = new SqliteJobStore(_database.Options());
+        var id = (await SubmitAsync(store, 1, _ => 600_000, maxAttempts: 1))[0];
+        var grace = TimeSpan.FromSeconds(12);
+        using var worker = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 1, new Dictionary<string, string>
+        {
+            ["JOBRUNTIME_HOST_SHUTDOWN_SECONDS"] = "12",
+            ["JOBRUNTIME_CLEANUP_MS"] = "2000",
+            ["JOBRUNTIME_LEASE_SECONDS"] = "600",
+        });
+        await WaitUntilAsync(() => Task.FromResult(ReadLog().ContainsKey(id.ToString())), "the job to start");
+
+        worker.Terminate();
+        using (var platform = new CancellationTokenSource(grace))
+        {
+            try
+            {
+                await worker.WaitForExitAsync(platform.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                worker.Kill();
+            }
+        }
+
+        Assert.True(worker.HasExited);
+        Assert.Equal(0, worker.ExitCode);
+        var job = (await store.GetAsync(id))!;
+        Assert.Equal(JobStatus.Pending, job.Status);
+        Assert.Null(job.Owner);
+    }
+
+    [Fact]
     public async Task CancelRequestedWhileTheWorkerIsPaused_ThenTheWorkerIsKilled_TheJobEndsCancelledAndNeverRunsAgain()
     {
         await using var store = new SqliteJobStore(_database.Options());

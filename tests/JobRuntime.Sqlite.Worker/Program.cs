@@ -14,6 +14,12 @@ if (args.Length != 3)
 
 var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
+// JOBRUNTIME_HOST_SHUTDOWN_SECONDS: the host's own shutdown timeout (a platform's grace period after SIGTERM).
+if (Environment.GetEnvironmentVariable("JOBRUNTIME_HOST_SHUTDOWN_SECONDS") is { } hostShutdown)
+{
+    builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(int.Parse(hostShutdown, System.Globalization.CultureInfo.InvariantCulture)));
+}
+
 // One file per process: appends from two processes to one file could overwrite each other.
 builder.Services.AddSingleton(new SideEffectLog($"{args[1]}.{Environment.ProcessId}"));
 var runtime = builder.Services.AddJobRuntime(o =>
@@ -51,7 +57,16 @@ internal sealed class AppendHandler(SideEffectLog log) : IJobHandler<AppendArgs,
         log.Append(context.JobId.ToString());
         if (args.DelayMs > 0)
         {
-            await Task.Delay(args.DelayMs, context.CancellationToken).ConfigureAwait(false);
+            try
+            {
+                await Task.Delay(args.DelayMs, context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (Environment.GetEnvironmentVariable("JOBRUNTIME_CLEANUP_MS") is { } cleanup)
+            {
+                // A handler that takes a while to stop (it saves its state first).
+                await Task.Delay(int.Parse(cleanup, System.Globalization.CultureInfo.InvariantCulture), CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
         }
 
         return context.JobId.ToString();
