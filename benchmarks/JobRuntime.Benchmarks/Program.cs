@@ -11,6 +11,7 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --pg-burndown          PostgreSQL burn-down, two worker processes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --steady --store sqlite  steady-state loop for profiling and A/B runs
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --cancel-latency        in-memory cancel latency, many samples
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --timeout-cost [--load]  what an EventPipe dump at a timeout costs the job
 if (args.FirstOrDefault() == "--pg-worker")
 {
     return await PostgresBurnDown.WorkerAsync(args);
@@ -24,6 +25,11 @@ if (args.Contains("--steady"))
 if (args.Contains("--cancel-latency"))
 {
     return await CancelLoop.RunAsync(args);
+}
+
+if (args.Contains("--timeout-cost"))
+{
+    return await TimeoutCost.RunAsync(args);
 }
 
 if (args.Contains("--pg-burndown"))

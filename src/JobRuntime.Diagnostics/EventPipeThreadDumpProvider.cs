@@ -45,11 +45,11 @@ public sealed class EventPipeThreadDumpProvider : IThreadDumpProvider
         string? etlx = null;
         try
         {
-            await RecordAsync(trace, cancellationToken).ConfigureAwait(false);
+            await RecordAsync(trace, request.SnapshotTaken, cancellationToken).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
             etlx = TraceLog.CreateFromEventPipeDataFile(trace, Path.ChangeExtension(trace, ".etlx"));
             cancellationToken.ThrowIfCancellationRequested();
-            return capture.Dump(Name, request, ReadLastSamples(etlx));
+            return capture.Dump(Name, request, ReadFirstSamples(etlx));
         }
         finally
         {
@@ -58,7 +58,7 @@ public sealed class EventPipeThreadDumpProvider : IThreadDumpProvider
         }
     }
 
-    private async Task RecordAsync(string path, CancellationToken cancellationToken)
+    private async Task RecordAsync(string path, Action sampled, CancellationToken cancellationToken)
     {
         var client = new DiagnosticsClient(Environment.ProcessId);
         EventPipeProvider[] providers =
@@ -88,6 +88,11 @@ public sealed class EventPipeThreadDumpProvider : IThreadDumpProvider
                 try
                 {
                     await Task.Delay(_options.SampleDuration, cancellationToken).ConfigureAwait(false);
+
+                    // Every thread has been sampled (about once a millisecond): stopping the session,
+                    // its rundown and the parse no longer need the threads where they were, because
+                    // each thread's first sample is the one kept.
+                    sampled();
                 }
                 finally
                 {
@@ -99,15 +104,18 @@ public sealed class EventPipeThreadDumpProvider : IThreadDumpProvider
         }
     }
 
-    /// <summary>Each thread's most recent sample, innermost frame first.</summary>
-    private static List<ThreadDumpThread> ReadLastSamples(string etlx)
+    /// <summary>
+    /// Each thread's first sample, innermost frame first: the one nearest the request (a timed-out
+    /// job's token may trip once the sampling window is over, and the job then unwinds).
+    /// </summary>
+    private static List<ThreadDumpThread> ReadFirstSamples(string etlx)
     {
-        var last = new Dictionary<int, IReadOnlyList<string>>();
+        var first = new Dictionary<int, IReadOnlyList<string>>();
         using (var log = new TraceLog(etlx))
         {
             foreach (var e in log.Events)
             {
-                if (e.ProviderName != SampleProfiler || e.CallStack() is not { } stack)
+                if (e.ProviderName != SampleProfiler || first.ContainsKey(e.ThreadID) || e.CallStack() is not { } stack)
                 {
                     continue;
                 }
@@ -128,11 +136,11 @@ public sealed class EventPipeThreadDumpProvider : IThreadDumpProvider
                     }
                 }
 
-                last[e.ThreadID] = frames;
+                first[e.ThreadID] = frames;
             }
         }
 
-        return [.. last.Select(t => new ThreadDumpThread { OsThreadId = t.Key, Name = OsThreadName(t.Key), Frames = t.Value })];
+        return [.. first.Select(t => new ThreadDumpThread { OsThreadId = t.Key, Name = OsThreadName(t.Key), Frames = t.Value })];
     }
 
     /// <summary>The name the OS knows the thread by (the runtime sets it from <see cref="Thread.Name"/>, cut to 15 characters on Linux).</summary>

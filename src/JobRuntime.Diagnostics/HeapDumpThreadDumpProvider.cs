@@ -56,6 +56,8 @@ public sealed class HeapDumpThreadDumpProvider : IThreadDumpProvider
                 throw new ThreadDumpUnavailableException($"the runtime could not write a heap dump ({ex.Message}); it needs the diagnostics IPC channel and ptrace rights.", ex);
             }
 
+            // The dump is written: reading it no longer needs the threads where they were.
+            request.SnapshotTaken();
             cancellationToken.ThrowIfCancellationRequested();
             using var target = DataTarget.LoadDump(path);
             if (target.ClrVersions.Length == 0)

@@ -43,8 +43,10 @@ public sealed class DiagnosticsThreadDumpTests(ITestOutputHelper output, Diagnos
             Assert.Contains(thread.Frames.Take(stuck), f => f.Contains("Monitor", StringComparison.Ordinal) && f.Contains("Wait", StringComparison.Ordinal));
             Assert.Contains($"<<< job {id} timeout", dump.ToText(), StringComparison.Ordinal);
 
-            // Every managed thread is listed, not only the job's; nothing is left in the temp folder.
+            // Every managed thread is listed, not only the job's, but none busy with the capture
+            // itself; nothing is left in the temp folder.
             Assert.True(dump.Threads.Count > 1);
+            Assert.DoesNotContain(dump.Threads, t => t.Frames.Any(f => f.StartsWith("Microsoft.Diagnostics.NETCore.Client.", StringComparison.Ordinal) || f.StartsWith("JobRuntime.Diagnostics.EventPipeThreadDumpProvider", StringComparison.Ordinal)));
             Assert.Empty(Directory.EnumerateFileSystemEntries(_temp));
         }
         finally
@@ -125,6 +127,27 @@ public sealed class DiagnosticsThreadDumpTests(ITestOutputHelper output, Diagnos
         Assert.Contains(second.Notes, n => n.StartsWith("reused the capture", StringComparison.Ordinal));
         Assert.Equal(first.Threads.Select(t => t.OsThreadId), second.Threads.Select(t => t.OsThreadId));
         Assert.DoesNotContain(third.Notes, n => n.StartsWith("reused", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Dump_LeavesOutTheThreadsBusyWithTheCaptureItself_AndSaysSo()
+    {
+        ThreadDumpThread Thread(int id, params string[] frames) => new() { OsThreadId = id, Frames = frames };
+        var threads = new[]
+        {
+            Thread(1, "MyApp.Handler.ExecuteAsync", "System.Threading.Thread.StartCallback()"),
+            Thread(2, "Microsoft.Diagnostics.NETCore.Client.EventPipeSession.StopAsync(value class System.Threading.CancellationToken)", "JobRuntime.Diagnostics.EventPipeThreadDumpProvider+<RecordAsync>d__8.MoveNext()"),
+            Thread(3, "Microsoft.Diagnostics.Tracing.Etlx.TraceLog.CreateFromEventPipeDataFile(class System.String)"),
+            Thread(4, "JobRuntime.JobExecutor.MonitorLoop()"),
+            Thread(5, "Microsoft.Diagnostics.Runtime.DataTarget.LoadDump(class System.String)", "MyApp.DiagnoseHandler.ExecuteAsync"),
+        };
+        RunningJobInfo[] running = [new() { JobId = JobId.New(DateTimeOffset.UtcNow), Name = "diagnose", OsThreadId = 5 }];
+
+        var dump = new Capture(TimeProvider.System).Dump("eventpipe", new ThreadDumpRequest(null, "on demand", running), threads);
+
+        // Thread 5 runs ClrMD too, but for a job: a job's thread is always shown.
+        Assert.Equal([1L, 4L, 5L], dump.Threads.Select(t => t.OsThreadId));
+        Assert.Contains("left out 2 thread(s) busy with this capture", dump.Notes);
     }
 
     [Fact]

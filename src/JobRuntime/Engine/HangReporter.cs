@@ -15,9 +15,20 @@ internal sealed class HangReporter(IThreadDumpService dumps, LifecycleNotifier n
     /// <summary>At a job's deadline, before its token trips: captures where it is and keeps the dump for the job's record.</summary>
     public async Task CaptureTimeoutAsync(JobRun run, CancellationToken cancellationToken)
     {
-        var dump = await dumps.CaptureAsync(run.Job.Id, "timeout", cancellationToken).ConfigureAwait(false);
-        run.TimeoutDump = dump;
-        notifier.TimeoutCaptured(run, dump);
+        // The job's token trips as soon as the threads' state is taken, not after the dump is
+        // processed; the job's outcome waits for the dump (see OutcomeRecorder), so its record keeps it.
+        var pending = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        run.TimeoutDumpPending = pending.Task;
+        try
+        {
+            var dump = await dumps.CaptureAsync(run.Job.Id, "timeout", run.Trip, cancellationToken).ConfigureAwait(false);
+            run.TimeoutDump = dump;
+            notifier.TimeoutCaptured(run, dump);
+        }
+        finally
+        {
+            pending.TrySetResult();
+        }
     }
 
     /// <summary>A running job made no progress for the stall timeout: warns with a dump; the job keeps running.</summary>

@@ -67,6 +67,11 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
 
     public bool LeaseLost { get; set; }
 
+    /// <summary>While the dump of the job's deadline is being made, a task that completes when it is; else <see langword="null"/>.</summary>
+    public Task? TimeoutDumpPending { get => Volatile.Read(ref _timeoutDumpPending); set => Volatile.Write(ref _timeoutDumpPending, value); }
+
+    private Task? _timeoutDumpPending;
+
     /// <summary>The dump captured at the job's deadline, if it timed out.</summary>
     public ThreadDumps.ThreadDump? TimeoutDump { get => Volatile.Read(ref _timeoutDump); set => Volatile.Write(ref _timeoutDump, value); }
 

@@ -29,6 +29,23 @@ internal sealed class OutcomeRecorder(
     /// </summary>
     public void Record(JobRun run, JobExecutionResult result)
     {
+        if (run.TimeoutDumpPending is { IsCompleted: false } dump)
+        {
+            // The job stopped at its snapshot, before the dump was processed: its record waits for the dump.
+            run.Ended = true;
+            _ = dump.ContinueWith(
+                static (_, state) =>
+                {
+                    var (recorder, waiting, outcome) = ((OutcomeRecorder, JobRun, JobExecutionResult))state!;
+                    recorder.Record(waiting, outcome);
+                },
+                (this, run, result),
+                CancellationToken.None,
+                TaskContinuationOptions.None,
+                TaskScheduler.Default);
+            return;
+        }
+
         var settled = true;
         try
         {

@@ -12,4 +12,26 @@ public interface IThreadDumpService
     /// </param>
     /// <returns>The dump of the first provider that could capture one; the core provider always can.</returns>
     Task<ThreadDump> CaptureAsync(JobId? jobId = null, string reason = "on demand", CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Captures a dump now, and calls <paramref name="onSnapshotTaken"/> once the threads' state is
+    /// taken, before the capture is processed (see <see cref="ThreadDumpRequest.SnapshotTaken"/>).
+    /// </summary>
+    /// <param name="jobId">The job the dump is about, or <see langword="null"/>.</param>
+    /// <param name="reason">Why, recorded in the dump.</param>
+    /// <param name="onSnapshotTaken">Called once, as early as the provider can; at the latest when the dump is ready.</param>
+    /// <param name="cancellationToken">The capture's budget.</param>
+    /// <returns>The dump.</returns>
+    async Task<ThreadDump> CaptureAsync(JobId? jobId, string reason, Action onSnapshotTaken, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onSnapshotTaken);
+        try
+        {
+            return await CaptureAsync(jobId, reason, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            onSnapshotTaken();
+        }
+    }
 }

@@ -31,7 +31,25 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
         _logger = (loggerFactory ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance).CreateLogger("JobRuntime.Diagnostics");
     }
 
-    public async Task<ThreadDump> CaptureAsync(JobId? jobId = null, string reason = "on demand", CancellationToken cancellationToken = default)
+    public Task<ThreadDump> CaptureAsync(JobId? jobId = null, string reason = "on demand", CancellationToken cancellationToken = default)
+        => CaptureCoreAsync(jobId, reason, static () => { }, cancellationToken);
+
+    public Task<ThreadDump> CaptureAsync(JobId? jobId, string reason, Action onSnapshotTaken, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(onSnapshotTaken);
+
+        // Once, however many providers call it: the first call is the snapshot's moment.
+        var called = 0;
+        return CaptureCoreAsync(jobId, reason, () =>
+        {
+            if (Interlocked.Exchange(ref called, 1) == 0)
+            {
+                onSnapshotTaken();
+            }
+        }, cancellationToken);
+    }
+
+    private async Task<ThreadDump> CaptureCoreAsync(JobId? jobId, string reason, Action snapshotTaken, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(reason);
 
@@ -40,11 +58,15 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
         await _oneAtATime.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var request = new ThreadDumpRequest(jobId, reason, RunningJobs());
+            var request = new ThreadDumpRequest(jobId, reason, RunningJobs()) { SnapshotTaken = snapshotTaken };
+
+            // The job's async chain is read now, while it is suspended where it hangs: a provider's
+            // snapshot may trip its token before the dump is completed.
+            var chain = AsyncChain.Describe(request.RunningJobs.FirstOrDefault(j => j.JobId == jobId)?.RootTask);
             if (_last is { } last && _time.GetElapsedTime(last.Timestamp) < _minimumInterval)
             {
                 var age = _time.GetElapsedTime(last.Timestamp);
-                var reused = Complete(last.Dump, request) with { CapturedAt = _time.GetUtcNow() - age };
+                var reused = Complete(last.Dump, request, chain) with { CapturedAt = _time.GetUtcNow() - age };
                 return reused with { Notes = [.. reused.Notes, $"reused the capture of {age.TotalMilliseconds:0} ms earlier (at most one capture per {_minimumInterval.TotalMilliseconds:0} ms)"] };
             }
 
@@ -64,7 +86,7 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
                     var started = _time.GetTimestamp();
                     var dump = await provider.CaptureAsync(request, limit.Token).ConfigureAwait(false);
                     _last = (dump, started);
-                    dump = Complete(dump, request);
+                    dump = Complete(dump, request, chain);
                     return skipped.Count == 0 ? dump : dump with { Notes = [.. dump.Notes, .. skipped] };
                 }
                 catch (Exception ex) when (ex is ThreadDumpUnavailableException or NotSupportedException or UnauthorizedAccessException or TimeoutException or OperationCanceledException)
@@ -90,6 +112,7 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
         finally
         {
             _oneAtATime.Release();
+            snapshotTaken();
         }
     }
 
@@ -98,7 +121,7 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
     /// name (matched by OS thread id) and move to the front, the requested job's thread is marked,
     /// and the async chain and overdue jobs come from the runtime when the provider had none.
     /// </summary>
-    internal static ThreadDump Complete(ThreadDump dump, ThreadDumpRequest request)
+    internal static ThreadDump Complete(ThreadDump dump, ThreadDumpRequest request, IReadOnlyList<string> jobChain)
     {
         // A job on the thread pool that is suspended at an await is on no thread; one on a
         // dedicated thread blocks that thread while suspended.
@@ -130,13 +153,12 @@ internal sealed class ThreadDumpService : IThreadDumpService, IDisposable
             .ThenBy(t => t.OsThreadId)
             .ToList();
 
-        var target = request.RunningJobs.FirstOrDefault(j => j.JobId == request.JobId);
         return dump with
         {
             Reason = request.Reason,
             JobId = request.JobId,
             Threads = threads,
-            AsyncChain = dump.AsyncChain.Count > 0 && dump.JobId == request.JobId ? dump.AsyncChain : AsyncChain.Describe(target?.RootTask),
+            AsyncChain = dump.AsyncChain.Count > 0 && dump.JobId == request.JobId ? dump.AsyncChain : jobChain,
             OverdueJobs = request.RunningJobs.Where(j => j.IsOverdue).Select(j => j.JobId).ToList(),
         };
     }

@@ -213,6 +213,59 @@ public sealed class ThreadDumpTests
         }
     }
 
+    [Fact]
+    public async Task Timeout_TheJobsTokenTripsOnceTheThreadsAreSampled_NotAfterTheDumpIsProcessed_AndTheRecordKeepsTheDump()
+    {
+        var provider = new SnapshotThenGatedProvider();
+        await using var runtime = TestRuntime.Create(builder: b =>
+        {
+            b.AddHandler<HangingHandler>("hang");
+            b.Services.AddSingleton<IThreadDumpProvider>(provider);
+        });
+        try
+        {
+            var id = await runtime.Manager.SubmitAsync(new HangArgs("sampled"), new JobSubmitOptions { Timeout = TimeSpan.FromMilliseconds(200) });
+            await runtime.Gates.For("sampled").Started.Task.WaitAsync(TimeSpan.FromMinutes(1));
+
+            // The provider took its snapshot and is still "processing" it (it waits for the test):
+            // the job's token has tripped all the same, and the job's code has stopped.
+            await provider.SnapshotTaken.Task.WaitAsync(TimeSpan.FromMinutes(1));
+            var executor = runtime.Services.GetRequiredService<JobRuntime.IJobExecutor>();
+            Assert.True(SpinWait.SpinUntil(() => !executor.IsRunning(id), TimeSpan.FromMinutes(1)), "the job still runs while its dump is processed");
+            Assert.False(provider.Release.Task.IsCompleted);
+
+            // Its record waits for the dump.
+            Assert.Equal(JobStatus.Running, (await runtime.Manager.GetAsync(id))!.Status);
+            provider.Release.TrySetResult();
+            var job = await runtime.Manager.WaitForCompletionAsync(id).WaitAsync(TimeSpan.FromMinutes(1));
+            Assert.Equal(JobStatus.TimedOut, job.Status);
+            Assert.Equal("snapshot", (await runtime.Manager.GetThreadDumpAsync(id))?.Method);
+            Assert.Contains("OuterJobAsync", string.Join("\n", (await runtime.Manager.GetThreadDumpAsync(id))!.AsyncChain), StringComparison.Ordinal);
+        }
+        finally
+        {
+            provider.Release.TrySetResult();
+        }
+    }
+
+    /// <summary>Takes its snapshot at once (it says so), then "processes" it until the test lets it finish.</summary>
+    private sealed class SnapshotThenGatedProvider : IThreadDumpProvider
+    {
+        public TaskCompletionSource SnapshotTaken { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public string Name => "snapshot";
+
+        public async ValueTask<ThreadDump> CaptureAsync(ThreadDumpRequest request, CancellationToken cancellationToken)
+        {
+            request.SnapshotTaken();
+            SnapshotTaken.TrySetResult();
+            await Release.Task;
+            return new ThreadDump { CapturedAt = DateTimeOffset.UnixEpoch, Method = Name, Reason = request.Reason, JobId = request.JobId };
+        }
+    }
+
     /// <summary>A provider that captures only when the test lets it.</summary>
     private sealed class GatedProvider : IThreadDumpProvider
     {
