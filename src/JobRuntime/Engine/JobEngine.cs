@@ -189,6 +189,10 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
 
         await _executor.StopAllAsync(JobStopReason.Shutdown).ConfigureAwait(false);
         await drained.ConfigureAwait(false);
+
+        // The lease keeper ends once no run is left; wake it now rather than at its next tick (on
+        // a clock that does not move, such as a test's, that tick never comes).
+        _leases.RequestFlush();
         await Backoff.IgnoreCancellation(_leaseLoop).ConfigureAwait(false);
         await Backoff.IgnoreCancellation(_signalLoop).ConfigureAwait(false);
         await _maintenance.ResignAsync().ConfigureAwait(false);

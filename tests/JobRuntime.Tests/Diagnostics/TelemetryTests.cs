@@ -77,7 +77,7 @@ public sealed class TelemetryTests
         Assert.Equal(submitterTrace, Assert.Single(run.Links).Context.TraceId);
 
         // The submit has a span of its own under the submitter's; the run links to it, not to its parent.
-        var submit = Assert.Single(stopped, a => a.DisplayName == "submit echo");
+        var submit = Assert.Single(stopped, a => a.DisplayName == "submit echo" && (string?)a.GetTagItem("jobruntime.job.id") == id.ToString());
         Assert.Equal(ActivityKind.Producer, submit.Kind);
         Assert.Equal(submitterTrace, submit.TraceId);
         Assert.Equal(id.ToString(), submit.GetTagItem("jobruntime.job.id"));
@@ -106,11 +106,11 @@ public sealed class TelemetryTests
         var metrics = runtime.Services.GetRequiredService<JobRuntimeMetrics>();
 
         var blocker = await runtime.Manager.SubmitAsync(new GateArgs("gauges"), new JobSubmitOptions { Queue = "busy" });
-        await runtime.Gates.For("gauges").Started.Task;
+        await runtime.Gates.For("gauges").Started.Task.WaitAsync(TimeSpan.FromMinutes(1));
         await runtime.Manager.SubmitAsync(new EchoArgs(1), new JobSubmitOptions { Queue = "busy" });
         await runtime.Manager.SubmitAsync(new EchoArgs(2), new JobSubmitOptions { Queue = "busy" });
         time.Advance(TimeSpan.FromSeconds(30));
-        await metrics.RefreshQueuesAsync();
+        await metrics.RefreshQueuesAsync().WaitAsync(TimeSpan.FromMinutes(1));
         depth.RecordObservableInstruments();
         lag.RecordObservableInstruments();
 
@@ -121,6 +121,6 @@ public sealed class TelemetryTests
         Assert.StartsWith("0.", JobRuntimeTelemetry.Version, StringComparison.Ordinal);
 
         runtime.Gates.For("gauges").Open.TrySetResult();
-        await runtime.Manager.WaitForCompletionAsync(blocker);
+        await runtime.Manager.WaitForCompletionAsync(blocker).WaitAsync(TimeSpan.FromMinutes(1));
     }
 }
