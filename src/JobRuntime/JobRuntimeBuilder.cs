@@ -80,6 +80,7 @@ public sealed class JobRuntimeBuilder
         Services.RemoveAll<IJobStoreSignals>();
         Services.RemoveAll<IJobStoreLeadership>();
         Services.RemoveAll<IJobStoreStatistics>();
+        Services.RemoveAll<IJobStoreSchedules>();
         Services.RemoveAll<StoreRegistration>();
 
         // The store is built once and registered under each contract it fulfils: decorating
@@ -100,6 +101,11 @@ public sealed class JobRuntimeBuilder
         if (typeof(IJobStoreStatistics).IsAssignableFrom(typeof(TStore)))
         {
             Services.AddSingleton(sp => (IJobStoreStatistics)registration.Get(sp));
+        }
+
+        if (typeof(IJobStoreSchedules).IsAssignableFrom(typeof(TStore)))
+        {
+            Services.AddSingleton(sp => (IJobStoreSchedules)registration.Get(sp));
         }
 
         return this;
@@ -126,6 +132,27 @@ public sealed class JobRuntimeBuilder
             => (IJobStore)(descriptor.ImplementationInstance
                 ?? descriptor.ImplementationFactory?.Invoke(sp)
                 ?? ActivatorUtilities.CreateInstance(sp, descriptor.ImplementationType!));
+    }
+
+    /// <summary>
+    /// Registers a recurring job, stored (or updated, keeping its last-run state) when the runtime
+    /// starts: like <c>RecurringJob.AddOrUpdate</c> in Hangfire. At run time use <see cref="IRecurringJobs"/>.
+    /// </summary>
+    /// <typeparam name="TArgs">The handler's argument type (its job type is the handler registered for it).</typeparam>
+    /// <param name="name">A unique name.</param>
+    /// <param name="cron">A cron expression of 5 fields, or 6 with seconds first.</param>
+    /// <param name="args">The arguments of every occurrence.</param>
+    /// <param name="configure">Sets the time zone, the policies and the jobs' options.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException">The name, expression, time zone or an option is invalid (checked now; the message names the schedule).</exception>
+    public JobRuntimeBuilder AddRecurring<TArgs>(string name, string cron, TArgs args, Action<RecurringJobOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(cron);
+        var options = new RecurringJobOptions();
+        configure?.Invoke(options);
+        _ = ScheduleDefinition.Create(name, "(checked at start)", cron, "null", options);
+        Services.AddSingleton(new RecurringJobRegistration(name, async (jobs, token) => await jobs.AddOrUpdateAsync(name, cron, args, configure, token).ConfigureAwait(false)));
+        return this;
     }
 
     /// <summary>

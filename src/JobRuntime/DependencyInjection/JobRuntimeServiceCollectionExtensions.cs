@@ -56,6 +56,8 @@ public static class JobRuntimeServiceCollectionExtensions
         services.TryAddSingleton<JobEngine>();
         services.TryAddSingleton<JobManager>();
         services.TryAddSingleton<IJobManager>(sp => sp.GetRequiredService<JobManager>());
+        services.TryAddSingleton<RecurringJobs>();
+        services.TryAddSingleton<IRecurringJobs>(sp => sp.GetRequiredService<RecurringJobs>());
         services.AddHostedService<JobRuntimeHostedService>();
         return new JobRuntimeBuilder(services);
     }

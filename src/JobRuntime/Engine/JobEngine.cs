@@ -24,6 +24,8 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
     private readonly ClaimLoop _claims;
     private readonly Maintenance _maintenance;
     private readonly StoreSignalRelay? _relay;
+    private readonly Scheduler? _scheduler;
+    private Task? _scheduleLoop;
     private readonly CancellationTokenSource _stopping = new();
     private readonly Lock _gate = new();
     private readonly Action _wakeClaims;
@@ -45,7 +47,9 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         IThreadDumpService dumps,
         ILoggerFactory? loggerFactory = null,
         IJobStoreSignals? signals = null,
-        IJobStoreLeadership? leadership = null)
+        IJobStoreLeadership? leadership = null,
+        IJobStoreSchedules? schedules = null,
+        IServiceProvider? services = null)
     {
         // Logging is optional: without AddLogging the runtime runs silently.
         loggerFactory ??= Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
@@ -69,6 +73,21 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         if (signals is not null)
         {
             _relay = new StoreSignalRelay(signals, store, executor, broker, _runs, _leases, Notifier, _wakeClaims, _logger);
+        }
+
+        if (schedules is not null)
+        {
+            // The recurring jobs registered in code are stored first (RecurringJobs depends on the engine: resolved when the loop starts).
+            _scheduler = new Scheduler(
+                schedules,
+                store,
+                registry,
+                Notifier,
+                _wakeClaims,
+                token => services?.GetService<RecurringJobs>()?.ApplyRegistrationsAsync(token) ?? Task.CompletedTask,
+                _options,
+                time,
+                _logger);
         }
 
         // A slot freed by anything that shares the executor (the ad-hoc WorkerManager too) may let a job run.
@@ -110,11 +129,22 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
             {
                 _signalLoop = Task.Run(() => _relay.RunAsync(stopping));
             }
+
+            if (_scheduler is not null)
+            {
+                _scheduleLoop = Task.Run(() => _scheduler.RunAsync(stopping));
+            }
         }
     }
 
     /// <summary>Claims now (a submit, a cancelled job's dependents).</summary>
     public void Wake() => _claims.Wake();
+
+    /// <summary>Looks at the recurring jobs now (one was added, changed or resumed).</summary>
+    public void WakeScheduler() => _scheduler?.Wake();
+
+    /// <summary>The part that fires recurring jobs, when the store keeps them (tests).</summary>
+    internal Scheduler? Scheduler => _scheduler;
 
     /// <summary>Completes after the next maintenance pass (recovery and retention).</summary>
     internal Task WaitForMaintenanceAsync() => _maintenance.WaitForPassAsync();
@@ -161,6 +191,7 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         _stopping.Dispose();
         _leases.Dispose();
         _claims.Dispose();
+        _scheduler?.Dispose();
         _hangs.Dispose();
     }
 
@@ -172,6 +203,8 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         Wake();
         _leases.RequestFlush();
         await Backoff.IgnoreCancellation(_claimLoop).ConfigureAwait(false);
+        _scheduler?.Wake();
+        await Backoff.IgnoreCancellation(_scheduleLoop).ConfigureAwait(false);
         await Backoff.IgnoreCancellation(_maintenanceLoop).ConfigureAwait(false);
 
         var drained = _runs.Drained();

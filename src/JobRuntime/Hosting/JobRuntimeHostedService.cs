@@ -44,6 +44,13 @@ internal sealed class JobRuntimeHostedService(JobEngine engine, IJobStore store,
         // too new) fails the host's start with its own clear error, instead of every submit failing
         // later while the claim loop logs and backs off.
         await store.GetAsync(default, cancellationToken).ConfigureAwait(false);
+
+        // Recurring jobs registered in code are stored now: one for a type no handler serves fails the start.
+        if (services.GetService(typeof(RecurringJobs)) is RecurringJobs recurring)
+        {
+            await recurring.ApplyRegistrationsAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         engine.EnsureStarted();
     }
 

@@ -269,26 +269,7 @@ internal sealed class JobManager : IJobManager
         // A span of its own for the submit (when anyone listens), a child of the caller's; the run's span links to it.
         using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity($"submit {descriptor.Name}", ActivityKind.Producer);
         submit?.SetTag("jobruntime.job.type", descriptor.Name);
-        var job = new JobSnapshot
-        {
-            Id = JobId.New(now),
-            Type = descriptor.Name,
-            Queue = options.Queue ?? descriptor.Options.Queue ?? _options.DefaultQueue,
-            Priority = options.Priority,
-            Payload = payload,
-            Status = JobStatus.Pending,
-            MaxAttempts = options.MaxAttempts ?? descriptor.Options.MaxAttempts ?? _options.DefaultMaxAttempts,
-            CreatedAt = now,
-            ScheduledAt = scheduledAt,
-            Title = options.Title,
-            Tags = options.Tags,
-            DependsOn = options.DependsOn,
-            OnParentFailure = options.OnParentFailure,
-            IdempotencyKey = options.IdempotencyKey,
-            Timeout = options.Timeout ?? descriptor.Options.Timeout ?? _options.DefaultTimeout,
-            TraceParent = submit?.Id ?? Activity.Current?.Id,
-            RerunOf = rerunOf,
-        };
+        var job = JobFactory.Create(descriptor, payload, _options, now, scheduledAt, options, submit?.Id ?? Activity.Current?.Id, rerunOf);
 
         var result = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
         var stored = result.Job;

@@ -60,6 +60,16 @@ internal sealed partial class InMemoryJobStore : IJobStore
     /// <inheritdoc />
     public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
     {
+        CheckNewJob(job);
+        cancellationToken.ThrowIfCancellationRequested();
+        lock (_gate)
+        {
+            return new(InsertLocked(job));
+        }
+    }
+
+    private static void CheckNewJob(JobSnapshot job)
+    {
         ArgumentNullException.ThrowIfNull(job);
         if (job.Status != JobStatus.Pending || job.Attempt != 0)
         {
@@ -67,57 +77,58 @@ internal sealed partial class InMemoryJobStore : IJobStore
         }
 
         JobStoreText.ThrowIfNotStorable(job);
-        cancellationToken.ThrowIfCancellationRequested();
-        lock (_gate)
+    }
+
+    /// <summary>Stores a new job; the caller holds the lock.</summary>
+    private JobInsertResult InsertLocked(JobSnapshot job)
+    {
+        ForgetOldestFinished();
+        if (_jobs.ContainsKey(job.Id))
         {
-            ForgetOldestFinished();
-            if (_jobs.ContainsKey(job.Id))
-            {
-                throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
-            }
-
-            if (job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var existingId))
-            {
-                return new(new JobInsertResult(Snapshot(_jobs[existingId]), Created: false));
-            }
-
-            Entry entry;
-            if (job.DependsOn.Count == 0)
-            {
-                // Most jobs: no parents to evaluate, and no evaluation object to allocate.
-                entry = new Entry(job);
-            }
-            else
-            {
-                var dependencies = JobDependencies.Evaluate(job, _statusOf ??= id => _jobs.TryGetValue(id, out var parent) ? parent.Job.Status : null, _time.GetUtcNow());
-                entry = new Entry(dependencies.Stored);
-                foreach (var parentId in dependencies.WaitingOn)
-                {
-                    entry.PendingParents++;
-                    (_jobs[parentId].Children ??= []).Add(job.Id);
-                }
-            }
-
-            _jobs.Add(job.Id, entry);
-            if (entry.Job.Status == JobStatus.Cancelled)
-            {
-                _finished.Enqueue(job.Id);
-            }
-            else
-            {
-                if (job.IdempotencyKey is { } newKey)
-                {
-                    _activeKeys[newKey] = job.Id;
-                }
-
-                if (entry.PendingParents == 0)
-                {
-                    Schedule(entry);
-                }
-            }
-
-            return new(new JobInsertResult(Snapshot(entry), Created: true));
+            throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
         }
+
+        if (job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var existingId))
+        {
+            return new JobInsertResult(Snapshot(_jobs[existingId]), Created: false);
+        }
+
+        Entry entry;
+        if (job.DependsOn.Count == 0)
+        {
+            // Most jobs: no parents to evaluate, and no evaluation object to allocate.
+            entry = new Entry(job);
+        }
+        else
+        {
+            var dependencies = JobDependencies.Evaluate(job, _statusOf ??= id => _jobs.TryGetValue(id, out var parent) ? parent.Job.Status : null, _time.GetUtcNow());
+            entry = new Entry(dependencies.Stored);
+            foreach (var parentId in dependencies.WaitingOn)
+            {
+                entry.PendingParents++;
+                (_jobs[parentId].Children ??= []).Add(job.Id);
+            }
+        }
+
+        _jobs.Add(job.Id, entry);
+        if (entry.Job.Status == JobStatus.Cancelled)
+        {
+            _finished.Enqueue(job.Id);
+        }
+        else
+        {
+            if (job.IdempotencyKey is { } newKey)
+            {
+                _activeKeys[newKey] = job.Id;
+            }
+
+            if (entry.PendingParents == 0)
+            {
+                Schedule(entry);
+            }
+        }
+
+        return new JobInsertResult(Snapshot(entry), Created: true);
     }
 
     /// <inheritdoc />

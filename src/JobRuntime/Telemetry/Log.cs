@@ -59,6 +59,9 @@ internal static partial class Log
     [LoggerMessage(18, LogLevel.Warning, "Job {JobId} ({JobType}) reported no progress for {Silent}; it keeps running. Thread dump:\n{Dump}")]
     public static partial void Stalled(ILogger logger, JobId jobId, string jobType, TimeSpan silent, string dump);
 
+    [LoggerMessage(20, LogLevel.Error, "Recurring job {Schedule} could not fire; the next pass tries again")]
+    public static partial void ScheduleFailed(ILogger logger, Exception exception, string schedule);
+
     [LoggerMessage(15, LogLevel.Warning, "Job {JobId} ({JobType}) ignored cancellation past the grace period and was abandoned; its late result will be discarded")]
     public static partial void Abandoned(ILogger logger, JobId jobId, string jobType);
 }

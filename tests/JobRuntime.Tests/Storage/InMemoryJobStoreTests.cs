@@ -63,3 +63,9 @@ public sealed class InMemoryJobStoreTests : JobStoreConformanceTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new InMemoryJobStore(null, -1));
     }
 }
+
+/// <summary>The schedule contract on the in-memory store.</summary>
+public sealed class InMemoryJobStoreScheduleTests : JobStoreScheduleConformanceTests
+{
+    protected override Task<IJobStore> CreateStore(TimeProvider timeProvider) => Task.FromResult<IJobStore>(new InMemoryJobStore(timeProvider));
+}

@@ -62,11 +62,12 @@ public sealed class TestRuntime : IAsyncDisposable
         Nudge(Services);
     }
 
-    /// <summary>Wakes the claim loop and the heartbeat loop of the runtime in <paramref name="services"/>.</summary>
+    /// <summary>Wakes the claim loop, the lease keeper and the scheduler of the runtime in <paramref name="services"/>.</summary>
     public static void Nudge(IServiceProvider services)
     {
         var engine = services.GetRequiredService<JobRuntime.Engine.JobEngine>();
         engine.Wake();
         engine.RequestLeaseKeeping();
+        engine.WakeScheduler();
     }
 }
