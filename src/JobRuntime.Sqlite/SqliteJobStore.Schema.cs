@@ -5,7 +5,7 @@ namespace JobRuntime.Sqlite;
 internal sealed partial class SqliteJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 3;
+    public const int SchemaVersion = 4;
 
     // Migration n brings a database from version n - 1 to n. Append only; never edit a shipped one.
     private static readonly string[] Migrations =
@@ -76,6 +76,21 @@ internal sealed partial class SqliteJobStore
         // ready job of a queue at its limit, under the write lock.
         """
         CREATE INDEX jr_jobs_ready_queue ON jr_jobs (queue, priority DESC, scheduled_at, id) WHERE status = 0 AND pending_parents = 0;
+        """,
+
+        // 4: recurring schedules. The definition is the runtime's JSON; the store keeps the state
+        // and records each occurrence with its jobs in one transaction, guarded by the version.
+        """
+        CREATE TABLE jr_schedules (
+            name TEXT NOT NULL PRIMARY KEY,
+            definition TEXT NOT NULL,
+            paused INTEGER NOT NULL DEFAULT 0,
+            next_fire_at INTEGER NULL,
+            last_fire_at INTEGER NULL,
+            last_job_id BLOB NULL,
+            version INTEGER NOT NULL
+        );
+        CREATE INDEX jr_schedules_due ON jr_schedules (next_fire_at) WHERE paused = 0 AND next_fire_at IS NOT NULL;
         """,
     ];
 

@@ -20,3 +20,21 @@ public sealed class SqliteJobStoreConformanceTests : JobStoreConformanceTests
         _database.Dispose();
     }
 }
+
+public sealed class SqliteJobStoreScheduleTests : JobStoreScheduleConformanceTests
+{
+    private readonly TempDatabase _database = new();
+
+    protected override async Task<IJobStore> CreateStore(TimeProvider timeProvider)
+    {
+        var store = new SqliteJobStore(_database.Options(), timeProvider);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _database.Dispose();
+    }
+}

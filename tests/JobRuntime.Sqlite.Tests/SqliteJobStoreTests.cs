@@ -173,6 +173,7 @@ public sealed class SqliteJobStoreTests : IDisposable
             DROP INDEX jr_jobs_list;
             CREATE INDEX jr_jobs_list ON jr_jobs (status, type, created_at);
             DROP INDEX jr_jobs_ready_queue;
+            DROP TABLE jr_schedules;
             DELETE FROM jr_migrations WHERE version >= 2;
             """);
         Assert.Equal(1, Scalar("SELECT MAX(version) FROM jr_migrations"));
@@ -183,6 +184,7 @@ public sealed class SqliteJobStoreTests : IDisposable
         Assert.Equal(SqliteJobStore.SchemaVersion, Scalar("SELECT MAX(version) FROM jr_migrations"));
         Assert.Equal(0, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'jr_jobs_due'"));
         Assert.Equal(1, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'jr_jobs_ready_queue'"));
+        Assert.Equal(1, Scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'jr_schedules'"));
         Assert.Contains("status <> 1", ScalarText("SELECT sql FROM sqlite_master WHERE name = 'jr_jobs_list'"), StringComparison.Ordinal);
         var job = Assert.Single(claimed.Jobs).Job;
         Assert.Equal(ready.Id, job.Id);
