@@ -5,7 +5,7 @@ namespace JobRuntime.PostgreSql;
 internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
@@ -90,6 +90,22 @@ internal sealed partial class PostgreSqlJobStore
         // every other queue's jobs behind it.
         """
         CREATE INDEX jobs_ready_queue ON {S}.jobs (queue, priority DESC, scheduled_at, id) WHERE status = 0 AND pending_parents = 0;
+        """,
+
+        // 5: recurring schedules. The definition is the runtime's JSON; the store keeps the state and
+        // records each occurrence with its jobs in one transaction, guarded by the version (the row
+        // is locked FOR UPDATE, so of the nodes firing an occurrence at once one records it).
+        """
+        CREATE TABLE {S}.schedules (
+            name text NOT NULL PRIMARY KEY,
+            definition text NOT NULL,
+            paused boolean NOT NULL DEFAULT false,
+            next_fire_at bigint,
+            last_fire_at bigint,
+            last_job_id uuid,
+            version bigint NOT NULL
+        );
+        CREATE INDEX schedules_due ON {S}.schedules (next_fire_at) WHERE NOT paused AND next_fire_at IS NOT NULL;
         """,
     ];
 

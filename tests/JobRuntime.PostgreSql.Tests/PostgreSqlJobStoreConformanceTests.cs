@@ -14,3 +14,14 @@ public sealed class PostgreSqlJobStoreConformanceTests : JobStoreConformanceTest
         return store;
     }
 }
+
+public sealed class PostgreSqlJobStoreScheduleTests : JobStoreScheduleConformanceTests
+{
+    protected override async Task<IJobStore> CreateStore(TimeProvider timeProvider)
+    {
+        var server = await PostgresServer.GetAsync();
+        var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = PostgresServer.NewSchema() }, timeProvider);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+}

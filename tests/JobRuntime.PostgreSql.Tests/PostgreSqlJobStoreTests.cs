@@ -171,6 +171,7 @@ public sealed class PostgreSqlJobStoreTests
             DROP INDEX "{schema}".jobs_list;
             CREATE INDEX jobs_list ON "{schema}".jobs (status, type, created_at);
             DROP INDEX "{schema}".jobs_ready_queue;
+            DROP TABLE "{schema}".schedules;
             DELETE FROM "{schema}".migrations WHERE version >= 3;
             """);
 
@@ -189,6 +190,7 @@ public sealed class PostgreSqlJobStoreTests
         Assert.DoesNotContain("jobs_due", definitions, StringComparison.Ordinal);
         Assert.Contains("status <> 1", definitions, StringComparison.Ordinal);
         Assert.Contains("jobs_ready_queue", definitions, StringComparison.Ordinal);
+        Assert.Contains("schedules_due", definitions, StringComparison.Ordinal);
     }
 
     [Theory]
