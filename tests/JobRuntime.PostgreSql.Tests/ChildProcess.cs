@@ -41,9 +41,9 @@ internal sealed class ChildProcess : IAsyncDisposable
     public string Errors => string.Join('\n', _stderr);
 
     /// <summary>Starts a worker and waits until its runtime is up.</summary>
-    public static async Task<ChildProcess> StartWorkerAsync(string connectionString, string schema, string log, int concurrency, TimeSpan lease)
+    public static async Task<ChildProcess> StartWorkerAsync(string connectionString, string schema, string log, int concurrency, TimeSpan lease, int recurringJobs = 0)
     {
-        var child = Start("worker", connectionString, schema, log, concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), ((int)lease.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var child = Start("worker", connectionString, schema, log, concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture), ((int)lease.TotalMilliseconds).ToString(System.Globalization.CultureInfo.InvariantCulture), recurringJobs.ToString(System.Globalization.CultureInfo.InvariantCulture));
         var first = await child._firstLine.Task.WaitAsync(Guard);
         return first == "ready" ? child : throw new InvalidOperationException($"The worker said '{first}': {child.Errors}");
     }

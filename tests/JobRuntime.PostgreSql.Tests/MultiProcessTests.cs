@@ -114,6 +114,48 @@ public sealed class MultiProcessTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task FourNodesRunningTheSameRecurringJobs_MakeOneJobPerOccurrence_EvenWhenOneIsKilled()
+    {
+        // Ten every-second recurring jobs, registered by each of four worker processes on one schema;
+        // one node is killed with SIGKILL half way.
+        var server = await PostgresServer.GetAsync();
+        await using var store = new PostgreSqlJobStore(new PostgreSqlJobStoreOptions { ConnectionString = server.ConnectionString, Schema = _schema });
+        var nodes = new List<ChildProcess>();
+        try
+        {
+            for (var i = 0; i < 4; i++)
+            {
+                nodes.Add(await ChildProcess.StartWorkerAsync(server.ConnectionString, _schema, Log, concurrency: 4, TimeSpan.FromSeconds(10), recurringJobs: 10));
+            }
+
+            await WaitForAsync(async () => (await RecurringRuns.ReadAsync(store)).Count >= 100);
+            nodes[0].Kill();
+            await WaitForAsync(async () => (await RecurringRuns.ReadAsync(store)).Count >= 250);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+
+        var jobs = await RecurringRuns.ReadAsync(store);
+        var occurrences = RecurringRuns.AssertOneJobPerOccurrence(jobs, schedules: 10, TimeSpan.FromSeconds(1));
+        output.WriteLine($"{occurrences} occurrences, one job each");
+        Assert.True(occurrences >= 250);
+
+        static async Task WaitForAsync(Func<Task<bool>> condition)
+        {
+            using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+            while (!await condition())
+            {
+                await Task.Delay(200, patience.Token);
+            }
+        }
+    }
+
+    [Fact]
     public async Task CancelFromAnotherProcess_IsObservedByTheRunningHandler()
     {
         var server = await PostgresServer.GetAsync();

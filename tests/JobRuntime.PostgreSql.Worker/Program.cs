@@ -5,8 +5,9 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 // Usage:
-//   worker <connection string> <schema> <side-effect log> <max concurrency> <lease ms>
-//       Runs "append" and "block" jobs until killed. Each execution appends a line to <log>.<pid>,
+//   worker <connection string> <schema> <side-effect log> <max concurrency> <lease ms> [recurring jobs]
+//       Runs "append" and "block" jobs until killed; with [recurring jobs] n, registers n recurring
+//       "append" jobs tick-0 … tick-(n-1) that fire every second, as every node of a cluster would. Each execution appends a line to <log>.<pid>,
 //       flushed to disk, so the log shows every execution, including repeated ones.
 //   submit <connection string> <schema> <count> <delay ms>
 //       Submits <count> "append" jobs and prints "submitted".
@@ -23,7 +24,7 @@ var builder = Host.CreateApplicationBuilder();
 builder.Logging.ClearProviders();
 var lease = mode == "worker" ? TimeSpan.FromMilliseconds(int.Parse(args[5], CultureInfo.InvariantCulture)) : TimeSpan.FromSeconds(30);
 builder.Services.AddSingleton(new SideEffectLog(mode == "worker" ? $"{args[3]}.{Environment.ProcessId}" : "/dev/null"));
-builder.Services.AddJobRuntime(o =>
+var runtime = builder.Services.AddJobRuntime(o =>
     {
         o.MaxConcurrency = mode == "worker" ? int.Parse(args[4], CultureInfo.InvariantCulture) : 1;
         o.LeaseDuration = lease;
@@ -40,6 +41,13 @@ builder.Services.AddJobRuntime(o =>
     })
     .AddHandler<AppendHandler>("append")
     .AddHandler<BlockHandler>("block");
+if (mode == "worker" && args.Length > 6)
+{
+    for (var i = 0; i < int.Parse(args[6], CultureInfo.InvariantCulture); i++)
+    {
+        runtime.AddRecurring($"tick-{i}", "* * * * * *", new AppendArgs(0));
+    }
+}
 
 if (mode == "worker")
 {

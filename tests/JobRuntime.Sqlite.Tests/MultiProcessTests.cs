@@ -151,6 +151,38 @@ public sealed class MultiProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task ThreeProcessesRunningTheSameRecurringJobs_MakeOneJobPerOccurrence_EvenWhenOneIsKilled()
+    {
+        // Ten every-second recurring jobs, registered by each of three processes sharing the file;
+        // one process is killed with SIGKILL half way.
+        await using var store = new SqliteJobStore(_database.Options());
+        var environment = new Dictionary<string, string> { ["JOBRUNTIME_SCHEDULES"] = "10" };
+        var workers = new List<WorkerProcess>();
+        try
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                workers.Add(await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4, environment));
+            }
+
+            await WaitUntilAsync(async () => (await JobRuntime.TestSupport.RecurringRuns.ReadAsync(store)).Count >= 100, "100 occurrences");
+            workers[0].Kill();
+            await WaitUntilAsync(async () => (await JobRuntime.TestSupport.RecurringRuns.ReadAsync(store)).Count >= 250, "250 occurrences");
+        }
+        finally
+        {
+            foreach (var worker in workers)
+            {
+                worker.Dispose();
+            }
+        }
+
+        var jobs = await JobRuntime.TestSupport.RecurringRuns.ReadAsync(store);
+        var occurrences = JobRuntime.TestSupport.RecurringRuns.AssertOneJobPerOccurrence(jobs, schedules: 10, TimeSpan.FromSeconds(1));
+        Assert.True(occurrences >= 250);
+    }
+
+    [Fact]
     public async Task CancelFromAnotherProcess_StopsTheRunningJobWithoutWaitingForItsLease()
     {
         // A 10-minute lease renews every 200 s: only the store's change check can bring these

@@ -35,6 +35,12 @@ var runtime = builder.Services.AddJobRuntime(o =>
     })
     .UseSqlite($"Data Source={args[0]}")
     .AddHandler<AppendHandler>("append");
+// JOBRUNTIME_SCHEDULES=n: n recurring "append" jobs tick-0 … tick-(n-1), every second, registered by every process.
+for (var i = 0; i < int.Parse(Environment.GetEnvironmentVariable("JOBRUNTIME_SCHEDULES") ?? "0", System.Globalization.CultureInfo.InvariantCulture); i++)
+{
+    runtime.AddRecurring($"tick-{i}", "* * * * * *", new AppendArgs(0));
+}
+
 if (Environment.GetEnvironmentVariable("JOBRUNTIME_DIAGNOSTICS") == "1")
 {
     runtime.AddThreadDumpDiagnostics();

@@ -124,8 +124,22 @@ internal sealed class RecurringJobs(
         configure?.Invoke(options);
         var payload = descriptor.SerializeArgs(args, _options.SerializerOptions);
         var (definition, expression) = ScheduleDefinition.Create(name, descriptor.Name, cron, payload, options);
-        var next = definition.NextAfter(expression, time.GetUtcNow());
-        var saved = await Schedules.SaveScheduleAsync(name, definition.ToJson(), next, cancellationToken).ConfigureAwait(false);
+        var json = definition.ToJson();
+        var existing = await Schedules.GetScheduleAsync(name, cancellationToken).ConfigureAwait(false);
+        if (existing?.Definition == json)
+        {
+            // Unchanged (every node registers its recurring jobs as it starts): nothing to write, and
+            // no firing node's version check is disturbed.
+            return await DescribeAsync(existing, cancellationToken).ConfigureAwait(false);
+        }
+
+        // The same cron and time zone keep the pending occurrence (one not fired yet is not lost to an
+        // update); a new expression starts from now.
+        var previous = existing is null ? null : ScheduleDefinition.FromJson(existing.Definition);
+        var next = previous is not null && previous.Cron == definition.Cron && previous.TimeZone == definition.TimeZone
+            ? existing!.NextFireAt
+            : definition.NextAfter(expression, time.GetUtcNow());
+        var saved = await Schedules.SaveScheduleAsync(name, json, next, cancellationToken).ConfigureAwait(false);
         engine.EnsureStarted();
         engine.WakeScheduler();
         return await DescribeAsync(saved, cancellationToken).ConfigureAwait(false);
