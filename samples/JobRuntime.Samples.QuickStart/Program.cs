@@ -4,7 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 // `--hang` shows a hung job: a timeout, the thread dump that points at the hung call, and the
-// next job running regardless.
+// next job running regardless. `--recurring` shows a recurring job firing every two seconds.
 var hang = args.Contains("--hang");
 
 // Jobs live in an embedded SQLite file (a new one for each run of the sample, removed when it exits).
@@ -47,6 +47,34 @@ if (hang)
     var primes = await jobs.WaitForResultAsync<PrimeCountResult>(next);
     Console.WriteLine($"the next job ran anyway: {primes.Count:N0} primes below {primes.UpTo:N0}");
     return timedOut.Status == JobStatus.TimedOut && dump is not null ? 0 : 1;
+}
+
+if (args.Contains("--recurring"))
+{
+    // A cron schedule (6 fields: seconds first), kept in the store; each occurrence is an ordinary job.
+    var recurring = provider.GetRequiredService<IRecurringJobs>();
+    await recurring.AddOrUpdateAsync("primes-every-2s", "*/2 * * * * *", new PrimeCountArgs(200_000), o => o.Overlap = OverlapPolicy.Skip);
+    var runs = 0;
+    using var patience = new CancellationTokenSource(TimeSpan.FromMinutes(1));
+    await foreach (var e in jobs.WatchAllAsync(patience.Token))
+    {
+        if (e.Kind == JobEventKind.Completed && await jobs.GetAsync(e.JobId) is { } run && run.Tags.Contains("schedule:primes-every-2s"))
+        {
+            Console.WriteLine($"{run.Title}: {run.GetResult<PrimeCountResult>().Count:N0} primes");
+            if (++runs == 3)
+            {
+                break;
+            }
+        }
+    }
+
+    foreach (var info in await recurring.ListAsync())
+    {
+        Console.WriteLine($"{info.Name} ({info.Cron}, {info.TimeZone}): last {info.LastFireAt:HH:mm:ss} {info.LastJobStatus}, next {info.NextFireAt:HH:mm:ss}");
+    }
+
+    await recurring.RemoveAsync("primes-every-2s");
+    return runs == 3 ? 0 : 1;
 }
 
 // A job to cancel while it runs.
