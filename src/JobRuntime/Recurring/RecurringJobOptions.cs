@@ -33,6 +33,14 @@ public sealed class RecurringJobOptions
     /// <value>Default: UTC.</value>
     public TimeZoneInfo TimeZone { get; set; } = TimeZoneInfo.Utc;
 
+    /// <summary>
+    /// The time zone by its id (IANA, such as <c>Europe/Berlin</c>, or Windows); when set, it is
+    /// looked up at registration and replaces <see cref="TimeZone"/>. An id this machine does not know
+    /// is refused with a message naming the recurring job.
+    /// </summary>
+    /// <value>Default: <see langword="null"/> (use <see cref="TimeZone"/>).</value>
+    public string? TimeZoneId { get; set; }
+
     /// <summary>What to do with missed occurrences.</summary>
     /// <value>Default: <see cref="MisfirePolicy.RunOnce"/>.</value>
     public MisfirePolicy Misfire { get; set; } = MisfirePolicy.RunOnce;

@@ -57,7 +57,20 @@ internal sealed record ScheduleDefinition
             problems.Add($"the cron expression \"{cron}\" is invalid: {ex.Message}");
         }
 
-        if (options.TimeZone is null)
+        var zone = options.TimeZone;
+        if (options.TimeZoneId is { } id)
+        {
+            try
+            {
+                zone = TimeZoneInfo.FindSystemTimeZoneById(id);
+            }
+            catch (Exception ex) when (ex is TimeZoneNotFoundException or InvalidTimeZoneException)
+            {
+                problems.Add($"the time zone \"{id}\" is not known on this machine ({ex.Message})");
+            }
+        }
+
+        if (zone is null)
         {
             problems.Add("TimeZone must be set");
         }
@@ -96,7 +109,7 @@ internal sealed record ScheduleDefinition
         {
             JobType = jobType,
             Cron = cron.Trim(),
-            TimeZone = options.TimeZone!.Id,
+            TimeZone = zone!.Id,
             Payload = payload,
             Misfire = options.Misfire,
             MisfireThreshold = options.MisfireThreshold,

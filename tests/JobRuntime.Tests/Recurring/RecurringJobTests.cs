@@ -238,6 +238,9 @@ public sealed class RecurringJobTests
         }).AsTask());
         Assert.Contains("MaxMissedRuns", options.Message, StringComparison.Ordinal);
         Assert.Contains("MisfireThreshold", options.Message, StringComparison.Ordinal);
+        var zone = await Assert.ThrowsAsync<ArgumentException>(() => h.Recurring.AddOrUpdateAsync("zoned", "0 3 * * *", new EchoArgs(1), o => o.TimeZoneId = "Mars/Olympus_Mons").AsTask());
+        Assert.Contains("'zoned'", zone.Message, StringComparison.Ordinal);
+        Assert.Contains("Mars/Olympus_Mons", zone.Message, StringComparison.Ordinal);
         await Assert.ThrowsAsync<UnknownJobTypeException>(() => h.Recurring.AddOrUpdateAsync("unknown", "no-such-type", "* * * * *", 1).AsTask());
         Assert.Empty(await h.Recurring.ListAsync());
 
@@ -278,5 +281,30 @@ public sealed class RecurringJobTests
         var job = (await h.Runtime.Manager.GetAsync(submitted.JobId))!;
         Assert.Contains("schedule:every-minute", job.Tags);
         Assert.Equal(Utc("2026-05-01T00:01:00Z"), job.ScheduledAt);
+    }
+
+    public sealed record NoHandlerArgs(int Value);
+
+    [Fact]
+    public async Task RegisteredForArgumentsNoHandlerTakes_FailsTheHostStart_NamingTheType()
+    {
+        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
+        builder.Services.AddJobRuntime().AddRecurring("orphan", "* * * * *", new NoHandlerArgs(1));
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+
+        Assert.Contains(nameof(NoHandlerArgs), error.Message, StringComparison.Ordinal);
+        Assert.Empty(await host.Services.GetRequiredService<IRecurringJobs>().ListAsync());
+    }
+
+    [Fact]
+    public async Task TimeZoneById_IsUsed()
+    {
+        await using var h = new Harness(Utc("2026-07-01T00:00:00Z"));
+        var info = await h.Recurring.AddOrUpdateAsync("ny", "0 9 * * *", new EchoArgs(1), o => o.TimeZoneId = "America/New_York");
+
+        Assert.Equal("America/New_York", info.TimeZone);
+        Assert.Equal(Utc("2026-07-01T13:00:00Z"), info.NextFireAt);
     }
 }
