@@ -1,0 +1,69 @@
+using System.Net.ServerSentEvents;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace JobRuntime.AspNetCore;
+
+/// <summary>
+/// Server-Sent Events of one job or of all: each event's id is its sequence number, so a client that
+/// reconnects with <c>Last-Event-ID</c> gets the job's current state and then only newer events.
+/// </summary>
+internal static class EventStreams
+{
+    public static async Task<IResult> JobAsync(HttpContext http, IJobManager jobs, string id)
+    {
+        if (!JobId.TryParse(id, null, out var jobId))
+        {
+            return Guards.Problem(StatusCodes.Status404NotFound, "No such job", $"'{id}' is not a job id.");
+        }
+
+        IAsyncEnumerable<JobEvent> events;
+        try
+        {
+            // The not-found answer comes before the stream starts.
+            events = await jobs.OpenWatchAsync(jobId, http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JobNotFoundException ex)
+        {
+            return Guards.Problem(StatusCodes.Status404NotFound, "No such job", ex.Message);
+        }
+
+        return Stream(events, LastEventId(http));
+    }
+
+    public static IResult All(HttpContext http, IJobManager jobs) => Stream(jobs.WatchAllAsync(http.RequestAborted), LastEventId(http));
+
+    private static long LastEventId(HttpContext http)
+        => long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), out var last) ? last : 0;
+
+    private static IResult Stream(IAsyncEnumerable<JobEvent> events, long after)
+        => Results.Stream(
+            async body =>
+            {
+                // The headers go out at once: a client sees the stream open before the first event.
+                await body.FlushAsync().ConfigureAwait(false);
+                await SseFormatter.WriteAsync(Items(events, after), body).ConfigureAwait(false);
+            },
+            "text/event-stream");
+
+    private static async IAsyncEnumerable<SseItem<string>> Items(IAsyncEnumerable<JobEvent> events, long after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var first = true;
+        await foreach (var e in events.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            // A resumed stream skips what the client has; the first event (the job's current state)
+            // always goes, and tells it where the job is.
+            if (!first && e.Sequence <= after)
+            {
+                continue;
+            }
+
+            first = false;
+            yield return new SseItem<string>(JsonSerializer.Serialize(JobEventView.From(e), WebJson.Options), e.Kind.ToString())
+            {
+                EventId = e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+        }
+    }
+}
