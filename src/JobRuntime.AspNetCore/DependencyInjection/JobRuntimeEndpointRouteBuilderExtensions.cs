@@ -11,7 +11,9 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
     /// <summary>
     /// Maps the REST API and the live event streams under <paramref name="prefix"/>: jobs at
     /// <c>{prefix}/api/jobs</c> (list, view, submit, cancel, re-run, delete, thread dump, artifacts) and
-    /// Server-Sent Events at <c>{prefix}/api/jobs/{id}/events</c> and <c>{prefix}/api/events</c>.
+    /// Server-Sent Events at <c>{prefix}/api/jobs/{id}/events</c> and <c>{prefix}/api/events</c>, and a
+    /// WebSocket at <c>{prefix}/ws</c> (<c>watch</c>/<c>unwatch</c> messages; <c>progress</c>, <c>status</c>
+    /// and <c>event</c> messages back).
     /// Only local requests are allowed unless <see cref="JobRuntimeWebOptions.AuthorizationPolicy"/> is
     /// set; changes are refused from other sites, and all of them in read-only mode.
     /// </summary>
@@ -27,6 +29,12 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
         configure?.Invoke(options);
         var root = "/" + prefix.Trim('/');
         var jobsPath = root + "/api/jobs";
+
+        // The WebSocket route needs the WebSocket middleware; on a WebApplication it is added here.
+        if (endpoints is IApplicationBuilder app)
+        {
+            app.UseWebSockets();
+        }
 
         var group = endpoints.MapGroup(root).WithTags("JobRuntime");
         if (options.AuthorizationPolicy is { } policy)
@@ -45,6 +53,9 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
         api.MapGet("/jobs/{id}/artifacts/{name}", JobsApi.ArtifactAsync).WithName("JobRuntime.GetArtifact").WithSummary("Downloads one of a job's artifacts.");
         api.MapGet("/jobs/{id}/events", EventStreams.JobAsync).WithName("JobRuntime.JobEvents").WithSummary("Server-Sent Events of one job: its state, then live events until it ends.");
         api.MapGet("/events", EventStreams.All).WithName("JobRuntime.AllEvents").WithSummary("Server-Sent Events of every job.");
+
+        group.MapGet("/ws", JobSocket.AcceptAsync).WithName("JobRuntime.WebSocket")
+            .WithSummary("WebSocket: send {type: watch|unwatch, job_id}; receive progress, status and event messages for each watched job.");
 
         var changes = api.MapGroup("/jobs").AddEndpointFilter(Guards.SameSite);
         if (options.ReadOnly)
