@@ -28,6 +28,30 @@ public sealed class StepsHandler : IJobHandler<StepsArgs, int>
     }
 }
 
+public sealed record StagedArgs(string Key);
+
+/// <summary>Reports 1 of 4, waits for the test; reports 3 of 4, waits again; then returns.</summary>
+public sealed class StagedHandler(Gates gates) : IJobHandler<StagedArgs, int>
+{
+    public async ValueTask<int> ExecuteAsync(StagedArgs args, JobContext context)
+    {
+        context.ReportProgress(1, 4, "first quarter");
+        gates.For(args.Key).Started.TrySetResult();
+        await gates.For(args.Key).Release.Task.WaitAsync(context.CancellationToken);
+        context.ReportProgress(3, 4, "three quarters");
+        await gates.For(args.Key + "/2").Release.Task.WaitAsync(context.CancellationToken);
+        return 4;
+    }
+}
+
+public sealed record FailArgs(string Why);
+
+/// <summary>Fails with the reason it was given.</summary>
+public sealed class FailHandler : IJobHandler<FailArgs, int>
+{
+    public ValueTask<int> ExecuteAsync(FailArgs args, JobContext context) => throw new InvalidOperationException(args.Why);
+}
+
 public sealed record WaitArgs(string Key);
 
 /// <summary>Waits until the test releases it (or its token trips).</summary>
@@ -77,7 +101,9 @@ public sealed class WebHost : IAsyncDisposable
         web.Services.AddSingleton<Gates>();
         web.Services.AddJobRuntime(o => o.MaxConcurrency = 4)
             .AddHandler<StepsHandler>("steps")
-            .AddHandler<WaitHandler>("wait");
+            .AddHandler<WaitHandler>("wait")
+            .AddHandler<StagedHandler>("staged")
+            .AddHandler<FailHandler>("fail");
         builder?.Invoke(web);
         var app = web.Build();
         if (remoteAddress is not null)

@@ -13,7 +13,7 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
     /// <c>{prefix}/api/jobs</c> (list, view, submit, cancel, re-run, delete, thread dump, artifacts) and
     /// Server-Sent Events at <c>{prefix}/api/jobs/{id}/events</c> and <c>{prefix}/api/events</c>, and a
     /// WebSocket at <c>{prefix}/ws</c> (<c>watch</c>/<c>unwatch</c> messages; <c>progress</c>, <c>status</c>
-    /// and <c>event</c> messages back).
+    /// and <c>event</c> messages back), and the jobs dashboard at <c>{prefix}/ui/</c>.
     /// Only local requests are allowed unless <see cref="JobRuntimeWebOptions.AuthorizationPolicy"/> is
     /// set; changes are refused from other sites, and all of them in read-only mode.
     /// </summary>
@@ -53,6 +53,15 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
         api.MapGet("/jobs/{id}/artifacts/{name}", JobsApi.ArtifactAsync).WithName("JobRuntime.GetArtifact").WithSummary("Downloads one of a job's artifacts.");
         api.MapGet("/jobs/{id}/events", EventStreams.JobAsync).WithName("JobRuntime.JobEvents").WithSummary("Server-Sent Events of one job: its state, then live events until it ends.");
         api.MapGet("/events", EventStreams.All).WithName("JobRuntime.AllEvents").WithSummary("Server-Sent Events of every job.");
+
+        api.MapGet("/info", () => Results.Json(new { readOnly = options.ReadOnly }, WebJson.Options)).WithName("JobRuntime.Info").WithSummary("What this API allows (read-only or not).");
+
+        // The dashboard: {prefix}/ui/ (its page asks the API relative to itself).
+        // (Routing ignores a trailing slash: "/ui" and "/ui/" reach the same route; only the first is redirected.)
+        group.MapGet("/ui", (HttpContext http) => http.Request.Path.Value!.EndsWith('/')
+            ? Dashboard.Serve(http, null)
+            : Results.Redirect(http.Request.PathBase + root + "/ui/")).ExcludeFromDescription();
+        group.MapGet("/ui/{file}", Dashboard.Serve).ExcludeFromDescription();
 
         group.MapGet("/ws", JobSocket.AcceptAsync).WithName("JobRuntime.WebSocket")
             .WithSummary("WebSocket: send {type: watch|unwatch, job_id}; receive progress, status and event messages for each watched job.");
