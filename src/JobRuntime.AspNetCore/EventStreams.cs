@@ -11,6 +11,22 @@ namespace JobRuntime.AspNetCore;
 /// </summary>
 internal static class EventStreams
 {
+    /// <summary>Ends with the request, or when the application stops (a stream held open must not hold the shutdown up).</summary>
+    public static CancellationToken Lifetime(HttpContext http)
+    {
+        var stopping = http.RequestServices.GetService(typeof(Microsoft.Extensions.Hosting.IHostApplicationLifetime)) is Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime
+            ? lifetime.ApplicationStopping
+            : CancellationToken.None;
+        if (!stopping.CanBeCanceled)
+        {
+            return http.RequestAborted;
+        }
+
+        var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, stopping);
+        http.Response.RegisterForDispose(linked);
+        return linked.Token;
+    }
+
     public static async Task<IResult> JobAsync(HttpContext http, IJobManager jobs, string id)
     {
         if (!JobId.TryParse(id, null, out var jobId))
@@ -22,7 +38,7 @@ internal static class EventStreams
         try
         {
             // The not-found answer comes before the stream starts.
-            events = await jobs.OpenWatchAsync(jobId, http.RequestAborted).ConfigureAwait(false);
+            events = await jobs.OpenWatchAsync(jobId, Lifetime(http)).ConfigureAwait(false);
         }
         catch (JobNotFoundException ex)
         {
@@ -32,7 +48,7 @@ internal static class EventStreams
         return Stream(events, LastEventId(http));
     }
 
-    public static IResult All(HttpContext http, IJobManager jobs) => Stream(jobs.WatchAllAsync(http.RequestAborted), LastEventId(http));
+    public static IResult All(HttpContext http, IJobManager jobs) => Stream(jobs.WatchAllAsync(Lifetime(http)), LastEventId(http));
 
     private static long LastEventId(HttpContext http)
         => long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), out var last) ? last : 0;
@@ -43,7 +59,14 @@ internal static class EventStreams
             {
                 // The headers go out at once: a client sees the stream open before the first event.
                 await body.FlushAsync().ConfigureAwait(false);
-                await SseFormatter.WriteAsync(Items(events, after), body).ConfigureAwait(false);
+                try
+                {
+                    await SseFormatter.WriteAsync(Items(events, after), body).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // The client left, or the application is stopping: the stream ends.
+                }
             },
             "text/event-stream");
 

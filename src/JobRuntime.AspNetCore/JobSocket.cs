@@ -25,7 +25,7 @@ internal static class JobSocket
         }
 
         using var socket = await http.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-        await new Session(socket, jobs).RunAsync(http.RequestAborted).ConfigureAwait(false);
+        await new Session(socket, jobs).RunAsync(EventStreams.Lifetime(http)).ConfigureAwait(false);
         return Results.Empty;
     }
 
