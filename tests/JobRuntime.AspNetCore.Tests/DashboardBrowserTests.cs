@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
+using Microsoft.Extensions.DependencyInjection;
 using static Microsoft.Playwright.Assertions;
 
 namespace JobRuntime.AspNetCore.Tests;
@@ -137,5 +138,44 @@ public sealed class DashboardBrowserTests(Browser browser) : IClassFixture<Brows
         await page.WaitForSelectorAsync("#detail-dump .hot");
         Assert.Contains($"<<< job {hung} timeout", await page.Locator("#detail-dump .hot").First.TextContentAsync(), StringComparison.Ordinal);
         await ShotAsync(page, "timed-out");
+    }
+
+    [Fact]
+    public async Task APageOnNodeA_ShowsTheLiveProgressOfAJobRunningOnNodeB()
+    {
+        // Two nodes on one PostgreSQL schema. Node A serves the page and claims only its own queue;
+        // node B runs the job. A's page learns of B's progress through the store's notifications.
+        var server = await JobRuntime.TestSupport.PostgresServer.GetAsync();
+        var schema = JobRuntime.TestSupport.PostgresServer.NewSchema();
+        await using var nodeA = await WebHost.StartAsync(runtime: jobs =>
+        {
+            jobs.Services.Configure<JobRuntimeOptions>(o => o.Queues.Add("node-a-only"));
+            jobs.UsePostgreSql(o =>
+            {
+                o.ConnectionString = server.ConnectionString;
+                o.Schema = schema;
+            });
+        });
+        var gates = new Gates();
+        var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddSingleton(gates);
+        WebHost.AddHandlers(services.AddJobRuntime().UsePostgreSql(o =>
+        {
+            o.ConnectionString = server.ConnectionString;
+            o.Schema = schema;
+        }));
+        await using var nodeB = services.BuildServiceProvider();
+        var jobsB = nodeB.GetRequiredService<IJobManager>();
+        var id = (await jobsB.SubmitAsync("staged", new StagedArgs("far"))).ToString();
+        await gates.For("far").Started.Task.WaitAsync(WebHost.Guard);
+
+        var page = await OpenAsync(nodeA);
+        var bar = page.Locator($"#jobs tr[data-id='{id}'] .bar > div");
+        await Expect(page.Locator($"#jobs tr[data-id='{id}'] .badge")).ToHaveTextAsync("Running", new() { Timeout = Patience });
+        await Expect(bar).ToHaveAttributeAsync("style", new Regex("width: 25%"), new() { Timeout = Patience });
+        gates.For("far").Release.TrySetResult();
+        await Expect(bar).ToHaveAttributeAsync("style", new Regex("width: 75%"), new() { Timeout = Patience });
+        await ShotAsync(page, "other-node");
+        gates.For("far/2").Release.TrySetResult();
+        await Expect(page.Locator($"#jobs tr[data-id='{id}'] .badge")).ToHaveTextAsync("Completed", new() { Timeout = Patience });
     }
 }

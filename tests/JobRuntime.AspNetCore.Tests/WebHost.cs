@@ -93,17 +93,15 @@ public sealed class WebHost : IAsyncDisposable
 
     public static readonly TimeSpan Guard = TimeSpan.FromMinutes(1);
 
-    public static async Task<WebHost> StartAsync(Action<JobRuntimeWebOptions>? configure = null, string? remoteAddress = null, Action<WebApplicationBuilder>? builder = null)
+    public static async Task<WebHost> StartAsync(Action<JobRuntimeWebOptions>? configure = null, string? remoteAddress = null, Action<WebApplicationBuilder>? builder = null, Action<JobRuntimeBuilder>? runtime = null)
     {
         var web = WebApplication.CreateBuilder();
         web.Logging.ClearProviders();
         web.WebHost.UseUrls("http://127.0.0.1:0");
         web.Services.AddSingleton<Gates>();
-        web.Services.AddJobRuntime(o => o.MaxConcurrency = 4)
-            .AddHandler<StepsHandler>("steps")
-            .AddHandler<WaitHandler>("wait")
-            .AddHandler<StagedHandler>("staged")
-            .AddHandler<FailHandler>("fail");
+        var jobs = web.Services.AddJobRuntime(o => o.MaxConcurrency = 4);
+        AddHandlers(jobs);
+        runtime?.Invoke(jobs);
         builder?.Invoke(web);
         var app = web.Build();
         if (remoteAddress is not null)
@@ -121,6 +119,13 @@ public sealed class WebHost : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new WebHost(app, new HttpClient { BaseAddress = new Uri(address), Timeout = Guard });
     }
+
+    /// <summary>The handlers every test runtime has (a second node too).</summary>
+    public static JobRuntimeBuilder AddHandlers(JobRuntimeBuilder jobs) => jobs
+        .AddHandler<StepsHandler>("steps")
+        .AddHandler<WaitHandler>("wait")
+        .AddHandler<StagedHandler>("staged")
+        .AddHandler<FailHandler>("fail");
 
     public async Task<string> SubmitAsync(string type, object args, object? options = null)
     {
