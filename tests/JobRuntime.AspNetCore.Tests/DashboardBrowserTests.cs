@@ -117,6 +117,38 @@ public sealed class DashboardBrowserTests(Browser browser) : IClassFixture<Brows
     }
 
     [Fact]
+    public async Task DeleteAsksFirst_ThenTheJobIsGone()
+    {
+        await using var host = await WebHost.StartAsync();
+        var id = await host.SubmitAsync("steps", new { value = 1, steps = 1 });
+        await host.WaitUntilFinishedAsync(id);
+        var page = await OpenAsync(host, $"/jobs/ui/#/job/{id}");
+        await page.WaitForSelectorAsync("#detail-title .badge.Completed");
+
+        // Declined: nothing happens.
+        var asked = new List<string>();
+        void Decline(object? sender, IDialog dialog)
+        {
+            asked.Add(dialog.Message);
+            _ = dialog.DismissAsync();
+        }
+
+        page.Dialog += Decline;
+        await page.Locator("#delete").ClickAsync();
+        Assert.Contains(id, Assert.Single(asked), StringComparison.Ordinal);
+        Assert.Equal(System.Net.HttpStatusCode.OK, (await host.Client.GetAsync($"/jobs/api/jobs/{id}")).StatusCode);
+
+        // Confirmed: the job is deleted and the page goes back to the list.
+        page.Dialog -= Decline;
+        page.Dialog += (_, dialog) => _ = dialog.AcceptAsync();
+        await page.Locator("#delete").ClickAsync();
+        await page.WaitForSelectorAsync("#list-view:not([hidden])");
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, (await host.Client.GetAsync($"/jobs/api/jobs/{id}")).StatusCode);
+        Assert.Equal(0, await page.Locator($"#jobs tr[data-id='{id}']").CountAsync());
+        await ShotAsync(page, "deleted");
+    }
+
+    [Fact]
     public async Task TheDetailPage_ShowsAFailedJobsStackTrace_AndATimedOutJobsDumpWithItsFrameMarked()
     {
         await using var host = await WebHost.StartAsync();
