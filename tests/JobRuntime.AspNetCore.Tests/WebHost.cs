@@ -93,7 +93,7 @@ public sealed class WebHost : IAsyncDisposable
 
     public static readonly TimeSpan Guard = TimeSpan.FromMinutes(1);
 
-    public static async Task<WebHost> StartAsync(Action<JobRuntimeWebOptions>? configure = null, string? remoteAddress = null, Action<WebApplicationBuilder>? builder = null, Action<JobRuntimeBuilder>? runtime = null)
+    public static async Task<WebHost> StartAsync(Action<JobRuntimeWebOptions>? configure = null, string? remoteAddress = null, Action<WebApplicationBuilder>? builder = null, Action<JobRuntimeBuilder>? runtime = null, Action<WebApplication>? configureApp = null)
     {
         var web = WebApplication.CreateBuilder();
         web.Logging.ClearProviders();
@@ -115,6 +115,7 @@ public sealed class WebHost : IAsyncDisposable
         }
 
         app.MapJobRuntime("/jobs", configure);
+        configureApp?.Invoke(app);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new WebHost(app, new HttpClient { BaseAddress = new Uri(address), Timeout = Guard });
