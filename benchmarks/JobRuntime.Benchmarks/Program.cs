@@ -12,6 +12,7 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --steady --store sqlite  steady-state loop for profiling and A/B runs
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --cancel-latency        in-memory cancel latency, many samples
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --timeout-cost [--load]  what an EventPipe dump at a timeout costs the job
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --sse-fanout             progress over SSE to 1, 100 and 1,000 clients on loopback
 if (args.FirstOrDefault() == "--pg-worker")
 {
     return await PostgresBurnDown.WorkerAsync(args);
@@ -25,6 +26,11 @@ if (args.Contains("--steady"))
 if (args.Contains("--cancel-latency"))
 {
     return await CancelLoop.RunAsync(args);
+}
+
+if (args.Contains("--sse-fanout"))
+{
+    return await SseFanOut.RunAsync(args);
 }
 
 if (args.Contains("--timeout-cost"))
