@@ -259,13 +259,10 @@ public sealed class RecurringJobTests
         // the registration as it starts.
         Assert.Empty(await h.Recurring.ListAsync());
         h.Runtime.Services.GetRequiredService<JobEngine>().EnsureStarted();
-        using (var patience = new CancellationTokenSource(Guard))
-        {
-            while (await h.Recurring.GetAsync("every-minute") is null)
-            {
-                await Task.Delay(10, patience.Token);
-            }
-        }
+
+        // The scheduler's start stores them once per process; awaiting it again waits for that same pass.
+        await h.Runtime.Services.GetRequiredService<RecurringJobs>().ApplyRegistrationsAsync(CancellationToken.None).WaitAsync(Guard);
+        Assert.NotNull(await h.Recurring.GetAsync("every-minute"));
 
         // The scheduler sleeps until the occurrence (00:01:00); the clock moves past it (and wakes it,
         // in case it armed its timer just after the move).
