@@ -13,6 +13,7 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --cancel-latency        in-memory cancel latency, many samples
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --timeout-cost [--load]  what an EventPipe dump at a timeout costs the job
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --sse-fanout             progress over SSE to 1, 100 and 1,000 clients on loopback
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --list-ttfb              first byte of the job list with 100,000 SQLite jobs
 if (args.FirstOrDefault() == "--pg-worker")
 {
     return await PostgresBurnDown.WorkerAsync(args);
@@ -26,6 +27,11 @@ if (args.Contains("--steady"))
 if (args.Contains("--cancel-latency"))
 {
     return await CancelLoop.RunAsync(args);
+}
+
+if (args.Contains("--list-ttfb"))
+{
+    return await ListLatency.RunAsync(args);
 }
 
 if (args.Contains("--sse-fanout"))
