@@ -21,13 +21,7 @@ internal sealed partial class PostgreSqlJobStore
     /// <inheritdoc />
     public async ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(job);
-        if (job.Status != JobStatus.Pending || job.Attempt != 0)
-        {
-            throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
-        }
-
-        JobStoreText.ThrowIfNotStorable(job);
+        JobStoreText.ThrowIfNotNew(job);
 
         if (GoesInBatch(job))
         {

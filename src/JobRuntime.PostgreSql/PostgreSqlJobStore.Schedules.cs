@@ -54,12 +54,7 @@ internal sealed partial class PostgreSqlJobStore : IJobStoreSchedules
         ArgumentNullException.ThrowIfNull(fire);
         foreach (var job in fire.Jobs)
         {
-            if (job.Status != JobStatus.Pending || job.Attempt != 0)
-            {
-                throw new ArgumentException("A new job must be pending with attempt 0.", nameof(fire));
-            }
-
-            JobStoreText.ThrowIfNotStorable(job);
+            JobStoreText.ThrowIfNotNew(job);
         }
 
         return await InTransactionAsync("record a schedule's occurrence", async tx =>

@@ -10,13 +10,7 @@ internal sealed partial class SqliteJobStore
     /// <inheritdoc />
     public async ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(job);
-        if (job.Status != JobStatus.Pending || job.Attempt != 0)
-        {
-            throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
-        }
-
-        JobStoreText.ThrowIfNotStorable(job);
+        JobStoreText.ThrowIfNotNew(job);
 
         return await WriteAsync("store a job", c => Insert(c, job), cancellationToken).ConfigureAwait(false);
     }

@@ -86,12 +86,7 @@ internal sealed partial class SqliteJobStore : IJobStoreSchedules
         ArgumentNullException.ThrowIfNull(fire);
         foreach (var job in fire.Jobs)
         {
-            if (job.Status != JobStatus.Pending || job.Attempt != 0)
-            {
-                throw new ArgumentException("A new job must be pending with attempt 0.", nameof(fire));
-            }
-
-            JobStoreText.ThrowIfNotStorable(job);
+            JobStoreText.ThrowIfNotNew(job);
         }
 
         return await WriteAsync("record a schedule's occurrence", c => Fire(c, fire), cancellationToken).ConfigureAwait(false);

@@ -97,7 +97,7 @@ internal sealed partial class InMemoryJobStore : IJobStoreSchedules
         ArgumentNullException.ThrowIfNull(fire);
         foreach (var job in fire.Jobs)
         {
-            CheckNewJob(job);
+            JobStoreText.ThrowIfNotNew(job);
         }
 
         cancellationToken.ThrowIfCancellationRequested();

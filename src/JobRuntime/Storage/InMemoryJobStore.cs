@@ -60,23 +60,12 @@ internal sealed partial class InMemoryJobStore : IJobStore
     /// <inheritdoc />
     public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
     {
-        CheckNewJob(job);
+        JobStoreText.ThrowIfNotNew(job);
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
             return new(InsertLocked(job));
         }
-    }
-
-    private static void CheckNewJob(JobSnapshot job)
-    {
-        ArgumentNullException.ThrowIfNull(job);
-        if (job.Status != JobStatus.Pending || job.Attempt != 0)
-        {
-            throw new ArgumentException("A new job must be pending with attempt 0.", nameof(job));
-        }
-
-        JobStoreText.ThrowIfNotStorable(job);
     }
 
     /// <summary>Stores a new job; the caller holds the lock.</summary>

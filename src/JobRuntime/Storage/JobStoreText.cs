@@ -45,6 +45,24 @@ public static class JobStoreText
         return true;
     }
 
+    /// <summary>
+    /// Refuses what a store must not insert as a new job: one that is not pending with attempt 0, or
+    /// whose text is not storable (<see cref="ThrowIfNotStorable"/>). Every store's insert (and an
+    /// occurrence's jobs) checks with it, so all word the refusal alike.
+    /// </summary>
+    /// <param name="job">The job about to be inserted.</param>
+    /// <exception cref="ArgumentException">The job is not new, or a field cannot be stored; the message says which.</exception>
+    public static void ThrowIfNotNew(JobSnapshot job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        if (job.Status != JobStatus.Pending || job.Attempt != 0)
+        {
+            throw new ArgumentException($"A new job must be pending with attempt 0 (job {job.Id} is {job.Status}, attempt {job.Attempt}).", nameof(job));
+        }
+
+        ThrowIfNotStorable(job);
+    }
+
     /// <summary>Refuses a new job whose type, queue, title, idempotency key, tags or payload is not <see cref="IsWellFormed">well formed</see>.</summary>
     /// <param name="job">The job about to be stored.</param>
     /// <exception cref="ArgumentException">A field holds a NUL character or an unpaired surrogate; the message names it.</exception>
