@@ -1,11 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace JobRuntime.Benchmarks;
 
@@ -23,13 +18,8 @@ internal static class ListLatency
         var path = BenchDatabase.NewPath();
         try
         {
-            var web = WebApplication.CreateBuilder();
-            web.Logging.ClearProviders();
-            web.WebHost.UseUrls("http://127.0.0.1:0");
-            web.Services.AddJobRuntime().UseSqlite($"Data Source={path}").AddHandler<NoopHandler>("noop");
-            await using var app = web.Build();
-            app.MapJobRuntime("/jobs");
-            await app.StartAsync();
+            var (app, address) = await BenchWeb.StartAsync(services => services.AddJobRuntime().UseSqlite($"Data Source={path}").AddHandler<NoopHandler>("noop"));
+            await using var _ = app;
             var jobs = app.Services.GetRequiredService<IJobManager>();
 
             // Delayed a day: they stay pending, as a backlog would.
@@ -41,7 +31,6 @@ internal static class ListLatency
             }
 
             Console.WriteLine($"{count:N0} jobs stored in {fill.Elapsed.TotalSeconds:0.0} s");
-            var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
             using var http = new HttpClient { BaseAddress = address };
             var firstByte = new double[requests];
             var whole = new double[requests];

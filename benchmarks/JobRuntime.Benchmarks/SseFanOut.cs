@@ -1,12 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net.ServerSentEvents;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
 
 namespace JobRuntime.Benchmarks;
 
@@ -23,15 +18,12 @@ internal static class SseFanOut
     {
         var clientCounts = (SteadyLoop.Value(args, "--clients") ?? "0,1,100,1000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
         var events = int.Parse(SteadyLoop.Value(args, "--events") ?? "20000", CultureInfo.InvariantCulture);
-        var web = WebApplication.CreateBuilder();
-        web.Logging.ClearProviders();
-        web.WebHost.UseUrls("http://127.0.0.1:0");
-        web.Services.AddSingleton<Publisher>();
-        web.Services.AddJobRuntime(o => o.MaxConcurrency = 2).AddHandler<PublishHandler>("publish");
-        await using var app = web.Build();
-        app.MapJobRuntime("/jobs");
-        await app.StartAsync();
-        var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
+        var (app, address) = await BenchWeb.StartAsync(services =>
+        {
+            services.AddSingleton<Publisher>();
+            services.AddJobRuntime(o => o.MaxConcurrency = 2).AddHandler<PublishHandler>("publish");
+        });
+        await using var _ = app;
         var jobs = app.Services.GetRequiredService<IJobManager>();
         var publisher = app.Services.GetRequiredService<Publisher>();
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = address, Timeout = Timeout.InfiniteTimeSpan };
