@@ -12,7 +12,7 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --steady --store sqlite  steady-state loop for profiling and A/B runs
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --cancel-latency        in-memory cancel latency, many samples
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --timeout-cost [--load]  what an EventPipe dump at a timeout costs the job
-//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --sse-fanout             progress over SSE to 1, 100 and 1,000 clients on loopback
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --sse-fanout             progress at 20,000/s over SSE to 1, 100 and 1,000 clients on loopback
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --list-ttfb              first byte of the job list with 100,000 SQLite jobs
 if (args.FirstOrDefault() == "--pg-worker")
 {

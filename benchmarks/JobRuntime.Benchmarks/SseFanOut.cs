@@ -7,17 +7,20 @@ namespace JobRuntime.Benchmarks;
 
 /// <summary>
 /// Progress over Server-Sent Events on loopback: N clients watch one job (<c>MapJobRuntime</c>'s
-/// <c>/api/jobs/{id}/events</c>) that publishes P progress events as fast as it can. Reported: events
-/// delivered to the clients per second (progress is droppable: a client that falls behind gets the
-/// newest), and how long the job took to publish them — with no client, its cost when no one listens.
-/// Usage: --sse-fanout [--clients 1,100,1000] [--events 20000]
+/// <c>/api/jobs/{id}/events</c>) that publishes P progress events, R per second (in a burst each
+/// millisecond), or as fast as it can with <c>--rate 0</c>. Reported: events delivered to the clients
+/// per second (progress is droppable: a client that falls behind gets the newest) and the job's cost
+/// of publishing — the CPU time of its thread inside <c>ReportProgress</c>, per event; with no client,
+/// its cost when no one listens.
+/// Usage: --sse-fanout [--clients 0,1,100,1000] [--events 40000] [--rate 20000]
 /// </summary>
 internal static class SseFanOut
 {
     public static async Task<int> RunAsync(string[] args)
     {
         var clientCounts = (SteadyLoop.Value(args, "--clients") ?? "0,1,100,1000").Split(',').Select(c => int.Parse(c, CultureInfo.InvariantCulture)).ToArray();
-        var events = int.Parse(SteadyLoop.Value(args, "--events") ?? "20000", CultureInfo.InvariantCulture);
+        var events = int.Parse(SteadyLoop.Value(args, "--events") ?? "40000", CultureInfo.InvariantCulture);
+        var rate = int.Parse(SteadyLoop.Value(args, "--rate") ?? "20000", CultureInfo.InvariantCulture);
         var (app, address) = await BenchWeb.StartAsync(services =>
         {
             services.AddSingleton<Publisher>();
@@ -28,11 +31,11 @@ internal static class SseFanOut
         var publisher = app.Services.GetRequiredService<Publisher>();
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { BaseAddress = address, Timeout = Timeout.InfiniteTimeSpan };
 
-        Console.WriteLine($"one job publishing {events:N0} progress events; clients watch it over SSE on loopback ({Environment.ProcessorCount} cores)");
+        Console.WriteLine($"one job publishing {events:N0} progress events {(rate > 0 ? $"at {rate:N0}/s" : "as fast as it can")}; clients watch it over SSE on loopback ({Environment.ProcessorCount} cores)");
         foreach (var clients in clientCounts)
         {
             publisher.Reset();
-            var id = await jobs.SubmitAsync(new PublishArgs(events));
+            var id = await jobs.SubmitAsync(new PublishArgs(events, rate));
             await publisher.Ready.Task;
 
             // Every client has its stream open (and has read the job's state) before the job publishes.
@@ -49,7 +52,7 @@ internal static class SseFanOut
             var delivered = (await Task.WhenAll(readers)).Sum();
             clock.Stop();
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{clients,5} clients: publishing took {publisher.Elapsed.TotalMilliseconds,7:0.0} ms ({publisher.Elapsed.TotalNanoseconds / events,6:0} ns per event); {delivered,10:N0} events delivered in {clock.Elapsed.TotalMilliseconds,7:0} ms = {delivered / clock.Elapsed.TotalSeconds,12:N0} deliveries/s"));
+                $"{clients,5} clients: publishing took {publisher.Elapsed.TotalMilliseconds,7:0} ms, the job's thread {publisher.CpuNanoseconds / events,6:0} ns CPU per event; {delivered,10:N0} events delivered ({(clients == 0 ? 0 : 100.0 * delivered / ((double)clients * (events + 1))),5:0.0} % of all) in {clock.Elapsed.TotalMilliseconds,7:0} ms = {delivered / clock.Elapsed.TotalSeconds,12:N0} deliveries/s"));
         }
 
         await app.StopAsync();
@@ -76,7 +79,7 @@ internal static class SseFanOut
         return count;
     }
 
-    internal sealed record PublishArgs(int Events);
+    internal sealed record PublishArgs(int Events, int Rate);
 
     internal sealed class Publisher
     {
@@ -86,6 +89,8 @@ internal static class SseFanOut
 
         public TimeSpan Elapsed { get; set; }
 
+        public long CpuNanoseconds { get; set; }
+
         public void Reset()
         {
             Ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -93,7 +98,7 @@ internal static class SseFanOut
         }
     }
 
-    /// <summary>Waits for the clients, then reports progress as fast as it can.</summary>
+    /// <summary>Waits for the clients, then reports progress at the rate asked (or as fast as it can).</summary>
     internal sealed class PublishHandler(Publisher publisher) : IJobHandler<PublishArgs, int>
     {
         public async ValueTask<int> ExecuteAsync(PublishArgs args, JobContext context)
@@ -101,13 +106,50 @@ internal static class SseFanOut
             publisher.Ready.TrySetResult();
             await publisher.Go.Task;
             var clock = Stopwatch.StartNew();
-            for (var i = 1; i <= args.Events; i++)
+            long cpu = 0;
+            var published = 0;
+            while (published < args.Events)
             {
-                context.ReportProgress(i, args.Events);
+                var due = args.Rate <= 0 ? args.Events : (int)Math.Min(args.Events, clock.Elapsed.TotalSeconds * args.Rate + 1);
+                var before = ThreadCpu.Nanoseconds();
+                while (published < due)
+                {
+                    context.ReportProgress(++published, args.Events);
+                }
+
+                cpu += ThreadCpu.Nanoseconds() - before;
+                if (published < args.Events)
+                {
+                    await Task.Delay(1);
+                }
             }
 
             publisher.Elapsed = clock.Elapsed;
+            publisher.CpuNanoseconds = cpu;
             return args.Events;
         }
+    }
+}
+
+/// <summary>The CPU time of the calling thread (Linux <c>CLOCK_THREAD_CPUTIME_ID</c>).</summary>
+internal static partial class ThreadCpu
+{
+    public static long Nanoseconds()
+    {
+        if (clock_gettime(3, out var time) != 0)
+        {
+            throw new InvalidOperationException("clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed.");
+        }
+
+        return (time.Seconds * 1_000_000_000L) + time.Nanoseconds;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc")]
+    private static partial int clock_gettime(int clock, out TimeSpec time);
+
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
     }
 }

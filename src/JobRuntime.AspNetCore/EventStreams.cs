@@ -1,5 +1,6 @@
-using System.Net.ServerSentEvents;
+using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
@@ -53,40 +54,87 @@ internal static class EventStreams
     private static long LastEventId(HttpContext http)
         => long.TryParse(http.Request.Headers["Last-Event-ID"].ToString(), out var last) ? last : 0;
 
-    private static IResult Stream(IAsyncEnumerable<JobEvent> events, long after)
-        => Results.Stream(
-            async body =>
-            {
-                // The headers go out at once: a client sees the stream open before the first event.
-                await body.FlushAsync().ConfigureAwait(false);
-                try
-                {
-                    await SseFormatter.WriteAsync(Items(events, after), body).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    // The client left, or the application is stopping: the stream ends.
-                }
-            },
-            "text/event-stream");
+    private static IResult Stream(IAsyncEnumerable<JobEvent> events, long after) => new SseResult(events, after);
 
-    private static async IAsyncEnumerable<SseItem<string>> Items(IAsyncEnumerable<JobEvent> events, long after, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Writes the events as they come, flushing only when no further event is ready: a client that
+    /// keeps up gets each event at once, and a burst goes out in as few writes as it can. Each event
+    /// is formatted once however many clients receive it.
+    /// </summary>
+    private sealed class SseResult(IAsyncEnumerable<JobEvent> events, long after) : IResult
     {
-        var first = true;
-        await foreach (var e in events.WithCancellation(cancellationToken).ConfigureAwait(false))
+        private static readonly ConditionalWeakTable<JobEvent, byte[]> Frames = new();
+
+        public async Task ExecuteAsync(HttpContext httpContext)
         {
-            // A resumed stream skips what the client has; the first event (the job's current state)
-            // always goes, and tells it where the job is.
-            if (!first && e.Sequence <= after)
+            var response = httpContext.Response;
+            response.ContentType = "text/event-stream";
+            response.Headers.CacheControl = "no-cache";
+            httpContext.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpResponseBodyFeature>()?.DisableBuffering();
+            var writer = response.BodyWriter;
+
+            // The headers go out at once: a client sees the stream open before the first event.
+            await writer.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+            var first = true;
+            var unflushed = false;
+            var enumerator = events.GetAsyncEnumerator(httpContext.RequestAborted);
+            try
             {
-                continue;
+                while (true)
+                {
+                    var next = enumerator.MoveNextAsync();
+                    if (!next.IsCompleted && unflushed)
+                    {
+                        await writer.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+                        unflushed = false;
+                    }
+
+                    if (!await next.ConfigureAwait(false))
+                    {
+                        break;
+                    }
+
+                    var e = enumerator.Current;
+
+                    // A resumed stream skips what the client has; the first event (the job's current
+                    // state) always goes, and tells it where the job is.
+                    if (!first && e.Sequence <= after)
+                    {
+                        continue;
+                    }
+
+                    first = false;
+                    writer.Write(Frames.GetValue(e, Format));
+                    unflushed = true;
+                }
+
+                if (unflushed)
+                {
+                    await writer.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                // The client left, or the application is stopping: the stream ends.
+            }
+            finally
+            {
+                await enumerator.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>One event as an SSE frame: <c>id</c>, <c>event</c> (its kind) and one <c>data</c> line of JSON (JSON text has no raw line breaks).</summary>
+        private static byte[] Format(JobEvent e)
+        {
+            var buffer = new ArrayBufferWriter<byte>(256);
+            Encoding.UTF8.GetBytes(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"id: {e.Sequence}\nevent: {e.Kind}\ndata: "), buffer);
+            using (var json = new Utf8JsonWriter(buffer))
+            {
+                JsonSerializer.Serialize(json, JobEventView.From(e), WebJson.Options);
             }
 
-            first = false;
-            yield return new SseItem<string>(JsonSerializer.Serialize(JobEventView.From(e), WebJson.Options), e.Kind.ToString())
-            {
-                EventId = e.Sequence.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
+            Encoding.UTF8.GetBytes("\n\n", buffer);
+            return buffer.WrittenSpan.ToArray();
         }
     }
 }

@@ -3,16 +3,18 @@ using Microsoft.Extensions.Options;
 
 namespace JobRuntime;
 
-/// <summary>The default <see cref="IProgressBroker"/>: one small lock per job, no lock held while a subscriber reads.</summary>
+/// <summary>
+/// The default <see cref="IProgressBroker"/>: one small lock per job, no lock held while a subscriber
+/// reads, and a publisher's cost that does not grow with the number of subscribers (<see cref="FanOut"/>).
+/// </summary>
 internal sealed class ProgressBroker : IProgressBroker
 {
     private const int FinishedJobsKept = 4096;
 
     private readonly ConcurrentDictionary<JobId, Topic> _topics = new();
     private readonly ConcurrentQueue<JobId> _finished = new();
-    private readonly Lock _allGate = new();
+    private readonly FanOut _all = new();
     private readonly int _defaultCapacity;
-    private SubscriberQueue[] _all = [];
 
     public ProgressBroker(IOptions<JobRuntimeOptions> options)
         => _defaultCapacity = options.Value.SubscriberBufferCapacity;
@@ -52,27 +54,14 @@ internal sealed class ProgressBroker : IProgressBroker
                 }
             }
 
-            foreach (var subscriber in topic.Subscribers)
-            {
-                subscriber.Enqueue(jobEvent);
-            }
-
-            foreach (var subscriber in Volatile.Read(ref _all))
-            {
-                subscriber.Enqueue(jobEvent);
-            }
-
             finished = jobEvent.IsTerminal;
             if (finished)
             {
                 topic.Terminal = jobEvent;
-                foreach (var subscriber in topic.Subscribers)
-                {
-                    subscriber.Complete();
-                }
-
-                topic.Subscribers = [];
             }
+
+            topic.FanOut.Post(jobEvent, last: finished);
+            _all.Post(jobEvent, last: false);
         }
         finally
         {
@@ -97,7 +86,7 @@ internal sealed class ProgressBroker : IProgressBroker
 
     /// <summary>Whether anyone here would receive events of this job (its own subscribers or an all-jobs stream).</summary>
     public bool HasSubscribers(JobId jobId) =>
-        Volatile.Read(ref _all).Length > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.Subscribers.Length > 0);
+        _all.Count > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.FanOut.Count > 0);
 
     public JobEventSubscription Subscribe(JobId jobId, int? bufferCapacity = null)
     {
@@ -131,7 +120,7 @@ internal sealed class ProgressBroker : IProgressBroker
                 });
             }
 
-            topic.Subscribers = [.. topic.Subscribers, queue];
+            topic.FanOut.Add(queue);
         }
         finally
         {
@@ -144,18 +133,8 @@ internal sealed class ProgressBroker : IProgressBroker
     public JobEventSubscription SubscribeAll(int? bufferCapacity = null)
     {
         var queue = new SubscriberQueue(bufferCapacity ?? _defaultCapacity);
-        lock (_allGate)
-        {
-            _all = [.. _all, queue];
-        }
-
-        return new JobEventSubscription(queue, subscription =>
-        {
-            lock (_allGate)
-            {
-                _all = Array.FindAll(_all, q => !ReferenceEquals(q, subscription.Queue));
-            }
-        });
+        _all.Add(queue);
+        return new JobEventSubscription(queue, subscription => _all.Remove(subscription.Queue));
     }
 
     public bool TryGetState(JobId jobId, out JobEventState state)
@@ -180,8 +159,8 @@ internal sealed class ProgressBroker : IProgressBroker
     {
         lock (topic)
         {
-            topic.Subscribers = Array.FindAll(topic.Subscribers, q => !ReferenceEquals(q, queue));
-            if (topic.Subscribers.Length == 0 && topic.Lifecycle is null && topic.Terminal is null)
+            topic.FanOut.Remove(queue);
+            if (topic.FanOut.Count == 0 && topic.Lifecycle is null && topic.Terminal is null)
             {
                 topic.Removed = true;
                 _topics.TryRemove(new KeyValuePair<JobId, Topic>(jobId, topic));
@@ -194,7 +173,7 @@ internal sealed class ProgressBroker : IProgressBroker
     {
         public bool Removed;
 
-        public SubscriberQueue[] Subscribers = [];
+        public readonly FanOut FanOut = new();
 
         public JobEvent? Lifecycle;
 

@@ -37,6 +37,18 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
 
     public long DroppedCount => Interlocked.Read(ref _dropped);
 
+    /// <summary>How many droppable events this buffer keeps.</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>Counts droppable events dropped on their way here (see <see cref="FanOut"/>).</summary>
+    public void AddDropped(long count)
+    {
+        if (count > 0)
+        {
+            Interlocked.Add(ref _dropped, count);
+        }
+    }
+
     /// <summary>The ring's current length (for tests of its bound).</summary>
     internal int RingLength
     {
@@ -90,7 +102,7 @@ internal sealed class SubscriberQueue : ChannelReader<JobEvent>, IValueTaskSourc
                     // The oldest droppable event gives way; lifecycle events around it stay.
                     _ring[_droppable.Dequeue() & (_ring.Length - 1)] = null;
                     _count--;
-                    _dropped++;
+                    Interlocked.Increment(ref _dropped);
                 }
             }
 

@@ -65,7 +65,52 @@ public sealed class ProgressBrokerTests
         Assert.Equal(JobEventKind.Completed, slowSeen[^1].Kind);
         Assert.InRange(slowSeen.Count(e => e.Kind == JobEventKind.Progress), 1, 8);
         Assert.Equal(10_000, slowSeen.Last(e => e.Kind == JobEventKind.Progress).Progress!.Current);
-        Assert.True(slow.Reader.Completion.IsCompleted);
+        await slow.Reader.Completion.WaitAsync(TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
+    public async Task Subscribe_WhileManySubscribersAreBeingServed_NoLifecycleEventIsMissedOrRepeated()
+    {
+        // More subscribers than the publisher serves itself: delivery runs on the thread pool while
+        // the publisher goes on and while late subscribers join.
+        var broker = NewBroker(capacity: 4);
+        var id = JobId.New();
+        broker.Publish(Lifecycle(id, JobEventKind.Started, JobStatus.Running));
+        var subscriptions = Enumerable.Range(0, FanOut.InlineLimit * 4).Select(_ => broker.Subscribe(id)).ToList();
+        var late = new List<JobEventSubscription>();
+        var published = new List<long>();
+        for (var i = 0; i < 5_000; i++)
+        {
+            var warning = Lifecycle(id, JobEventKind.Warning, JobStatus.Running);
+            broker.Publish(warning);
+            published.Add(warning.Sequence);
+            broker.Publish(Progress(id, i));
+            if (i % 500 == 0)
+            {
+                late.Add(broker.Subscribe(id));
+            }
+        }
+
+        var end = Lifecycle(id, JobEventKind.Completed, JobStatus.Completed);
+        broker.Publish(end);
+        published.Add(end.Sequence);
+
+        foreach (var subscription in subscriptions.Concat(late))
+        {
+            var seen = new List<JobEvent>();
+            await foreach (var e in subscription.ReadAllAsync().WithCancellation(new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token))
+            {
+                seen.Add(e);
+            }
+
+            // The first event is the state the subscriber was given; after it, every lifecycle event
+            // published later, once each, in order, up to the terminal one.
+            Assert.Equal(JobEventKind.State, seen[0].Kind);
+            var lifecycle = seen.Skip(1).Where(e => !e.IsDroppable).Select(e => e.Sequence).ToList();
+            Assert.Equal(published.Where(s => s > seen[0].Sequence), lifecycle);
+            Assert.Equal(JobEventKind.Completed, seen[^1].Kind);
+            Assert.Equal(seen.Select(e => e.Sequence).Order(), seen.Select(e => e.Sequence));
+        }
     }
 
     [Fact]
