@@ -7,7 +7,7 @@ namespace JobRuntime.AspNetCore;
 /// <summary>The REST endpoints' handlers: the manager's operations, with HTTP's answers for each failure.</summary>
 internal static class JobsApi
 {
-    public static async Task<IResult> ListAsync(IJobManager jobs, string[]? status, string? type, string? queue, string? tag, DateTimeOffset? createdFrom, DateTimeOffset? createdBefore, string? after, int? limit, CancellationToken cancellationToken)
+    public static async Task<IResult> ListAsync(IJobManager jobs, string[]? status, string? type, string? queue, string? tag, string? dependsOn, DateTimeOffset? createdFrom, DateTimeOffset? createdBefore, string? after, int? limit, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var statuses = new List<JobStatus>();
@@ -39,6 +39,19 @@ internal static class JobsApi
             }
         }
 
+        JobId? parent = null;
+        if (dependsOn is not null)
+        {
+            if (JobId.TryParse(dependsOn, null, out var parsedParent))
+            {
+                parent = parsedParent;
+            }
+            else
+            {
+                errors["dependsOn"] = [$"'{dependsOn}' is not a job id."];
+            }
+        }
+
         if (limit is < 1 or > JobQuery.MaxPageSize)
         {
             errors["limit"] = [$"limit must be between 1 and {JobQuery.MaxPageSize}."];
@@ -50,15 +63,24 @@ internal static class JobsApi
         }
 
         var page = await jobs.ListAsync(
-            new JobQuery { Statuses = statuses, Type = type, Queue = queue, Tag = tag, CreatedFrom = createdFrom, CreatedBefore = createdBefore, After = cursor, PageSize = limit ?? 50 },
+            new JobQuery { Statuses = statuses, Type = type, Queue = queue, Tag = tag, DependsOn = parent, CreatedFrom = createdFrom, CreatedBefore = createdBefore, After = cursor, PageSize = limit ?? 50 },
             cancellationToken).ConfigureAwait(false);
         return Results.Json(new JobListView([.. page.Items.Select(j => j.ToView())], page.NextCursor?.ToString()), WebJson.Options);
     }
 
+    /// <summary>The most dependents a job's view lists (the list endpoint's <c>dependsOn</c> filter pages through all).</summary>
+    internal const int DependentsShown = 100;
+
     public static async Task<IResult> GetAsync(IJobManager jobs, string id, CancellationToken cancellationToken)
-        => await FindAsync(jobs, id, cancellationToken).ConfigureAwait(false) is { } job
-            ? Results.Json(job.ToView(), WebJson.Options)
-            : NotFound(id);
+    {
+        if (await FindAsync(jobs, id, cancellationToken).ConfigureAwait(false) is not { } job)
+        {
+            return NotFound(id);
+        }
+
+        var dependents = await jobs.ListAsync(new JobQuery { DependsOn = job.Id, PageSize = DependentsShown }, cancellationToken).ConfigureAwait(false);
+        return Results.Json(job.ToView() with { Dependents = [.. dependents.Items.Select(d => d.Id)] }, WebJson.Options);
+    }
 
     public static async Task<IResult> SubmitAsync(HttpContext http, IJobManager jobs, JobRuntimeWebOptions options, string jobsPath, CancellationToken cancellationToken)
     {

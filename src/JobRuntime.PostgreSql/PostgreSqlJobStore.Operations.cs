@@ -145,6 +145,12 @@ internal sealed partial class PostgreSqlJobStore
             parameters.Add(("tag", query.Tag));
         }
 
+        if (query.DependsOn is { } parent)
+        {
+            where.Add("@parent = ANY(depends_on)");
+            parameters.Add(("parent", Key(parent)));
+        }
+
         if (query.CreatedFrom is { } from)
         {
             where.Add("created_at >= @from");

@@ -90,6 +90,12 @@ internal sealed partial class SqliteJobStore
                 command.Parameters.AddWithValue("$tag", query.Tag);
             }
 
+            if (query.DependsOn is { } parent)
+            {
+                where.Add("EXISTS (SELECT 1 FROM json_each(jr_jobs.depends_on) WHERE json_each.value = $parent)");
+                command.Parameters.AddWithValue("$parent", parent.ToString());
+            }
+
             if (query.CreatedFrom is { } from)
             {
                 where.Add("created_at >= $from");

@@ -226,6 +226,30 @@ public abstract partial class JobStoreConformanceTests
         Assert.Equal([ids[6], ids[5]], (await Store.ListAsync(new JobQuery { CreatedFrom = from })).Items.Select(j => j.Id));
     }
 
+    /// <summary><c>ListAsync</c>: a job's dependents, while they wait and after the parent finished.</summary>
+    [Fact]
+    public async Task ListAsync_DependsOn_ListsTheJobsDependents()
+    {
+        var a = await Insert(NewJob());
+        var b = await Insert(NewJob());
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var onA = await Insert(NewJob(dependsOn: [a.Id]));
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var onBoth = await Insert(NewJob(dependsOn: [a.Id, b.Id]));
+
+        Assert.Equal([onBoth.Id, onA.Id], (await Store.ListAsync(new JobQuery { DependsOn = a.Id })).Items.Select(j => j.Id));
+        Assert.Equal([onBoth.Id], (await Store.ListAsync(new JobQuery { DependsOn = b.Id })).Items.Select(j => j.Id));
+        Assert.Empty((await Store.ListAsync(new JobQuery { DependsOn = onA.Id })).Items);
+
+        // Still listed once the parent has finished and released them.
+        foreach (var parent in await Claim(2))
+        {
+            await Store.CompleteAsync(parent.Lease, JobCompletion.Completed("1"));
+        }
+
+        Assert.Equal([onBoth.Id, onA.Id], (await Store.ListAsync(new JobQuery { DependsOn = a.Id })).Items.Select(j => j.Id));
+    }
+
     /// <summary><c>ListAsync</c>: invalid page size; throws.</summary>
     [Fact]
     public async Task ListAsync_InvalidPageSize_Throws()

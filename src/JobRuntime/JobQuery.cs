@@ -21,6 +21,9 @@ public sealed record JobQuery
     /// <summary>Only jobs carrying this tag.</summary>
     public string? Tag { get; init; }
 
+    /// <summary>Only jobs that were submitted to run after this job (listed it in <see cref="JobSubmitOptions.DependsOn"/>): its dependents.</summary>
+    public JobId? DependsOn { get; init; }
+
     /// <summary>Only jobs created at or after this time.</summary>
     public DateTimeOffset? CreatedFrom { get; init; }
 

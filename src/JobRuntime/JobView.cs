@@ -82,6 +82,13 @@ public sealed record JobView
     /// <summary>The jobs it waits for.</summary>
     public IReadOnlyList<JobId> DependsOn { get; init; } = [];
 
+    /// <summary>
+    /// The jobs that wait for this one (or waited), when the view was made with them
+    /// (<c>JobRuntime.AspNetCore</c>'s job endpoint lists up to 100; <see cref="JobSnapshot.ToView"/> alone
+    /// leaves it empty: list them with <see cref="JobQuery.DependsOn"/>).
+    /// </summary>
+    public IReadOnlyList<JobId> Dependents { get; init; } = [];
+
     /// <summary>The job this one re-runs.</summary>
     public JobId? RerunOf { get; init; }
 }

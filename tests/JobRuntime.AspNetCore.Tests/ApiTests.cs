@@ -58,6 +58,28 @@ public sealed class ApiTests
         Assert.Contains("limit", problem, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task View_ListsTheJobsDependents_AndTheListFiltersByParent()
+    {
+        await using var host = await WebHost.StartAsync();
+        var parent = await host.SubmitAsync("steps", new { value = 1, steps = 1 });
+        var first = await host.SubmitAsync("steps", new { value = 2, steps = 1 }, new { dependsOn = new[] { parent } });
+        var second = await host.SubmitAsync("steps", new { value = 3, steps = 1 }, new { dependsOn = new[] { parent } });
+        await host.WaitUntilFinishedAsync(second);
+
+        var view = await host.Client.GetFromJsonAsync<JsonElement>($"/jobs/api/jobs/{parent}");
+        Assert.Equal([second, first], view.GetProperty("dependents").EnumerateArray().Select(d => d.GetString()));
+        var child = await host.Client.GetFromJsonAsync<JsonElement>($"/jobs/api/jobs/{first}");
+        Assert.Equal([parent], child.GetProperty("dependsOn").EnumerateArray().Select(d => d.GetString()));
+        Assert.Equal(0, child.GetProperty("dependents").GetArrayLength());
+
+        var listed = await host.Client.GetFromJsonAsync<JsonElement>($"/jobs/api/jobs?dependsOn={parent}");
+        Assert.Equal([second, first], listed.GetProperty("items").EnumerateArray().Select(j => j.GetProperty("id").GetString()));
+        var bad = await host.Client.GetAsync("/jobs/api/jobs?dependsOn=nope");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("'nope' is not a job id", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{ "type": "no-such-type", "args": {} }""", "no-such-type")]
     [InlineData("""{ "type": "steps", "args": { "value": "not a number" } }""", "args")]

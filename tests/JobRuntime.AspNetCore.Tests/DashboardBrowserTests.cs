@@ -117,6 +117,24 @@ public sealed class DashboardBrowserTests(Browser browser) : IClassFixture<Brows
     }
 
     [Fact]
+    public async Task TheChain_LinksAJobToItsDependents_AndBackToItsParent()
+    {
+        await using var host = await WebHost.StartAsync();
+        var parent = await host.SubmitAsync("steps", new { value = 1, steps = 1 });
+        var child = await host.SubmitAsync("steps", new { value = 2, steps = 1 }, new { dependsOn = new[] { parent } });
+        await host.WaitUntilFinishedAsync(child);
+
+        var page = await OpenAsync(host, $"/jobs/ui/#/job/{parent}");
+        var link = page.Locator("#detail-chain li", new() { HasText = "dependent" }).Locator("a");
+        await Expect(link).ToHaveTextAsync(child, new() { Timeout = Patience });
+        await ShotAsync(page, "dependents");
+        await link.ClickAsync();
+
+        await Expect(page.Locator("#detail-chain li", new() { HasText = "parent" }).Locator("a")).ToHaveTextAsync(parent, new() { Timeout = Patience });
+        Assert.EndsWith($"#/job/{child}", page.Url, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task DeleteAsksFirst_ThenTheJobIsGone()
     {
         await using var host = await WebHost.StartAsync();

@@ -15,6 +15,7 @@ public static class JobListing
             && (query.Type is null || string.Equals(query.Type, job.Type, StringComparison.Ordinal))
             && (query.Queue is null || string.Equals(query.Queue, job.Queue, StringComparison.Ordinal))
             && (query.Tag is null || job.Tags.Contains(query.Tag, StringComparer.Ordinal))
+            && (query.DependsOn is not { } parent || job.DependsOn.Contains(parent))
             && (query.CreatedFrom is null || job.CreatedAt >= query.CreatedFrom)
             && (query.CreatedBefore is null || job.CreatedAt < query.CreatedBefore);
     }
