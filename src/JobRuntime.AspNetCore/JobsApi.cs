@@ -26,31 +26,8 @@ internal static class JobsApi
             }
         }
 
-        JobId? cursor = null;
-        if (after is not null)
-        {
-            if (JobId.TryParse(after, null, out var parsedCursor))
-            {
-                cursor = parsedCursor;
-            }
-            else
-            {
-                errors["after"] = [$"'{after}' is not a cursor from a previous page."];
-            }
-        }
-
-        JobId? parent = null;
-        if (dependsOn is not null)
-        {
-            if (JobId.TryParse(dependsOn, null, out var parsedParent))
-            {
-                parent = parsedParent;
-            }
-            else
-            {
-                errors["dependsOn"] = [$"'{dependsOn}' is not a job id."];
-            }
-        }
+        var cursor = OptionalId(after, "after", "is not a cursor from a previous page", errors);
+        var parent = OptionalId(dependsOn, "dependsOn", "is not a job id", errors);
 
         if (limit is < 1 or > JobQuery.MaxPageSize)
         {
@@ -66,6 +43,23 @@ internal static class JobsApi
             new JobQuery { Statuses = statuses, Type = type, Queue = queue, Tag = tag, DependsOn = parent, CreatedFrom = createdFrom, CreatedBefore = createdBefore, After = cursor, PageSize = limit ?? 50 },
             cancellationToken).ConfigureAwait(false);
         return Results.Json(new JobListView([.. page.Items.Select(j => j.ToView())], page.NextCursor?.ToString()), WebJson.Options);
+    }
+
+    /// <summary>A job id given as a query parameter; a problem entry when it is not one.</summary>
+    private static JobId? OptionalId(string? text, string parameter, string complaint, Dictionary<string, string[]> errors)
+    {
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (JobId.TryParse(text, null, out var id))
+        {
+            return id;
+        }
+
+        errors[parameter] = [$"'{text}' {complaint}."];
+        return null;
     }
 
     /// <summary>The most dependents a job's view lists (the list endpoint's <c>dependsOn</c> filter pages through all).</summary>
