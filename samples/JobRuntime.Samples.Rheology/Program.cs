@@ -25,7 +25,7 @@ try
     {
         data = command.DataPath is { } path
             ? RelaxationData.LoadCsv(path)
-            : RelaxationData.Synthetic(model, model.Modes == 1 ? [1.5e5, 0.8] : [2e5, 0.05, 6e4, 3.0], command.Points, command.Noise, command.Seed);
+            : RelaxationData.Reference(model, command.Points, command.Noise, command.Seed);
         data.RequireEnoughFor(model);
     }
 }
@@ -168,7 +168,7 @@ internal static class Commands
     {
         AnsiConsole.MarkupLine("Submitting a fit that waits for an instrument that never answers (timeout 2 s), and a normal fit queued behind it (1 slot)...");
         var id = await jobs.SubmitAsync("read-instrument", new InstrumentArgs("rheometer"), new JobSubmitOptions { Timeout = TimeSpan.FromSeconds(2) });
-        var data = RelaxationData.Synthetic(model, model.Modes == 1 ? [1.5e5, 0.8] : [2e5, 0.05, 6e4, 3.0], 40, 0.01, 7);
+        var data = RelaxationData.Reference(model, 40, 0.01, 7);
         var nextId = await jobs.SubmitAsync(
             RheologyJobRuntimeBuilderExtensions.FitJobType,
             new RheologyFitArgs(model.Modes, data.Time, data.Modulus, data.Source),

@@ -88,7 +88,7 @@ public sealed partial class RheologyAppTests : IDisposable
         Assert.True(run.ExitCode == 0, run.Describe());
         Assert.Contains("TimedOut", run.Stdout, StringComparison.Ordinal);
         Assert.Contains("via eventpipe", run.Stdout, StringComparison.Ordinal);
-        Assert.Contains("timeout\n  at System.Threading.Monitor.Wait(class System.Object,int32)\n  at JobRuntime.Samples.Rheology.StuckInstrumentHandler.StuckInFitLoop(", run.Stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
+        Assert.Contains("timeout\n  at System.Threading.Monitor.Wait(class System.Object,int32)\n  at JobRuntime.Samples.Fitting.Rheology.StuckInstrumentHandler.StuckInFitLoop(", run.Stdout.ReplaceLineEndings("\n"), StringComparison.Ordinal);
         Assert.Matches(@"next job \S+ \(rheology-fit\) ended Completed", run.Stdout);
     }
 

@@ -132,6 +132,21 @@ public sealed record RelaxationData
     }
 
     /// <summary>
+    /// Synthetic data from the samples' reference moduli: G0 = 1.5e5 Pa, τ = 0.8 s for one mode;
+    /// G1 = 2e5 Pa, τ1 = 0.05 s, G2 = 6e4 Pa, τ2 = 3 s for two (more modes use the two-mode values and fail the count check).
+    /// </summary>
+    /// <param name="model">The model (1 or 2 modes).</param>
+    /// <param name="points">How many points, log-spaced in time.</param>
+    /// <param name="noise">The relative noise.</param>
+    /// <param name="seed">The random seed.</param>
+    /// <returns>The data.</returns>
+    public static RelaxationData Reference(RelaxationModel model, int points = 40, double noise = 0.03, int seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return Synthetic(model, model.Modes == 1 ? [1.5e5, 0.8] : [2e5, 0.05, 6e4, 3.0], points, noise, seed);
+    }
+
+    /// <summary>
     /// Generates data from <paramref name="model"/> at log-spaced times with multiplicative
     /// log-normal noise (relative standard deviation <paramref name="noise"/>), reproducibly from a seed.
     /// </summary>

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 
-namespace JobRuntime.Samples.Rheology;
+namespace JobRuntime.Samples.Fitting.Rheology;
 
 /// <summary>Arguments of the deliberately stuck job used by <c>--hang</c>.</summary>
 public sealed record InstrumentArgs(string Instrument);
