@@ -112,28 +112,43 @@ internal static class JobsApi
             return Results.ValidationProblem(new Dictionary<string, string[]> { ["type"] = ["type is required: the job type to run."] }, title: "Invalid submit");
         }
 
+        // Every problem at once: the options' own, then the type's or the arguments' (which the
+        // manager checks before the options, so a submit with invalid options never stores anything).
+        var submitOptions = request.Options?.ToOptions();
+        var errors = new Dictionary<string, string[]>();
+        if (submitOptions?.Validate(http.RequestServices.GetService(typeof(TimeProvider)) as TimeProvider) is { Count: > 0 } optionErrors)
+        {
+            errors["options"] = [.. optionErrors];
+        }
+
         try
         {
             var args = request.Args is { } json ? json.GetRawText() : "null";
-            var id = await jobs.SubmitJsonAsync(type, args, request.Options?.ToOptions(), cancellationToken).ConfigureAwait(false);
+            var id = await jobs.SubmitJsonAsync(type, args, submitOptions, cancellationToken).ConfigureAwait(false);
             return Results.Created($"{jobsPath}/{id}", new SubmitResponse(id.ToString()));
         }
         catch (UnknownJobTypeException ex)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["type"] = [ex.Message] }, title: "Invalid submit");
+            errors["type"] = [ex.Message];
         }
         catch (JobPayloadException ex)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["args"] = [ex.Message] }, title: "Invalid submit");
+            errors["args"] = [ex.Message];
         }
         catch (JobNotFoundException ex)
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["options.dependsOn"] = [ex.Message] }, title: "Invalid submit");
+            errors["options.dependsOn"] = [ex.Message];
         }
-        catch (ArgumentException ex)
+        catch (ArgumentException ex) when (!errors.ContainsKey("options"))
         {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["options"] = [ex.Message] }, title: "Invalid submit");
+            errors["options"] = [ex.Message];
         }
+        catch (ArgumentException)
+        {
+            // The options' problems, already listed one by one.
+        }
+
+        return Results.ValidationProblem(errors, title: "Invalid submit");
     }
 
     public static async Task<IResult> CancelAsync(IJobManager jobs, string id, CancellationToken cancellationToken)

@@ -1,3 +1,5 @@
+using JobRuntime.Storage;
+
 namespace JobRuntime;
 
 /// <summary>Per-submit options. Every property is optional; unset values take the handler's or the runtime's defaults.</summary>
@@ -54,4 +56,86 @@ public sealed record JobSubmitOptions
 
     /// <summary>Free-form tags, each like a queue name: not blank, at most <see cref="MaxNameLength"/> characters of well-formed text.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
+
+    /// <summary>Every problem with these options, or none; the same checks a submit makes before anything is stored.</summary>
+    /// <param name="timeProvider">The clock that <see cref="Delay"/> counts from; the system clock when <see langword="null"/>.</param>
+    /// <returns>One sentence per problem, naming the option; empty when the options are valid.</returns>
+    public IReadOnlyList<string> Validate(TimeProvider? timeProvider = null)
+        => Errors((timeProvider ?? TimeProvider.System).GetUtcNow()) ?? (IReadOnlyList<string>)[];
+
+    /// <summary>The problems, or <see langword="null"/> (a valid submit allocates nothing here).</summary>
+    internal List<string>? Errors(DateTimeOffset now)
+    {
+        List<string>? errors = null;
+        if (Delay is not null && RunAt is not null)
+        {
+            (errors ??= []).Add("Set Delay or RunAt, not both.");
+        }
+
+        if (Delay < TimeSpan.Zero)
+        {
+            (errors ??= []).Add($"Delay must not be negative (was {Delay}).");
+        }
+        else if (Delay > DateTimeOffset.MaxValue - now)
+        {
+            (errors ??= []).Add($"Delay puts the run time past the end of the calendar (was {Delay}); use a shorter delay or RunAt.");
+        }
+
+        if (Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > MaxTimeout))
+        {
+            (errors ??= []).Add($"Timeout must be positive and at most {MaxTimeout.TotalDays:0} days (was {timeout}); leave it unset for no timeout.");
+        }
+
+        if (MaxAttempts is < 1)
+        {
+            (errors ??= []).Add($"MaxAttempts must be at least 1 (was {MaxAttempts}).");
+        }
+
+        CheckName(ref errors, Queue, nameof(Queue), MaxNameLength);
+        CheckName(ref errors, IdempotencyKey, nameof(IdempotencyKey), MaxKeyLength);
+        if (Title is { } title && (title.Length > MaxTitleLength || !JobStoreText.IsWellFormed(title)))
+        {
+            (errors ??= []).Add($"Title must be at most {MaxTitleLength} characters of well-formed text (no NUL character, no unpaired surrogate).");
+        }
+
+        foreach (var tag in Tags)
+        {
+            if (tag is null)
+            {
+                (errors ??= []).Add("Tags must not contain null.");
+            }
+            else
+            {
+                CheckName(ref errors, tag, "Each tag", MaxNameLength);
+            }
+        }
+
+        if (DependsOn.Count > 1 && DependsOn.Distinct().Count() != DependsOn.Count)
+        {
+            (errors ??= []).Add("DependsOn lists a job more than once.");
+        }
+
+        return errors;
+    }
+
+    private static void CheckName(ref List<string>? errors, string? name, string field, int maxLength)
+    {
+        if (name is null)
+        {
+            return;
+        }
+
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            (errors ??= []).Add($"{field} must not be blank.");
+        }
+        else if (name.Length > maxLength)
+        {
+            (errors ??= []).Add($"{field} must be at most {maxLength} characters (was {name.Length}).");
+        }
+        else if (!JobStoreText.IsWellFormed(name))
+        {
+            (errors ??= []).Add($"{field} must be well-formed text: no NUL character and no unpaired surrogate.");
+        }
+    }
 }

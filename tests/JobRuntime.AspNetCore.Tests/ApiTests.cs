@@ -98,6 +98,24 @@ public sealed class ApiTests
         Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/jobs/api/jobs")).GetProperty("items").GetArrayLength());
     }
 
+    [Theory]
+    [InlineData("""{ "type": "no-such-type", "args": {}, "options": { "maxAttempts": 0, "queue": " " } }""", "type")]
+    [InlineData("""{ "type": "steps", "args": { "value": "x" }, "options": { "maxAttempts": 0, "queue": " " } }""", "args")]
+    public async Task BadSubmit_NamesEveryProblem_TheOptionsOneByOne(string body, string other)
+    {
+        await using var host = await WebHost.StartAsync();
+
+        var response = await host.Client.PostAsync("/jobs/api/jobs", new StringContent(body, Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equal(1, errors.GetProperty(other).GetArrayLength());
+        Assert.Equal(
+            ["MaxAttempts must be at least 1 (was 0).", "Queue must not be blank."],
+            errors.GetProperty("options").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/jobs/api/jobs")).GetProperty("items").GetArrayLength());
+    }
+
     [Fact]
     public async Task Submit_NotJsonOrTooLarge_IsRefused()
     {

@@ -293,81 +293,9 @@ internal sealed class JobManager : IJobManager
 
     private static void Validate(JobSubmitOptions options, DateTimeOffset now)
     {
-        // Built only when something is wrong: a valid submit allocates nothing here.
-        List<string>? errors = null;
-        if (options.Delay is not null && options.RunAt is not null)
-        {
-            (errors ??= []).Add("Set Delay or RunAt, not both.");
-        }
-
-        if (options.Delay < TimeSpan.Zero)
-        {
-            (errors ??= []).Add($"Delay must not be negative (was {options.Delay}).");
-        }
-        else if (options.Delay > DateTimeOffset.MaxValue - now)
-        {
-            (errors ??= []).Add($"Delay puts the run time past the end of the calendar (was {options.Delay}); use a shorter delay or RunAt.");
-        }
-
-        if (options.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > JobSubmitOptions.MaxTimeout))
-        {
-            (errors ??= []).Add($"Timeout must be positive and at most {JobSubmitOptions.MaxTimeout.TotalDays:0} days (was {timeout}); leave it unset for no timeout.");
-        }
-
-        if (options.MaxAttempts is < 1)
-        {
-            (errors ??= []).Add($"MaxAttempts must be at least 1 (was {options.MaxAttempts}).");
-        }
-
-        CheckName(ref errors, options.Queue, nameof(options.Queue), JobSubmitOptions.MaxNameLength);
-        CheckName(ref errors, options.IdempotencyKey, nameof(options.IdempotencyKey), JobSubmitOptions.MaxKeyLength);
-        if (options.Title is { } title && (title.Length > JobSubmitOptions.MaxTitleLength || !JobStoreText.IsWellFormed(title)))
-        {
-            (errors ??= []).Add($"Title must be at most {JobSubmitOptions.MaxTitleLength} characters of well-formed text (no NUL character, no unpaired surrogate).");
-        }
-
-        foreach (var tag in options.Tags)
-        {
-            if (tag is null)
-            {
-                (errors ??= []).Add("Tags must not contain null.");
-            }
-            else
-            {
-                CheckName(ref errors, tag, "Each tag", JobSubmitOptions.MaxNameLength);
-            }
-        }
-
-        if (options.DependsOn.Count > 1 && options.DependsOn.Distinct().Count() != options.DependsOn.Count)
-        {
-            (errors ??= []).Add("DependsOn lists a job more than once.");
-        }
-
-        if (errors is not null)
+        if (options.Errors(now) is { } errors)
         {
             throw new ArgumentException("Invalid submit options: " + string.Join(" ", errors), nameof(options));
-        }
-    }
-
-    /// <summary>A queue, key or tag: not blank, not too long, well-formed text (every store can hold it and find it again).</summary>
-    private static void CheckName(ref List<string>? errors, string? name, string field, int maxLength)
-    {
-        if (name is null)
-        {
-            return;
-        }
-
-        if (string.IsNullOrWhiteSpace(name))
-        {
-            (errors ??= []).Add($"{field} must not be blank.");
-        }
-        else if (name.Length > maxLength)
-        {
-            (errors ??= []).Add($"{field} must be at most {maxLength} characters (was {name.Length}).");
-        }
-        else if (!JobStoreText.IsWellFormed(name))
-        {
-            (errors ??= []).Add($"{field} must be well-formed text: no NUL character and no unpaired surrogate.");
         }
     }
 }

@@ -95,6 +95,24 @@ public sealed class JobManagerTests
     }
 
     [Fact]
+    public void Validate_ListsEveryProblem_WithoutSubmitting_AndNoneForValidOptions()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.MaxValue - TimeSpan.FromDays(1));
+
+        var errors = new JobSubmitOptions { Delay = TimeSpan.FromDays(2), MaxAttempts = 0, Tags = ["ok", ""] }.Validate(time);
+
+        Assert.Equal(
+            [
+                "Delay puts the run time past the end of the calendar (was 2.00:00:00); use a shorter delay or RunAt.",
+                "MaxAttempts must be at least 1 (was 0).",
+                "Each tag must not be blank.",
+            ],
+            errors);
+        Assert.Empty(new JobSubmitOptions { Delay = TimeSpan.FromHours(1), Tags = ["ok"] }.Validate(time));
+        Assert.Empty(new JobSubmitOptions().Validate());
+    }
+
+    [Fact]
     public async Task SubmitAsync_HostileNamesAndLimits_ThrowWithEveryErrorAndStoreNothing()
     {
         await using var runtime = TestRuntime.Create();
