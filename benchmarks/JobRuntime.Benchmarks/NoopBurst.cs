@@ -3,49 +3,31 @@ using Microsoft.Extensions.DependencyInjection;
 namespace JobRuntime.Benchmarks;
 
 /// <summary>
-/// Bursts of no-op jobs through one started JobRuntime: N submitted at once, done when an all-jobs
-/// subscription has seen N of them end. Shared by the throughput benchmarks and <c>--steady</c>.
+/// Bursts of no-op jobs through one started JobRuntime: N submitted at once, done when all N
+/// handlers ran (each reports to <see cref="Completion.Current"/>, as the peers' jobs do); nobody
+/// subscribes to the jobs' events. Shared by the throughput benchmarks and <c>--steady</c>.
 /// </summary>
 public sealed class NoopBurst : IDisposable
 {
     private readonly IJobManager _jobs;
-    private readonly JobEventSubscription _events;
 
-    private NoopBurst(IJobManager jobs, JobEventSubscription events)
-    {
-        _jobs = jobs;
-        _events = events;
-    }
+    private NoopBurst(IJobManager jobs) => _jobs = jobs;
 
     /// <summary>
     /// Runs one job through the runtime first (starts the dispatcher, creates a store's schema), so
-    /// that no burst pays for that, then subscribes to all jobs' events.
+    /// that no burst pays for that.
     /// </summary>
     public static async Task<NoopBurst> StartAsync(IServiceProvider services)
     {
         var jobs = services.GetRequiredService<IJobManager>();
         await jobs.WaitForCompletionAsync(await jobs.SubmitAsync(new NoopArgs(-1)));
-        return new NoopBurst(jobs, services.GetRequiredService<IProgressBroker>().SubscribeAll(bufferCapacity: 16));
+        return new NoopBurst(jobs);
     }
 
-    /// <summary>Submits <paramref name="count"/> no-op jobs at once and waits until all of them ended.</summary>
+    /// <summary>Submits <paramref name="count"/> no-op jobs at once and waits until all of them ran.</summary>
     public async Task RunAsync(int count)
     {
-        var completion = new Completion(count);
-        var counting = Task.Run(async () =>
-        {
-            await foreach (var e in _events.ReadAllAsync())
-            {
-                if (e.IsTerminal)
-                {
-                    completion.One();
-                    if (completion.Task.IsCompleted)
-                    {
-                        return;
-                    }
-                }
-            }
-        });
+        var completion = Completion.Current = new Completion(count);
         var submits = new Task[count];
         for (var i = 0; i < count; i++)
         {
@@ -54,8 +36,9 @@ public sealed class NoopBurst : IDisposable
 
         await Task.WhenAll(submits);
         await completion.Task;
-        await counting;
     }
 
-    public void Dispose() => _events.Dispose();
+    public void Dispose()
+    {
+    }
 }

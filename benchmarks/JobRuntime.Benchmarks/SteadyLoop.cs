@@ -8,8 +8,10 @@ namespace JobRuntime.Benchmarks;
 /// A steady-state loop outside BenchmarkDotNet, for profiling and A/B runs: R rounds of N no-op
 /// jobs through one fresh runtime per round (in memory or on a fresh SQLite file), each round's
 /// jobs/s, the process's CPU time per job (both cores: steadier than jobs/s on a shared machine)
-/// and bytes allocated per job. The later rounds show the warmed-up process.
-/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4]
+/// and bytes allocated per job. The later rounds show the warmed-up process. With <c>--peers</c>,
+/// each round also runs the same N through Coravel's queue, TPL Dataflow's <c>ActionBlock</c> and a
+/// raw channel in the same process, one after the other, and prints the ratios to JobRuntime.
+/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers]
 /// </summary>
 internal static class SteadyLoop
 {
@@ -18,9 +20,10 @@ internal static class SteadyLoop
         var store = Value(args, "--store") ?? "memory";
         var jobs = int.Parse(Value(args, "--jobs") ?? "30000", CultureInfo.InvariantCulture);
         var rounds = int.Parse(Value(args, "--rounds") ?? "4", CultureInfo.InvariantCulture);
+        var peers = args.Contains("--peers");
         if (store is not ("memory" or "sqlite") || jobs < 1 || rounds < 1)
         {
-            Console.Error.WriteLine("usage: --steady [--store memory|sqlite] [--jobs N ≥ 1] [--rounds N ≥ 1]");
+            Console.Error.WriteLine("usage: --steady [--store memory|sqlite] [--jobs N ≥ 1] [--rounds N ≥ 1] [--peers]");
             return 2;
         }
 
@@ -37,14 +40,21 @@ internal static class SteadyLoop
             {
                 await using var services = builder.Services.BuildServiceProvider();
                 using var burst = await NoopBurst.StartAsync(services);
-                var allocated = GC.GetTotalAllocatedBytes(precise: true);
-                var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-                var clock = Stopwatch.StartNew();
-                await burst.RunAsync(jobs);
-                clock.Stop();
-                allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
-                cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
-                Console.WriteLine(FormattableString.Invariant($"{store} round {round}: {jobs:N0} jobs in {clock.Elapsed.TotalMilliseconds:N0} ms = {jobs / clock.Elapsed.TotalSeconds:N0} jobs/s, {cpu.TotalMicroseconds / jobs:N1} µs CPU per job, {allocated / (double)jobs:N0} B allocated per job"));
+                var ours = Measure($"{store} round {round}", jobs, () => burst.RunAsync(jobs));
+                var result = await ours;
+                if (peers)
+                {
+                    var (coravelServices, coravel) = Peers.StartCoravel();
+                    await using (coravelServices)
+                    {
+                        await Peers.CoravelAsync(coravel, 100);
+                        var c = await Measure($"Coravel round {round}", jobs, () => Peers.CoravelAsync(coravel, jobs));
+                        var a = await Measure($"ActionBlock round {round}", jobs, () => Peers.ActionBlockAsync(jobs));
+                        var r = await Measure($"raw channel round {round}", jobs, () => Peers.RawChannelAsync(jobs));
+                        Console.WriteLine(FormattableString.Invariant(
+                            $"  JobRuntime ÷ Coravel: {result.JobsPerSecond / c.JobsPerSecond:0.00}× jobs/s, {result.CpuMicroseconds / c.CpuMicroseconds:0.00}× CPU, {result.Bytes / c.Bytes:0.00}× bytes; ÷ ActionBlock {result.JobsPerSecond / a.JobsPerSecond:0.000}× jobs/s; share of the raw channel {100 * result.JobsPerSecond / r.JobsPerSecond:0.0} %"));
+                    }
+                }
             }
             finally
             {
@@ -56,6 +66,21 @@ internal static class SteadyLoop
         }
 
         return 0;
+    }
+
+    /// <summary>Runs one burst and prints its jobs/s, the process's CPU per job and the bytes allocated per job.</summary>
+    private static async Task<(double JobsPerSecond, double CpuMicroseconds, double Bytes)> Measure(string name, int jobs, Func<Task> run)
+    {
+        var allocated = GC.GetTotalAllocatedBytes(precise: true);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        await run();
+        clock.Stop();
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        var result = (jobs / clock.Elapsed.TotalSeconds, cpu.TotalMicroseconds / jobs, allocated / (double)jobs);
+        Console.WriteLine(FormattableString.Invariant($"{name}: {jobs:N0} jobs in {clock.Elapsed.TotalMilliseconds:N0} ms = {result.Item1:N0} jobs/s, {result.Item2:N1} µs CPU per job, {result.Item3:N0} B allocated per job"));
+        return result;
     }
 
     /// <summary>The value after <paramref name="name"/> on the command line, if any.</summary>

@@ -1,5 +1,4 @@
 using System.Collections.Specialized;
-using System.Threading.Channels;
 using BenchmarkDotNet.Attributes;
 using Hangfire;
 using Hangfire.InMemory;
@@ -26,6 +25,8 @@ public class ThroughputBenchmarks
     private BackgroundJobClient? _hangfireClient;
     private InMemoryStorage? _hangfireStorage;
     private IScheduler? _quartz;
+    private ServiceProvider? _coravelServices;
+    private Coravel.Queuing.Queue? _coravel;
 
     [ParamsSource(nameof(JobCounts))]
     public int Jobs { get; set; }
@@ -70,6 +71,9 @@ public class ThroughputBenchmarks
         _hangfireServer = null;
         _quartz?.Shutdown(waitForJobsToComplete: false).GetAwaiter().GetResult();
         _quartz = null;
+        _coravelServices?.Dispose();
+        _coravelServices = null;
+        _coravel = null;
         if (_database is not null)
         {
             BenchDatabase.Delete(_database);
@@ -80,28 +84,18 @@ public class ThroughputBenchmarks
 
     /// <summary>The practical limit: a channel drained by one reader per core, running a no-op delegate per item.</summary>
     [Benchmark(Baseline = true)]
-    public async Task RawChannel()
-    {
-        var channel = Channel.CreateUnbounded<Func<int, int>>(new UnboundedChannelOptions { SingleWriter = true });
-        var completion = new Completion(Jobs);
-        var readers = Enumerable.Range(0, Environment.ProcessorCount).Select(_ => Task.Run(async () =>
-        {
-            await foreach (var work in channel.Reader.ReadAllAsync())
-            {
-                work(0);
-                completion.One();
-            }
-        })).ToArray();
-        Func<int, int> noop = static i => i;
-        for (var i = 0; i < Jobs; i++)
-        {
-            channel.Writer.TryWrite(noop);
-        }
+    public Task RawChannel() => Peers.RawChannelAsync(Jobs);
 
-        await completion.Task;
-        channel.Writer.Complete();
-        await Task.WhenAll(readers);
-    }
+    /// <summary>TPL Dataflow's <c>ActionBlock</c>, 64 at a time.</summary>
+    [Benchmark]
+    public Task ActionBlock() => Peers.ActionBlockAsync(Jobs);
+
+    [IterationSetup(Targets = [nameof(CoravelQueue)])]
+    public void SetupCoravel() => (_coravelServices, _coravel) = Peers.StartCoravel();
+
+    /// <summary>Coravel's in-memory queue: invocables with a payload, consumed directly.</summary>
+    [Benchmark]
+    public Task CoravelQueue() => Peers.CoravelAsync(_coravel!, Jobs);
 
     [Benchmark]
     public Task JobRuntimeInMemory() => _burst!.RunAsync(Jobs);
