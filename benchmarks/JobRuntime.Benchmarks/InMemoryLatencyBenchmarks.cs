@@ -64,20 +64,10 @@ public class InMemoryLatencyBenchmarks
 
     /// <summary>The floor: handing work to the thread pool and hearing back.</summary>
     [Benchmark(Baseline = true)]
-    public async Task ThreadPoolHop()
-    {
-        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        ThreadPool.UnsafeQueueUserWorkItem(static s => ((TaskCompletionSource)s!).TrySetResult(), started, preferLocal: false);
-        await started.Task;
-    }
+    public Task ThreadPoolHop() => LatencyBenchmarks.HopAsync();
 
     [Benchmark]
-    public async Task JobRuntimeSubmitToStart()
-    {
-        _signals!.Started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _jobs!.SubmitAsync(new SignalArgs(false));
-        await _signals.Started.Task;
-    }
+    public Task JobRuntimeSubmitToStart() => LatencyBenchmarks.SubmitToStartAsync(_jobs!, _signals!);
 
     [Benchmark]
     public async Task ActionBlockPostToStart()

@@ -126,7 +126,10 @@ public class LatencyBenchmarks
 
     /// <summary>The floor: handing work to the thread pool and hearing back.</summary>
     [Benchmark(Baseline = true)]
-    public async Task ThreadPoolHop()
+    public Task ThreadPoolHop() => HopAsync();
+
+    /// <summary>Hands a work item to the thread pool and waits until it ran.</summary>
+    internal static async Task HopAsync()
     {
         var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         ThreadPool.UnsafeQueueUserWorkItem(static s => ((TaskCompletionSource)s!).TrySetResult(), started, preferLocal: false);
@@ -134,11 +137,14 @@ public class LatencyBenchmarks
     }
 
     [Benchmark]
-    public async Task SubmitToStart()
+    public Task SubmitToStart() => SubmitToStartAsync(_jobs!, _signals!);
+
+    /// <summary>Submits a signalling job and waits until its handler started.</summary>
+    internal static async Task SubmitToStartAsync(IJobManager jobs, Signals signals)
     {
-        _signals!.Started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        await _jobs!.SubmitAsync(new SignalArgs(false));
-        await _signals.Started.Task;
+        signals.Started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await jobs.SubmitAsync(new SignalArgs(false));
+        await signals.Started.Task;
     }
 
     [IterationSetup(Target = nameof(CancelToObserved))]
