@@ -11,7 +11,8 @@ namespace JobRuntime.Benchmarks;
 /// and bytes allocated per job. The later rounds show the warmed-up process. With <c>--peers</c>,
 /// each round also runs the same N through Coravel's queue, TPL Dataflow's <c>ActionBlock</c> and a
 /// raw channel in the same process, one after the other, and prints the ratios to JobRuntime.
-/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers]
+/// <c>--alloc-profile</c> prints where the last round's bytes went, by type.
+/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers] [--alloc-profile]
 /// </summary>
 internal static class SteadyLoop
 {
@@ -40,8 +41,11 @@ internal static class SteadyLoop
             {
                 await using var services = builder.Services.BuildServiceProvider();
                 using var burst = await NoopBurst.StartAsync(services);
-                var ours = Measure($"{store} round {round}", jobs, () => burst.RunAsync(jobs));
-                var result = await ours;
+                using var profile = args.Contains("--alloc-profile") && round == rounds ? new AllocationProfile() : null;
+                profile?.Start();
+                var result = await Measure($"{store} round {round}", jobs, () => burst.RunAsync(jobs));
+                profile?.Stop();
+                profile?.Print(jobs);
                 if (peers)
                 {
                     var (coravelServices, coravel) = Peers.StartCoravel();

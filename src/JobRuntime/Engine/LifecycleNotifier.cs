@@ -9,7 +9,10 @@ namespace JobRuntime.Engine;
 /// <summary>
 /// Turns each transition of a job into everything it emits: its event (to the broker's
 /// subscribers), its log line, its metrics and its trace. One method per transition; nothing else
-/// in the engine publishes, logs a job's transition or counts one.
+/// in the engine publishes, logs a job's transition or counts one. An event is made only when the
+/// broker has someone to give it to (<see cref="IProgressBroker.HasSubscribers"/>): a job nobody
+/// watches costs no events. Each is published after the transition was stored, so a subscriber
+/// that joins later finds the transition in the store (the manager's watches read it first).
 /// </summary>
 internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetrics metrics, ILogger logger, TimeProvider time)
 {
@@ -23,11 +26,17 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         if (job.IsTerminal)
         {
             metrics.CancelledWhilePending(1);
-            broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Error = job.Error });
+            if (broker.HasSubscribers(job.Id))
+            {
+                broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Error = job.Error });
+            }
         }
         else
         {
-            broker.Publish(new JobEvent(job.Id, JobEventKind.Submitted, JobStatus.Pending, Now) { JobType = job.Type });
+            if (broker.HasSubscribers(job.Id))
+            {
+                broker.Publish(new JobEvent(job.Id, JobEventKind.Submitted, JobStatus.Pending, Now) { JobType = job.Type });
+            }
         }
     }
 
@@ -35,13 +44,21 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
     public void CancelledBeforeRun(JobId id, IReadOnlyList<JobId> dependents)
     {
         metrics.CancelledWhilePending(1);
-        broker.Publish(new JobEvent(id, JobEventKind.Cancelled, JobStatus.Cancelled, Now) { Error = JobStoreErrors.CancelledBeforeRun });
+        if (broker.HasSubscribers(id))
+        {
+            broker.Publish(new JobEvent(id, JobEventKind.Cancelled, JobStatus.Cancelled, Now) { Error = JobStoreErrors.CancelledBeforeRun });
+        }
         DependentsCancelled(dependents);
     }
 
     /// <summary>A running job (here or on another node) was asked to stop.</summary>
     public void CancellationRequested(JobId id)
-        => broker.Publish(new JobEvent(id, JobEventKind.CancellationRequested, JobStatus.Running, Now));
+    {
+        if (broker.HasSubscribers(id))
+        {
+            broker.Publish(new JobEvent(id, JobEventKind.CancellationRequested, JobStatus.Running, Now));
+        }
+    }
 
     /// <summary>An attempt started running here: its trace activity begins (current while the handler runs).</summary>
     public void Started(JobRun run)
@@ -50,17 +67,35 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
         Log.Started(logger, job.Id, job.Type, job.Attempt);
         run.Activity = StartActivity(job);
-        broker.Publish(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
+        if (broker.HasSubscribers(job.Id))
+        {
+            broker.Publish(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
+        }
     }
 
     public void Progress(JobRun run, JobProgress progress)
-        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Progress, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress });
+    {
+        if (broker.HasSubscribers(run.Job.Id))
+        {
+            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Progress, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress });
+        }
+    }
 
     public void StageChanged(JobRun run, JobProgress progress, string stage)
-        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.StageChanged, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress, Name = stage });
+    {
+        if (broker.HasSubscribers(run.Job.Id))
+        {
+            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.StageChanged, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress, Name = stage });
+        }
+    }
 
     public void Custom(JobRun run, string name, object? data)
-        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Custom, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Data = data });
+    {
+        if (broker.HasSubscribers(run.Job.Id))
+        {
+            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Custom, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Data = data });
+        }
+    }
 
     /// <summary>At a job's deadline, before its token trips: a summary line (not the whole dump, 7–10 KB, which the job keeps) and a warning.</summary>
     public void TimeoutCaptured(JobRun run, ThreadDump dump)
@@ -118,7 +153,10 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         metrics.CancelledWhilePending(ids.Count);
         foreach (var id in ids)
         {
-            broker.Publish(new JobEvent(id, JobEventKind.Cancelled, JobStatus.Cancelled, Now) { Error = new JobError("DependencyFailed", "A parent job did not complete.") });
+            if (broker.HasSubscribers(id))
+            {
+                broker.Publish(new JobEvent(id, JobEventKind.Cancelled, JobStatus.Cancelled, Now) { Error = new JobError("DependencyFailed", "A parent job did not complete.") });
+            }
         }
     }
 
@@ -131,12 +169,18 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
             if (job.IsTerminal)
             {
                 metrics.Ended(job.Type, job.Status, TimeSpan.Zero);
-                broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+                if (broker.HasSubscribers(job.Id))
+                {
+                    broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+                }
             }
             else
             {
                 metrics.Requeued(job.Type, retry: true);
-                broker.Publish(new JobEvent(job.Id, JobEventKind.Retrying, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+                if (broker.HasSubscribers(job.Id))
+                {
+                    broker.Publish(new JobEvent(job.Id, JobEventKind.Retrying, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
+                }
             }
         }
 
@@ -145,13 +189,21 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
 
     /// <summary>Progress of a job running on another node, for this node's watchers.</summary>
     public void RelayProgress(JobId id, JobProgress progress)
-        => broker.Publish(new JobEvent(id, JobEventKind.Progress, JobStatus.Running, Now) { Progress = progress });
+    {
+        if (broker.HasSubscribers(id))
+        {
+            broker.Publish(new JobEvent(id, JobEventKind.Progress, JobStatus.Running, Now) { Progress = progress });
+        }
+    }
 
     /// <summary>A watched job started or ended on another node, read from its stored row.</summary>
     public void RelayState(JobSnapshot job)
     {
         var kind = job.IsTerminal ? JobEvent.KindFor(job.Status) : JobEventKind.Started;
-        broker.Publish(new JobEvent(job.Id, kind, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress, Error = job.Error });
+        if (broker.HasSubscribers(job.Id))
+        {
+            broker.Publish(new JobEvent(job.Id, kind, job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress, Error = job.Error });
+        }
     }
 
     private void Retrying(JobRun run, JobCompletion completion, Exception? exception)
@@ -160,7 +212,10 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         Log.Retrying(logger, exception, job.Id, job.Type, job.Attempt, job.MaxAttempts, completion.RetryAt!.Value);
         metrics.Requeued(job.Type, retry: true);
         run.Activity?.SetStatus(ActivityStatusCode.Error, completion.Error?.Message);
-        broker.Publish(new JobEvent(job.Id, JobEventKind.Retrying, JobStatus.Pending, Now) { JobType = job.Type, Attempt = job.Attempt, Error = completion.Error });
+        if (broker.HasSubscribers(job.Id))
+        {
+            broker.Publish(new JobEvent(job.Id, JobEventKind.Retrying, JobStatus.Pending, Now) { JobType = job.Type, Attempt = job.Attempt, Error = completion.Error });
+        }
     }
 
     private void Requeued(JobRun run)
@@ -168,7 +223,10 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         var job = run.Job;
         Log.Requeued(logger, job.Id);
         metrics.Requeued(job.Type, retry: false);
-        broker.Publish(new JobEvent(job.Id, JobEventKind.Requeued, JobStatus.Pending, Now) { JobType = job.Type, Attempt = job.Attempt });
+        if (broker.HasSubscribers(job.Id))
+        {
+            broker.Publish(new JobEvent(job.Id, JobEventKind.Requeued, JobStatus.Pending, Now) { JobType = job.Type, Attempt = job.Attempt });
+        }
     }
 
     private void Ended(JobRun run, JobCompletion completion, JobExecutionResult result)
@@ -197,17 +255,25 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
 
         metrics.Ended(job.Type, status, result.Duration);
         activity?.SetTag("jobruntime.job.status", status.ToString());
-        broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(status), status, Now)
+        if (broker.HasSubscribers(job.Id))
         {
-            JobType = job.Type,
-            Attempt = job.Attempt,
-            Progress = completion.Progress,
-            Error = completion.Error,
-        });
+            broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(status), status, Now)
+            {
+                JobType = job.Type,
+                Attempt = job.Attempt,
+                Progress = completion.Progress,
+                Error = completion.Error,
+            });
+        }
     }
 
     private void Warn(JobRun run, string name, JobError error, object data)
-        => broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Warning, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Error = error, Data = data });
+    {
+        if (broker.HasSubscribers(run.Job.Id))
+        {
+            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Warning, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Error = error, Data = data });
+        }
+    }
 
     private static Activity? StartActivity(JobSnapshot job)
     {

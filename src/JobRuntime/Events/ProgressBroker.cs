@@ -60,7 +60,7 @@ internal sealed class ProgressBroker : IProgressBroker
                 topic.Terminal = jobEvent;
             }
 
-            topic.FanOut.Post(jobEvent, last: finished);
+            topic.FanOut?.Post(jobEvent, last: finished);
             _all.Post(jobEvent, last: false);
         }
         finally
@@ -86,7 +86,7 @@ internal sealed class ProgressBroker : IProgressBroker
 
     /// <summary>Whether anyone here would receive events of this job (its own subscribers or an all-jobs stream).</summary>
     public bool HasSubscribers(JobId jobId) =>
-        _all.Count > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.FanOut.Count > 0);
+        _all.Count > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.FanOut?.Count > 0);
 
     public JobEventSubscription Subscribe(JobId jobId, int? bufferCapacity = null)
     {
@@ -120,7 +120,7 @@ internal sealed class ProgressBroker : IProgressBroker
                 });
             }
 
-            topic.FanOut.Add(queue);
+            (topic.FanOut ??= new FanOut()).Add(queue);
         }
         finally
         {
@@ -159,8 +159,8 @@ internal sealed class ProgressBroker : IProgressBroker
     {
         lock (topic)
         {
-            topic.FanOut.Remove(queue);
-            if (topic.FanOut.Count == 0 && topic.Lifecycle is null && topic.Terminal is null)
+            topic.FanOut?.Remove(queue);
+            if (topic.FanOut?.Count is null or 0 && topic.Lifecycle is null && topic.Terminal is null)
             {
                 topic.Removed = true;
                 _topics.TryRemove(new KeyValuePair<JobId, Topic>(jobId, topic));
@@ -173,7 +173,8 @@ internal sealed class ProgressBroker : IProgressBroker
     {
         public bool Removed;
 
-        public readonly FanOut FanOut = new();
+        /// <summary>Its subscribers; made by the first (a job seen only by all-jobs streams needs none).</summary>
+        public FanOut? FanOut;
 
         public JobEvent? Lifecycle;
 

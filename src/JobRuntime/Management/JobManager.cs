@@ -163,8 +163,9 @@ internal sealed class JobManager : IJobManager
         var reader = subscription.Reader;
         if (!reader.TryPeek(out _))
         {
-            // The broker has seen nothing of the job in this process: start from the stored state.
-            var job = await _store.GetAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
+            // The broker has nothing of the job (no one watched it until now, or it runs elsewhere):
+            // start from the stored state, with a running job's live progress.
+            var job = await GetAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new JobNotFoundException(jobId);
             yield return JobEvent.FromSnapshot(job, _time.GetUtcNow());
             if (job.IsTerminal)
             {

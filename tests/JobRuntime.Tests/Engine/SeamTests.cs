@@ -59,6 +59,25 @@ public sealed class SeamTests
     }
 
     [Fact]
+    public async Task AJobNobodyWatches_CostsNoEvents_AndALateWatcherStillGetsItsState()
+    {
+        var recording = new RecordingBroker(new ProgressBroker(Options.Create(new JobRuntimeOptions())), askInner: true);
+        await using var runtime = TestRuntime.Create(builder: b => b.Services.Replace(ServiceDescriptor.Singleton<IProgressBroker>(recording)));
+
+        var a = await runtime.Manager.SubmitAsync(new EchoArgs(1, Steps: 3));
+        var b = await runtime.Manager.SubmitAsync(new EchoArgs(2, Steps: 3));
+        var last = await runtime.Manager.SubmitAsync(new EchoArgs(3), new JobSubmitOptions { DependsOn = [a, b] });
+        await runtime.Manager.WaitForResultAsync<EchoResult>(last).WaitAsync(Guard);
+
+        // Nobody subscribed to a or b while they ran: not one event was made for them.
+        Assert.DoesNotContain(recording.Published, e => e.JobId == a || e.JobId == b);
+        var watched = await runtime.Manager.WatchAsync(a).ToListAsync().AsTask().WaitAsync(Guard);
+        var state = Assert.Single(watched);
+        Assert.Equal(JobStatus.Completed, state.Status);
+        Assert.Equal(3, state.Progress!.Current);
+    }
+
+    [Fact]
     public async Task DecoratedStore_EveryCallGoesThroughTheDecorator()
     {
         CountingStore? counter = null;
@@ -135,7 +154,8 @@ public sealed class SeamTests
     }
 
     /// <summary>A broker of the user's own (here around the built-in one) that records what was published.</summary>
-    private sealed class RecordingBroker(IProgressBroker inner) : IProgressBroker
+    /// <summary>Records what is published; with <paramref name="askInner"/>, says who listens as the inner broker does (else: always, the interface's default).</summary>
+    private sealed class RecordingBroker(IProgressBroker inner, bool askInner = false) : IProgressBroker
     {
         private int _subscriptions;
 
@@ -158,5 +178,7 @@ public sealed class SeamTests
         public JobEventSubscription SubscribeAll(int? bufferCapacity = null) => inner.SubscribeAll(bufferCapacity);
 
         public bool TryGetState(JobId jobId, out JobEventState state) => inner.TryGetState(jobId, out state);
+
+        public bool HasSubscribers(JobId jobId) => !askInner || inner.HasSubscribers(jobId);
     }
 }
