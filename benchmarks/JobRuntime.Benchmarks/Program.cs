@@ -9,7 +9,7 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --quick --filter '*'    a few minutes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --smoke --filter '*'    CI: each benchmark once, tiny sizes
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --pg-burndown          PostgreSQL burn-down, two worker processes
-//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --steady --store sqlite  steady-state loop for profiling and A/B runs
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --steady --store sqlite  steady-state loop for profiling and A/B runs (--peers: Coravel, ActionBlock, channel; --alloc-profile)
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --cancel-latency        in-memory cancel latency, many samples
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --timeout-cost [--load]  what an EventPipe dump at a timeout costs the job
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --sse-fanout             progress at 20,000/s over SSE to 1, 100 and 1,000 clients on loopback
