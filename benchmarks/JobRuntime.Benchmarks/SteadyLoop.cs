@@ -30,7 +30,8 @@ internal static class SteadyLoop
 
         for (var round = 1; round <= rounds; round++)
         {
-            var builder = new ServiceCollection().AddJobRuntime(o => o.MaxConcurrency = 64).AddHandler<NoopHandler>("noop");
+            var concurrency = int.Parse(Value(args, "--concurrency") ?? "64", CultureInfo.InvariantCulture);
+            var builder = new ServiceCollection().AddJobRuntime(o => o.MaxConcurrency = concurrency).AddHandler<NoopHandler>("noop");
             var database = store == "sqlite" ? Path.Combine(Path.GetTempPath(), $"jobruntime-steady-{Guid.NewGuid():N}.db") : null;
             if (database is not null)
             {

@@ -135,7 +135,15 @@ async function run(event) {
       const nuts = await view(started.nutsId);
       if (nuts.status !== "Completed") { say("The NUTS job ended " + nuts.status + (nuts.error ? ": " + nuts.error.message : ".")); return; }
       const p = nuts.result;
-      chains.forEach(c => { c.fill.style.width = "100%"; });
+      // Live chain events are progress (the newest kept when a reader falls behind); the result is
+      // the final word on each chain.
+      chains.forEach((c, i) => {
+        const chain = p.chains[i];
+        c.fill.style.width = "100%";
+        c.row.className = "chain done";
+        c.text.textContent = "done, step size " + number(chain.stepSize, 3) + ", divergences " + chain.divergences;
+        c.text.className = chain.divergences > 0 ? "diverging" : "";
+      });
       $("divergences").textContent = p.divergences + " divergences after warm-up; max R-hat " + number(p.maxRHat, 4) + ", min bulk ESS " + Math.round(p.minEssBulk);
       $("posterior-table").replaceChildren(table(
         "Posterior (NUTS, " + p.chains.length + " chains × " + p.drawsPerChain + " draws" + (p.warmStarted ? ", warm-started from the fit" : "") + ")",

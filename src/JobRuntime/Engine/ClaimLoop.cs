@@ -88,6 +88,15 @@ internal sealed class ClaimLoop(
                 {
                     break;
                 }
+
+                if (executor.AvailableSlots < options.MaxConcurrency)
+                {
+                    // Woken while jobs run here (most often: one of them freed its slot, and others are
+                    // about to): go to the back of the thread pool's queue first, so that one claim
+                    // fills every slot freed meanwhile instead of one claim per finished job. When
+                    // nothing runs, a submit is claimed at once.
+                    await Task.Yield();
+                }
             }
         }
     }

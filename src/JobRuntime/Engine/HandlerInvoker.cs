@@ -33,8 +33,9 @@ internal sealed class HandlerInvoker(
         }
 
         var parents = job.DependsOn.Count == 0 ? [] : await ReadParentsAsync(job, token).ConfigureAwait(false);
-        var scope = scopes.CreateAsyncScope();
-        await using (scope.ConfigureAwait(false))
+        // The scope itself is the async disposable (an AsyncServiceScope wrapper would be boxed here).
+        var scope = scopes.CreateScope();
+        try
         {
             // TryGetValue first: the method group would be a new delegate on every call.
             if (!_handlerLoggers.TryGetValue(descriptor.HandlerType, out var logger))
@@ -48,6 +49,17 @@ internal sealed class HandlerInvoker(
                 : null;
             var context = new JobContext(job, token, logger, scope.ServiceProvider, parents, run, options.SerializerOptions);
             return await descriptor.InvokeAsync(scope.ServiceProvider, job.Payload, context, options.SerializerOptions).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (scope is IAsyncDisposable asyncScope)
+            {
+                await asyncScope.DisposeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                scope.Dispose();
+            }
         }
     }
 
