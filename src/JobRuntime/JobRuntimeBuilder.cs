@@ -12,7 +12,13 @@ public sealed class JobRuntimeBuilder
     /// <summary>The service collection, for extension packages (stores, diagnostics).</summary>
     public IServiceCollection Services { get; }
 
-    /// <summary>Registers a handler for a job type. The handler's argument and result types are read from its <see cref="IJobHandler{TArgs, TResult}"/> interface.</summary>
+    /// <summary>
+    /// Registers a handler for a job type. The handler's argument and result types are read from its
+    /// <see cref="IJobHandler{TArgs, TResult}"/> interface. Each attempt gets its own handler: from the
+    /// attempt's DI scope (transient unless the application registered the handler type in DI first,
+    /// with a lifetime of its choosing), or — when the handler has only a public parameterless
+    /// constructor, is not disposable and was not registered first — made directly, without a scope.
+    /// </summary>
     /// <typeparam name="THandler">The handler; it must implement <see cref="IJobHandler{TArgs, TResult}"/> exactly once.</typeparam>
     /// <param name="jobType">The job type's name, stored with each job.</param>
     /// <param name="configure">Sets the handler's defaults (dedicated thread, queue, timeout, attempts).</param>
@@ -208,7 +214,13 @@ public sealed class JobRuntimeBuilder
             throw new ArgumentException($"Timeout of job type '{jobType}' must be positive and at most {JobSubmitOptions.MaxTimeout.TotalDays:0} days (was {timeout}).", nameof(configure));
         }
 
-        Services.AddSingleton<JobHandlerDescriptor>(new JobHandlerDescriptor<THandler, TArgs, TResult>(jobType, options));
+        // A handler that asks for nothing and that the application did not register itself is made
+        // directly for each attempt: no DI scope, no container lookup.
+        var registeredByApp = Services.Any(d => d.ServiceType == typeof(THandler));
+        Services.AddSingleton<JobHandlerDescriptor>(new JobHandlerDescriptor<THandler, TArgs, TResult>(jobType, options)
+        {
+            CreatedDirectly = !registeredByApp && JobHandlerDescriptor<THandler, TArgs, TResult>.AsksForNothing(),
+        });
         Services.TryAddTransient<THandler>();
     }
 

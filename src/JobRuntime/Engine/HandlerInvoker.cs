@@ -33,8 +33,8 @@ internal sealed class HandlerInvoker(
         }
 
         var parents = job.DependsOn.Count == 0 ? [] : await ReadParentsAsync(job, token).ConfigureAwait(false);
-        // The scope itself is the async disposable (an AsyncServiceScope wrapper would be boxed here).
-        var scope = scopes.CreateScope();
+        // Made on first use: a handler created without DI that never asks for a service needs none.
+        var scope = new LazyServiceScope(scopes);
         try
         {
             // TryGetValue first: the method group would be a new delegate on every call.
@@ -47,19 +47,12 @@ internal sealed class HandlerInvoker(
             using var logScope = logger.IsEnabled(LogLevel.Critical)
                 ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) })
                 : null;
-            var context = new JobContext(job, token, logger, scope.ServiceProvider, parents, run, options.SerializerOptions);
-            return await descriptor.InvokeAsync(scope.ServiceProvider, job.Payload, context, options.SerializerOptions).ConfigureAwait(false);
+            var context = new JobContext(job, token, logger, scope, parents, run, options.SerializerOptions);
+            return await descriptor.InvokeAsync(scope, job.Payload, context, options.SerializerOptions).ConfigureAwait(false);
         }
         finally
         {
-            if (scope is IAsyncDisposable asyncScope)
-            {
-                await asyncScope.DisposeAsync().ConfigureAwait(false);
-            }
-            else
-            {
-                scope.Dispose();
-            }
+            await scope.DisposeAsync().ConfigureAwait(false);
         }
     }
 

@@ -41,7 +41,7 @@ public sealed class JobContext
     /// <summary>A logger whose scope carries the job's id and type.</summary>
     public ILogger Logger { get; }
 
-    /// <summary>The attempt's DI scope.</summary>
+    /// <summary>The attempt's DI scope (made on first use; disposed when the attempt ends).</summary>
     public IServiceProvider Services { get; }
 
     /// <summary>The parent jobs (all terminal; completed unless the job runs on parent failure).</summary>

@@ -17,6 +17,13 @@ internal abstract class JobHandlerDescriptor(string name, Type handlerType, Type
 
     public JobHandlerOptions Options { get; } = options;
 
+    /// <summary>
+    /// Whether the handler is made with its parameterless constructor, without DI (and so without a
+    /// DI scope): set at registration when the handler asks for nothing — a public parameterless
+    /// constructor and no other, not disposable — and was not registered in DI before.
+    /// </summary>
+    public bool CreatedDirectly { get; init; }
+
     /// <summary>Serializes submit arguments as the handler's declared argument type.</summary>
     /// <exception cref="JobPayloadException">The arguments do not fit the handler or do not serialize.</exception>
     public abstract string SerializeArgs<T>(T args, JsonSerializerOptions options);
@@ -77,10 +84,22 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
     public override async ValueTask<string> InvokeAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options)
     {
         var args = Deserialize(payload, options);
-        var handler = ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+        var handler = CreatedDirectly ? Create() : ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
         var result = await handler.ExecuteAsync(args, context).ConfigureAwait(false);
         return JsonSerializer.Serialize(result, TypeInfo<TResult>(options));
     }
+
+    /// <summary>Whether <typeparamref name="THandler"/> can be made without DI: one public constructor, parameterless, and nothing to dispose.</summary>
+    public static bool AsksForNothing()
+    {
+        var constructors = typeof(THandler).GetConstructors();
+        return !typeof(THandler).IsAbstract
+            && constructors.Length == 1 && constructors[0].GetParameters().Length == 0
+            && !typeof(IDisposable).IsAssignableFrom(typeof(THandler))
+            && !typeof(IAsyncDisposable).IsAssignableFrom(typeof(THandler));
+    }
+
+    private static THandler Create() => Activator.CreateInstance<THandler>();
 
     private static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options)
     {
