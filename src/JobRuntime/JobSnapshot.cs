@@ -47,17 +47,27 @@ public sealed record JobSnapshot
     /// <summary>The most attempts the job may make.</summary>
     public int MaxAttempts { get; init; } = 1;
 
-    /// <summary>When the job was submitted.</summary>
-    public DateTimeOffset CreatedAt { get; init; }
+    // The times are kept as UTC ticks (8 bytes; a DateTimeOffset takes 16 and a nullable one 24): a
+    // snapshot is copied at each transition and held by the store while the job waits. They read back
+    // as the same instants, in UTC.
+    private const long NoTime = long.MinValue;
+    private long _createdAt;
+    private long _scheduledAt;
+    private long _startedAt = NoTime;
+    private long _completedAt = NoTime;
+    private long _timeout = NoTime;
 
-    /// <summary>The earliest time the job may run (its run time, or the end of a retry back-off).</summary>
-    public DateTimeOffset ScheduledAt { get; init; }
+    /// <summary>When the job was submitted (UTC).</summary>
+    public DateTimeOffset CreatedAt { get => new(_createdAt, TimeSpan.Zero); init => _createdAt = value.UtcTicks; }
 
-    /// <summary>When the current or last attempt started.</summary>
-    public DateTimeOffset? StartedAt { get; init; }
+    /// <summary>The earliest time the job may run (its run time, or the end of a retry back-off; UTC).</summary>
+    public DateTimeOffset ScheduledAt { get => new(_scheduledAt, TimeSpan.Zero); init => _scheduledAt = value.UtcTicks; }
 
-    /// <summary>When the job reached a terminal state.</summary>
-    public DateTimeOffset? CompletedAt { get; init; }
+    /// <summary>When the current or last attempt started (UTC).</summary>
+    public DateTimeOffset? StartedAt { get => Time(_startedAt); init => _startedAt = value?.UtcTicks ?? NoTime; }
+
+    /// <summary>When the job reached a terminal state (UTC).</summary>
+    public DateTimeOffset? CompletedAt { get => Time(_completedAt); init => _completedAt = value?.UtcTicks ?? NoTime; }
 
     /// <summary>How long the last attempt ran, once the job is terminal.</summary>
     public TimeSpan? Duration => StartedAt is { } started && CompletedAt is { } completed ? completed - started : null;
@@ -81,7 +91,7 @@ public sealed record JobSnapshot
     public string? IdempotencyKey { get; init; }
 
     /// <summary>The time limit of one attempt, if any.</summary>
-    public TimeSpan? Timeout { get; init; }
+    public TimeSpan? Timeout { get => _timeout == NoTime ? null : new TimeSpan(_timeout); init => _timeout = value?.Ticks ?? NoTime; }
 
     /// <summary>Whether a cancellation was requested while the job ran.</summary>
     public bool CancellationRequested { get; init; }
@@ -175,4 +185,6 @@ public sealed record JobSnapshot
             return JsonSerializer.SerializeToElement(json);
         }
     }
+
+    private static DateTimeOffset? Time(long ticks) => ticks == NoTime ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
 }

@@ -7,6 +7,29 @@ namespace JobRuntime.Tests.Models;
 public sealed class JobSnapshotTests
 {
     [Fact]
+    public void Times_ReadBackAsTheSameInstantsInUtc_AndUnsetOnesStayUnset()
+    {
+        var created = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.FromHours(2)).AddTicks(7);
+        var job = new JobSnapshot { Id = JobId.New(), Type = "t", Queue = "q", Payload = "{}", CreatedAt = created, ScheduledAt = created };
+
+        Assert.Equal(created, job.CreatedAt);
+        Assert.Equal(TimeSpan.Zero, job.CreatedAt.Offset);
+        Assert.Equal(created.UtcTicks, job.ScheduledAt.UtcTicks);
+        Assert.Null(job.StartedAt);
+        Assert.Null(job.CompletedAt);
+        Assert.Null(job.Timeout);
+        Assert.Null(job.Duration);
+
+        var finished = job with { StartedAt = created, CompletedAt = created.AddSeconds(3), Timeout = TimeSpan.FromSeconds(5) };
+        Assert.Equal(TimeSpan.FromSeconds(3), finished.Duration);
+        Assert.Equal(TimeSpan.FromSeconds(5), finished.Timeout);
+        Assert.Equal(job.CreatedAt, finished.CreatedAt);
+        Assert.Null((finished with { Timeout = null, StartedAt = null }).Timeout);
+        Assert.Equal(job, job with { });
+        Assert.NotEqual(job, finished);
+    }
+
+    [Fact]
     public async Task GetResultAndGetArgs_ReadTheStoredJsonAsTheHandlersTypes()
     {
         await using var runtime = TestRuntime.Create();
