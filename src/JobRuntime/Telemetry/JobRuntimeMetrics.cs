@@ -82,8 +82,23 @@ internal sealed class JobRuntimeMetrics : IDisposable
             _ => _timedOut,
         };
         counter.Add(1, Tag(type));
-        _duration.Record(duration.TotalSeconds, Tag(type), new KeyValuePair<string, object?>("jobruntime.job.status", status.ToString()));
+        if (_duration.Enabled)
+        {
+            _duration.Record(duration.TotalSeconds, Tag(type), new KeyValuePair<string, object?>("jobruntime.job.status", StatusName(status)));
+        }
     }
+
+    /// <summary>A status's name without boxing it (<c>ToString()</c> on an enum boxes).</summary>
+    private static string StatusName(JobStatus status) => status switch
+    {
+        JobStatus.Pending => nameof(JobStatus.Pending),
+        JobStatus.Running => nameof(JobStatus.Running),
+        JobStatus.Completed => nameof(JobStatus.Completed),
+        JobStatus.Failed => nameof(JobStatus.Failed),
+        JobStatus.Cancelled => nameof(JobStatus.Cancelled),
+        JobStatus.TimedOut => nameof(JobStatus.TimedOut),
+        _ => status.ToString(),
+    };
 
     public void Abandoned(string type) => _abandoned.Add(1, Tag(type));
 
