@@ -139,6 +139,11 @@ internal static class JobsApi
         {
             errors["options.dependsOn"] = [ex.Message];
         }
+        catch (JobSubmitRejectedException ex)
+        {
+            // A submit filter of the application said no.
+            errors["submit"] = [ex.Message];
+        }
         catch (ArgumentException ex) when (!errors.ContainsKey("options"))
         {
             errors["options"] = [ex.Message];

@@ -42,6 +42,42 @@ public sealed class JobRuntimeBuilder
         return this;
     }
 
+    /// <summary>
+    /// Adds a middleware around every attempt of every job (see <see cref="IJobMiddleware"/>). The first
+    /// added is the outermost. Each attempt gets its own from the attempt's DI scope: transient unless
+    /// the application registered the type in DI itself. Adding the same type again changes nothing.
+    /// </summary>
+    /// <typeparam name="TMiddleware">The middleware.</typeparam>
+    /// <returns>This builder.</returns>
+    public JobRuntimeBuilder UseMiddleware<TMiddleware>()
+        where TMiddleware : class, IJobMiddleware
+    {
+        var types = Services.FirstOrDefault(d => d.ServiceType == typeof(JobMiddlewareTypes))?.ImplementationInstance as JobMiddlewareTypes;
+        if (types is null)
+        {
+            types = new JobMiddlewareTypes();
+            Services.AddSingleton(types);
+        }
+
+        types.Add(typeof(TMiddleware));
+        Services.TryAddTransient<TMiddleware>();
+        return this;
+    }
+
+    /// <summary>
+    /// Adds a filter that sees every submit before it is stored, and may change its options or refuse
+    /// it (see <see cref="IJobSubmitFilter"/>). Filters run in the order they were added; each is a
+    /// singleton made by DI.
+    /// </summary>
+    /// <typeparam name="TFilter">The filter.</typeparam>
+    /// <returns>This builder.</returns>
+    public JobRuntimeBuilder AddSubmitFilter<TFilter>()
+        where TFilter : class, IJobSubmitFilter
+    {
+        Services.TryAddEnumerable(ServiceDescriptor.Singleton<IJobSubmitFilter, TFilter>());
+        return this;
+    }
+
     /// <summary>Registers a handler for a job type with explicit argument and result types (no reflection).</summary>
     /// <typeparam name="THandler">The handler.</typeparam>
     /// <typeparam name="TArgs">Its argument type.</typeparam>

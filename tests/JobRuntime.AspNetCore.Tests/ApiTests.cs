@@ -116,6 +116,28 @@ public sealed class ApiTests
         Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/jobs/api/jobs")).GetProperty("items").GetArrayLength());
     }
 
+    private sealed class NoStepsFilter : IJobSubmitFilter
+    {
+        public ValueTask<JobSubmitOptions> OnSubmitAsync(JobSubmitContext submit, CancellationToken cancellationToken)
+            => submit.JobType == "steps" && submit.Options.Title is null
+                ? throw new JobSubmitRejectedException("A steps job needs a title here.")
+                : ValueTask.FromResult(submit.Options);
+    }
+
+    [Fact]
+    public async Task Submit_RefusedByTheApplicationsFilter_Is400WithItsReason_AndNothingIsStored()
+    {
+        await using var host = await WebHost.StartAsync(runtime: r => r.AddSubmitFilter<NoStepsFilter>());
+
+        var response = await host.Client.PostAsync("/jobs/api/jobs", new StringContent("""{ "type": "steps", "args": { "value": 1, "steps": 1 } }""", Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var errors = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("errors");
+        Assert.Equal("A steps job needs a title here.", errors.GetProperty("submit")[0].GetString());
+        Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/jobs/api/jobs")).GetProperty("items").GetArrayLength());
+        Assert.Equal(HttpStatusCode.Created, (await host.Client.PostAsync("/jobs/api/jobs", new StringContent("""{ "type": "steps", "args": { "value": 1, "steps": 1 }, "options": { "title": "ok" } }""", Encoding.UTF8, "application/json"))).StatusCode);
+    }
+
     [Fact]
     public async Task Submit_NotJsonOrTooLarge_IsRefused()
     {

@@ -16,7 +16,8 @@ internal sealed class HandlerInvoker(
     IServiceScopeFactory scopes,
     ILoggerFactory loggerFactory,
     LifecycleNotifier notifier,
-    JobRuntimeOptions options)
+    JobRuntimeOptions options,
+    IReadOnlyList<Type> middleware)
 {
     // One logger per handler type, not one per attempt (a category name is built from the type each time).
     private readonly ConcurrentDictionary<Type, ILogger> _handlerLoggers = new();
@@ -48,12 +49,33 @@ internal sealed class HandlerInvoker(
                 ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) })
                 : null;
             var context = new JobContext(job, token, logger, scope, parents, run, options.SerializerOptions);
-            return await descriptor.InvokeAsync(scope, job.Payload, context, options.SerializerOptions).ConfigureAwait(false);
+            if (middleware.Count == 0)
+            {
+                return await descriptor.InvokeAsync(scope, job.Payload, context, options.SerializerOptions).ConfigureAwait(false);
+            }
+
+            var result = await Pipeline(descriptor, scope, job.Payload)(context).ConfigureAwait(false);
+            return descriptor.SerializeResult(result, options.SerializerOptions);
         }
         finally
         {
             await scope.DisposeAsync().ConfigureAwait(false);
         }
+    }
+
+    /// <summary>The middleware around the handler, outermost first, each made from the attempt's scope.</summary>
+    private JobExecutionDelegate Pipeline(JobHandlerDescriptor descriptor, IServiceProvider scope, string payload)
+    {
+        var serializer = options.SerializerOptions;
+        JobExecutionDelegate next = context => descriptor.InvokeHandlerAsync(scope, payload, context, serializer);
+        for (var i = middleware.Count - 1; i >= 0; i--)
+        {
+            var step = (IJobMiddleware)ActivatorUtilities.GetServiceOrCreateInstance(scope, middleware[i]);
+            var inner = next;
+            next = context => step.InvokeAsync(context, inner);
+        }
+
+        return next;
     }
 
     private async Task<IReadOnlyList<JobSnapshot>> ReadParentsAsync(JobSnapshot job, CancellationToken token)

@@ -49,7 +49,8 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         IJobStoreSignals? signals = null,
         IJobStoreLeadership? leadership = null,
         IJobStoreSchedules? schedules = null,
-        IServiceProvider? services = null)
+        IServiceProvider? services = null,
+        JobMiddlewareTypes? middleware = null)
     {
         // Logging is optional: without AddLogging the runtime runs silently.
         loggerFactory ??= Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
@@ -61,7 +62,7 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         Lifecycle = new JobLifecycle(_options, time);
         _hangs = new HangReporter(dumps, Notifier, _logger);
         _leases = new LeaseKeeper(store, executor, _runs, _hangs, Notifier, _options, time, _logger);
-        var invoker = new HandlerInvoker(store, registry, scopes, loggerFactory, Notifier, _options);
+        var invoker = new HandlerInvoker(store, registry, scopes, loggerFactory, Notifier, _options, middleware?.Types ?? []);
 
         // The claim loop is built after the parts a run needs; the recorder and the maintenance wake it through this.
         ClaimLoop? claims = null;

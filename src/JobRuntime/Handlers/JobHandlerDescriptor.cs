@@ -35,6 +35,13 @@ internal abstract class JobHandlerDescriptor(string name, Type handlerType, Type
     /// <summary>Deserializes the payload, runs the handler from <paramref name="services"/>, and serializes its result.</summary>
     /// <exception cref="JobPayloadException">The stored payload does not deserialize (the job fails without retry).</exception>
     public abstract ValueTask<string> InvokeAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options);
+
+    /// <summary>Deserializes the payload and runs the handler; its result unserialized (the end of a middleware pipeline).</summary>
+    public abstract ValueTask<object?> InvokeHandlerAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options);
+
+    /// <summary>Serializes what a pipeline returned as the handler's result type.</summary>
+    /// <exception cref="InvalidOperationException">The value is not of the handler's result type (a middleware short-circuited with something else).</exception>
+    public abstract string SerializeResult(object? result, JsonSerializerOptions options);
 }
 
 /// <summary>The typed descriptor; all reflection happens once, at registration.</summary>
@@ -87,6 +94,29 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
         var handler = CreatedDirectly ? Create() : ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
         var result = await handler.ExecuteAsync(args, context).ConfigureAwait(false);
         return JsonSerializer.Serialize(result, TypeInfo<TResult>(options));
+    }
+
+    public override async ValueTask<object?> InvokeHandlerAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options)
+    {
+        var args = Deserialize(payload, options);
+        var handler = CreatedDirectly ? Create() : ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+        return await handler.ExecuteAsync(args, context).ConfigureAwait(false);
+    }
+
+    public override string SerializeResult(object? result, JsonSerializerOptions options)
+    {
+        if (result is TResult typed)
+        {
+            return JsonSerializer.Serialize(typed, TypeInfo<TResult>(options));
+        }
+
+        if (result is null && default(TResult) is null)
+        {
+            return JsonSerializer.Serialize(default(TResult)!, TypeInfo<TResult>(options));
+        }
+
+        throw new InvalidOperationException(
+            $"The pipeline of job type '{Name}' returned {(result is null ? "null" : "a " + result.GetType().FullName)}, but its handler returns {typeof(TResult).FullName}: a middleware that answers instead of the handler must return the handler's result type.");
     }
 
     /// <summary>Whether <typeparamref name="THandler"/> can be made without DI: one public constructor, parameterless, and nothing to dispose.</summary>

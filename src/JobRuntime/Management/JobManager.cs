@@ -16,9 +16,11 @@ internal sealed class JobManager : IJobManager
     private readonly JobEngine _engine;
     private readonly JobRuntimeOptions _options;
     private readonly TimeProvider _time;
+    private readonly IJobSubmitFilter[] _filters;
 
-    public JobManager(IJobStore store, IProgressBroker broker, JobHandlerRegistry registry, JobEngine engine, IOptions<JobRuntimeOptions> options, TimeProvider time)
+    public JobManager(IJobStore store, IProgressBroker broker, JobHandlerRegistry registry, JobEngine engine, IOptions<JobRuntimeOptions> options, TimeProvider time, IEnumerable<IJobSubmitFilter>? filters = null)
     {
+        _filters = filters?.ToArray() ?? [];
         _store = store;
         _broker = broker;
         _registry = registry;
@@ -263,6 +265,12 @@ internal sealed class JobManager : IJobManager
     private async ValueTask<JobId> SubmitCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
     {
         options ??= DefaultSubmitOptions;
+        foreach (var filter in _filters)
+        {
+            options = await filter.OnSubmitAsync(new JobSubmitContext(descriptor.Name, payload, options, rerunOf), cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The submit filter {filter.GetType().FullName} returned no options (return the options it was given to keep them).");
+        }
+
         var now = _time.GetUtcNow();
         Validate(options, now);
         var scheduledAt = options.RunAt ?? (options.Delay is { } delay ? now + delay : now);
