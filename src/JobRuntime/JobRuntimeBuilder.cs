@@ -245,6 +245,11 @@ public sealed class JobRuntimeBuilder
             throw new ArgumentException($"Queue of job type '{jobType}' must be a non-blank name of at most {JobSubmitOptions.MaxNameLength} characters of well-formed text.", nameof(configure));
         }
 
+        if (options.Retry?.Validate() is { Count: > 0 } retryErrors)
+        {
+            throw new ArgumentException($"The retry policy of job type '{jobType}' is invalid: {string.Join(" ", retryErrors)}", nameof(configure));
+        }
+
         if (options.Timeout is { } timeout && (timeout <= TimeSpan.Zero || timeout > JobSubmitOptions.MaxTimeout))
         {
             throw new ArgumentException($"Timeout of job type '{jobType}' must be positive and at most {JobSubmitOptions.MaxTimeout.TotalDays:0} days (was {timeout}).", nameof(configure));

@@ -37,6 +37,10 @@ public sealed class JobRuntimeOptions
     /// <value>Default: 0.2.</value>
     public double RetryJitter { get; set; } = 0.2;
 
+    /// <summary>Where retry jitter draws its numbers (in [0, 1)): a seeded source makes retry times reproducible in tests.</summary>
+    /// <value>Default: <see langword="null"/>, for <see cref="Random.Shared"/>.</value>
+    public Func<double>? RetryRandom { get; set; }
+
     /// <summary>The time limit of one attempt unless the handler or submit sets one; <see langword="null"/> for none.</summary>
     /// <value>Default: none.</value>
     public TimeSpan? DefaultTimeout { get; set; }

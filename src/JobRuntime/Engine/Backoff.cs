@@ -10,12 +10,16 @@ internal static class Backoff
     /// The wait before try number <paramref name="attempt"/> + 1: <paramref name="first"/> doubled
     /// for each try after the first, capped at <paramref name="max"/>, then spread by ±<paramref name="jitter"/>.
     /// </summary>
-    public static TimeSpan Delay(TimeSpan first, int attempt, TimeSpan max, double jitter = 0)
+    public static TimeSpan Delay(TimeSpan first, int attempt, TimeSpan max, double jitter = 0, Func<double>? random = null)
+        => Spread(new JobRetryPolicy { Delay = first, MaxDelay = max }.DelayAfter(attempt), jitter, random);
+
+    /// <summary>A wait spread by ±<paramref name="jitter"/> (a fraction), with numbers in [0, 1) from <paramref name="random"/> (<see cref="Random.Shared"/> by default).</summary>
+    public static TimeSpan Spread(TimeSpan wait, double jitter, Func<double>? random = null)
     {
-        var ms = Math.Min(first.TotalMilliseconds * Math.Pow(2, Math.Max(0, attempt - 1)), max.TotalMilliseconds);
+        var ms = wait.TotalMilliseconds;
         if (jitter > 0)
         {
-            ms *= 1 + (jitter * ((2 * Random.Shared.NextDouble()) - 1));
+            ms *= 1 + (jitter * ((2 * (random ?? Random.Shared.NextDouble)()) - 1));
         }
 
         return TimeSpan.FromMilliseconds(Math.Max(0, ms));

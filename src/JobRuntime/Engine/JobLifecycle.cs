@@ -13,6 +13,7 @@ namespace JobRuntime.Engine;
 /// Succeeded          → Completed                      → Completed → Completed
 /// Faulted            → Retry, while attempts are left  → Pending   → Retrying
 ///                      and the error is retryable
+///                      (by the handler's retry policy)
 ///                    → Failed, otherwise               → Failed    → Failed
 /// Cancelled          → Cancelled                      → Cancelled → Cancelled
 /// TimedOut           → TimedOut (+ the thread dump)   → TimedOut  → TimedOut
@@ -21,8 +22,13 @@ namespace JobRuntime.Engine;
 /// </remarks>
 internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
 {
-    /// <summary>How long a failed attempt waits before its retry: exponential from <see cref="JobRuntimeOptions.RetryBaseDelay"/>, capped, jittered.</summary>
-    public TimeSpan RetryDelay(int attempt) => Backoff.Delay(options.RetryBaseDelay, attempt, options.RetryMaxDelay, options.RetryJitter);
+    /// <summary>
+    /// How long a failed attempt waits before its retry: by the handler's policy, or exponential from
+    /// <see cref="JobRuntimeOptions.RetryBaseDelay"/>, capped, jittered (numbers from <see cref="JobRuntimeOptions.RetryRandom"/>).
+    /// </summary>
+    public TimeSpan RetryDelay(int attempt, JobRetryPolicy? policy = null) => policy is null
+        ? Backoff.Delay(options.RetryBaseDelay, attempt, options.RetryMaxDelay, options.RetryJitter, options.RetryRandom)
+        : Backoff.Spread(policy.DelayAfter(attempt), policy.Jitter, options.RetryRandom);
 
     /// <summary>The completion to write for a run that ended with <paramref name="result"/>.</summary>
     public JobCompletion Completion(JobRun run, JobExecutionResult result)
@@ -45,9 +51,10 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
                 return JobCompletion.Release();
             default:
                 var error = JobError.FromException(result.Exception!);
-                if (IsRetryable(result.Exception) && job.Attempt < job.MaxAttempts && !run.LeaseLost)
+                var policy = run.Descriptor?.Options.Retry;
+                if (IsRetryable(result.Exception) && (policy is null || policy.Retries(result.Exception!)) && job.Attempt < job.MaxAttempts && !run.LeaseLost)
                 {
-                    return JobCompletion.Retry(error, time.GetUtcNow() + RetryDelay(job.Attempt), progress);
+                    return JobCompletion.Retry(error, time.GetUtcNow() + RetryDelay(job.Attempt, policy), progress);
                 }
 
                 return JobCompletion.Ended(JobStatus.Failed, error, run.Artifacts, progress);

@@ -46,6 +46,9 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
 
     public JobSnapshot Job { get; }
 
+    /// <summary>The job type's registration (<see langword="null"/> when no handler serves the type).</summary>
+    public JobHandlerDescriptor? Descriptor => _descriptor;
+
     public override JobId JobId => Job.Id;
 
     public override string Name => Job.Type;

@@ -18,4 +18,8 @@ public sealed class JobHandlerOptions
     /// <summary>The most attempts; <see langword="null"/> for the runtime's default.</summary>
     /// <value>Default: <see langword="null"/>.</value>
     public int? MaxAttempts { get; set; }
+
+    /// <summary>Which failures are retried and how soon; <see langword="null"/> for the runtime's (every exception, its back-off).</summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public JobRetryPolicy? Retry { get; set; }
 }
