@@ -358,8 +358,8 @@ internal sealed partial class PostgreSqlJobStore
                 $"UPDATE {{S}}.jobs SET status = 0, scheduled_at = @at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate}, {ProgressUpdate} {Fence}",
                 [("at", Ticks(completion.RetryAt ?? tx.Now)), .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false)
             : await tx.ExecuteAsync(
-                $"UPDATE {{S}}.jobs SET status = 0, attempt = GREATEST(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}",
-                fence).ConfigureAwait(false);
+                $"UPDATE {{S}}.jobs SET status = 0, attempt = GREATEST(0, attempt - 1), scheduled_at = COALESCE(@at::bigint, scheduled_at), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}",
+                [("at", completion.RetryAt is { } runAt ? Ticks(runAt) : null), .. fence]).ConfigureAwait(false);
         return changed == 0 ? JobWriteResult.Rejected : new JobWriteResult(true, []);
     }
 

@@ -350,7 +350,12 @@ internal sealed partial class SqliteJobStore
                 AddError(update, completion.Error);
                 break;
             case JobCompletionKind.Release:
-                update = c.Command($"UPDATE jr_jobs SET status = 0, attempt = MAX(0, attempt - 1), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}");
+                update = c.Command($"UPDATE jr_jobs SET status = 0, attempt = MAX(0, attempt - 1), scheduled_at = COALESCE($at, scheduled_at), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}");
+                if (completion.RetryAt is { } runAt)
+                {
+                    // Unbound, $at is NULL: the job keeps its run time.
+                    update.Bind("$at", Ticks(runAt));
+                }
                 break;
             default:
                 var details = completion.Error is not null || completion.Artifacts.Count > 0;

@@ -112,6 +112,27 @@ public abstract partial class JobStoreConformanceTests
         Assert.Equal(1, (await ClaimOne()).Job.Attempt);
     }
 
+    /// <summary><c>CompleteAsync</c>: release with a run time (a postponed job); pending until then, its attempt not used up.</summary>
+    [Fact]
+    public async Task CompleteAsync_ReleaseWithARunTime_WaitsUntilThen_AndKeepsTheAttempt()
+    {
+        await Insert(NewJob(maxAttempts: 1));
+        var claimed = await ClaimOne();
+
+        Assert.True((await Store.CompleteAsync(claimed.Lease, JobCompletion.Release(Time.GetUtcNow() + TimeSpan.FromSeconds(30)))).Accepted);
+
+        var waiting = (await Store.GetAsync(claimed.Job.Id))!;
+        Assert.Equal(JobStatus.Pending, waiting.Status);
+        Assert.Equal(0, waiting.Attempt);
+        Assert.Equal(Time.GetUtcNow() + TimeSpan.FromSeconds(30), waiting.ScheduledAt);
+        Assert.Empty(await Claim());
+
+        Time.Advance(TimeSpan.FromSeconds(30));
+        var again = await ClaimOne();
+        Assert.Equal(1, again.Job.Attempt);
+        Assert.False((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("stale"))).Accepted);
+    }
+
     /// <summary><c>RenewAsync</c>: held lease; extends and stores progress.</summary>
     [Fact]
     public async Task RenewAsync_HeldLease_ExtendsAndStoresProgress()

@@ -18,6 +18,8 @@ namespace JobRuntime.Engine;
 /// Cancelled          → Cancelled                      → Cancelled → Cancelled
 /// TimedOut           → TimedOut (+ the thread dump)   → TimedOut  → TimedOut
 /// Shutdown           → Release (attempt not used up)  → Pending   → Requeued
+/// Faulted with a     → Release at now + its delay      → Pending   → Requeued
+///   JobPostponedException (attempt not used up)
 /// </code>
 /// </remarks>
 internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
@@ -49,6 +51,9 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
                 return JobCompletion.Ended(JobStatus.TimedOut, new JobError("Timeout", message, dump?.ToText() ?? result.Exception?.ToString()), artifacts, progress);
             case JobExecutionStatus.Shutdown:
                 return JobCompletion.Release();
+            case JobExecutionStatus.Faulted when result.Exception is JobPostponedException postponed:
+                // The job asked to run again later: its attempt is not used up.
+                return JobCompletion.Release(time.GetUtcNow() + postponed.Delay);
             default:
                 var error = JobError.FromException(result.Exception!);
                 var policy = run.Descriptor?.Options.Retry;

@@ -72,14 +72,17 @@ public sealed record JobEvent
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, "Not a terminal status."),
     };
 
-    /// <summary>A <see cref="JobEventKind.State"/> event describing a stored job.</summary>
+    /// <summary>
+    /// An event describing a stored job: for a finished job, the kind it ended with (<see cref="JobEventKind.Completed"/>,
+    /// <see cref="JobEventKind.Failed"/>, …), as a watcher would have received it; otherwise <see cref="JobEventKind.State"/>.
+    /// </summary>
     /// <param name="job">The job.</param>
     /// <param name="timestamp">The time of the event.</param>
     /// <returns>The event.</returns>
     public static JobEvent FromSnapshot(JobSnapshot job, DateTimeOffset timestamp)
     {
         ArgumentNullException.ThrowIfNull(job);
-        return new JobEvent(job.Id, JobEventKind.State, job.Status, timestamp)
+        return new JobEvent(job.Id, job.IsTerminal ? KindFor(job.Status) : JobEventKind.State, job.Status, timestamp)
         {
             JobType = job.Type,
             Attempt = job.Attempt,

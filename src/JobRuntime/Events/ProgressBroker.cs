@@ -85,8 +85,17 @@ internal sealed class ProgressBroker : IProgressBroker
     }
 
     /// <summary>Whether anyone here would receive events of this job (its own subscribers or an all-jobs stream).</summary>
-    public bool HasSubscribers(JobId jobId) =>
-        _all.Count > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.FanOut?.Count > 0);
+    /// <remarks>
+    /// The engine asks after it stored a transition, and a watcher subscribes before it reads the
+    /// store: with a full fence on both sides (here, and the locks a subscribe and a store read take)
+    /// either the watcher's read sees the transition or this sees the watcher. Without the fence, the
+    /// processor could let this read pass the store's write, and both would miss.
+    /// </remarks>
+    public bool HasSubscribers(JobId jobId)
+    {
+        Interlocked.MemoryBarrier();
+        return _all.Count > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.FanOut?.Count > 0);
+    }
 
     public JobEventSubscription Subscribe(JobId jobId, int? bufferCapacity = null)
     {

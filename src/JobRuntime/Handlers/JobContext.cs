@@ -47,6 +47,17 @@ public sealed class JobContext
     /// <summary>The parent jobs (all terminal; completed unless the job runs on parent failure).</summary>
     public IReadOnlyList<JobSnapshot> Parents { get; }
 
+    /// <summary>
+    /// Stops this attempt and runs the job again after <paramref name="delay"/>, without using up an
+    /// attempt (throws <see cref="JobPostponedException"/>; do not catch it).
+    /// </summary>
+    /// <param name="delay">How long to wait: zero to <see cref="JobPostponedException.MaxDelay"/>.</param>
+    /// <param name="reason">Why (an upstream's answer, say).</param>
+    /// <exception cref="JobPostponedException">Always: it is how the attempt ends.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="delay"/> is negative or too long.</exception>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    public void RetryIn(TimeSpan delay, string? reason = null) => throw new JobPostponedException(delay, reason);
+
     /// <summary>Reports progress. Never blocks: subscribers see it at once, the store gets it throttled.</summary>
     /// <param name="current">Units done.</param>
     /// <param name="total">Units in all (zero or less when unknown).</param>

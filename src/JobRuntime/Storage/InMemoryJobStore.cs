@@ -254,7 +254,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
                     Schedule(entry);
                     return new(JobWriteResult.Applied);
                 case JobCompletionKind.Release:
-                    entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null };
+                    entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null, ScheduledAt = completion.RetryAt ?? job.ScheduledAt };
                     Schedule(entry);
                     return new(JobWriteResult.Applied);
                 default:

@@ -17,7 +17,7 @@ public sealed record JobCompletion
     /// <summary>The error, for every kind but <see cref="JobCompletionKind.Completed"/> and <see cref="JobCompletionKind.Release"/>.</summary>
     public JobError? Error { get; private init; }
 
-    /// <summary>When the retry may run, for <see cref="JobCompletionKind.Retry"/>.</summary>
+    /// <summary>When the retry may run, for <see cref="JobCompletionKind.Retry"/>; for a <see cref="JobCompletionKind.Release"/>, the job's new run time if it was postponed (else it keeps its run time).</summary>
     public DateTimeOffset? RetryAt { get; private init; }
 
     /// <summary>The final progress, if the attempt reported any.</summary>
@@ -78,4 +78,9 @@ public sealed record JobCompletion
     /// <summary>An interrupted attempt that goes back to pending without using up an attempt.</summary>
     /// <returns>The completion.</returns>
     public static JobCompletion Release() => new(JobCompletionKind.Release);
+
+    /// <summary>An attempt that asked to run again later (<see cref="JobPostponedException"/>): back to pending at <paramref name="runAt"/>, without using up an attempt.</summary>
+    /// <param name="runAt">When the job may run again.</param>
+    /// <returns>The completion.</returns>
+    public static JobCompletion Release(DateTimeOffset runAt) => new(JobCompletionKind.Release) { RetryAt = runAt };
 }

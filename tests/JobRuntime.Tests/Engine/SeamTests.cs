@@ -74,6 +74,7 @@ public sealed class SeamTests
         var watched = await runtime.Manager.WatchAsync(a).ToListAsync().AsTask().WaitAsync(Guard);
         var state = Assert.Single(watched);
         Assert.Equal(JobStatus.Completed, state.Status);
+        Assert.Equal(JobEventKind.Completed, state.Kind);
         Assert.Equal(3, state.Progress!.Current);
     }
 

@@ -132,4 +132,54 @@ public sealed class RetryPolicyTests
         policy.Backoff = RetryBackoff.Fixed;
         Assert.Equal([3, 3, 3], Enumerable.Range(1, 3).Select(a => policy.DelayAfter(a).TotalSeconds));
     }
+
+    public sealed record PoliteArgs(string Key);
+
+    /// <summary>Asks to be run again in 30 s on its first run (an upstream said "later"), then succeeds.</summary>
+    public sealed class PoliteHandler(Gates gates) : IJobHandler<PoliteArgs, int>
+    {
+        public ValueTask<int> ExecuteAsync(PoliteArgs args, JobContext context)
+        {
+            if (gates.CountAttempt(args.Key) == 1)
+            {
+                context.RetryIn(TimeSpan.FromSeconds(30), "upstream busy");
+            }
+
+            return ValueTask.FromResult(context.Attempt);
+        }
+    }
+
+    [Fact]
+    public async Task RetryIn_PostponesTheJob_WithoutUsingUpAnAttempt()
+    {
+        var time = new FakeTimeProvider();
+        await using var runtime = TestRuntime.Create(time: time, builder: b => b.AddHandler<PoliteHandler>("polite", h => h.MaxAttempts = 1));
+        var id = await runtime.Manager.SubmitAsync(new PoliteArgs("polite"));
+
+        // Every event of the job (its state first) is a moment to look: done once the first run put it back.
+        JobSnapshot? postponed = null;
+        await foreach (var _ in runtime.Manager.WatchAsync(id).WithCancellation(new CancellationTokenSource(Guard).Token))
+        {
+            postponed = await runtime.Manager.GetAsync(id);
+            if (postponed!.Status == JobStatus.Pending && runtime.Gates.Attempts("polite") == 1)
+            {
+                break;
+            }
+        }
+
+        Assert.Equal(0, postponed!.Attempt);
+        Assert.Equal(TimeSpan.FromSeconds(30), postponed!.ScheduledAt - time.GetUtcNow());
+        Assert.Equal(JobWaitReason.Scheduled, postponed.WaitReason);
+        runtime.Advance(time, TimeSpan.FromSeconds(30));
+
+        // Its one attempt is still there: the second run is attempt 1, and it completes.
+        Assert.Equal(1, await runtime.Manager.WaitForResultAsync<int>(id).WaitAsync(Guard));
+    }
+
+    [Fact]
+    public void RetryIn_RefusesANegativeOrEndlessDelay()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new JobPostponedException(TimeSpan.FromSeconds(-1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new JobPostponedException(JobPostponedException.MaxDelay + TimeSpan.FromTicks(1)));
+    }
 }
