@@ -58,7 +58,7 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         _options = options.Value;
         _time = time;
         _logger = loggerFactory.CreateLogger("JobRuntime");
-        Notifier = new LifecycleNotifier(broker, metrics, _logger, time);
+        Notifier = new LifecycleNotifier(broker, metrics, _logger, time, new FinalFailureHooks(registry, scopes, _logger));
         Lifecycle = new JobLifecycle(_options, time);
         _hangs = new HangReporter(dumps, Notifier, _logger);
         _leases = new LeaseKeeper(store, executor, _runs, _hangs, Notifier, _options, time, _logger);

@@ -14,7 +14,7 @@ namespace JobRuntime.Engine;
 /// watches costs no events. Each is published after the transition was stored, so a subscriber
 /// that joins later finds the transition in the store (the manager's watches read it first).
 /// </summary>
-internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetrics metrics, ILogger logger, TimeProvider time)
+internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetrics metrics, ILogger logger, TimeProvider time, FinalFailureHooks? finalFailures = null)
 {
     public DateTimeOffset Now => time.GetUtcNow();
 
@@ -173,6 +173,8 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
                 {
                     broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Attempt = job.Attempt, Error = job.Error });
                 }
+
+                finalFailures?.Failed(null, job);
             }
             else
             {
@@ -264,6 +266,11 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
                 Progress = completion.Progress,
                 Error = completion.Error,
             });
+        }
+
+        if (finalFailures is not null && status is JobStatus.Failed or JobStatus.TimedOut)
+        {
+            finalFailures.Failed(run.Descriptor, job with { Status = status, Error = completion.Error, CompletedAt = Now, Progress = completion.Progress ?? job.Progress, Owner = null });
         }
     }
 

@@ -22,4 +22,14 @@ public sealed class JobHandlerOptions
     /// <summary>Which failures are retried and how soon; <see langword="null"/> for the runtime's (every exception, its back-off).</summary>
     /// <value>Default: <see langword="null"/>.</value>
     public JobRetryPolicy? Retry { get; set; }
+
+    /// <summary>
+    /// Called once when a job of this type fails for good — its last attempt failed or timed out, a
+    /// failure its retry policy does not retry, or recovery ended it — with the job as stored, a DI
+    /// scope of its own and a token: a dead-letter callback (log it, alert, submit a compensating
+    /// job). Runs on the thread pool after the failure was stored; an exception it throws is logged.
+    /// At most once: a process that dies between the write and the call does not make it.
+    /// </summary>
+    /// <value>Default: <see langword="null"/>.</value>
+    public Func<JobSnapshot, IServiceProvider, CancellationToken, ValueTask>? OnFinalFailure { get; set; }
 }

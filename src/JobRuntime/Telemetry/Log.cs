@@ -62,6 +62,9 @@ internal static partial class Log
     [LoggerMessage(20, LogLevel.Error, "Recurring job {Schedule} could not fire; the next pass tries again")]
     public static partial void ScheduleFailed(ILogger logger, Exception exception, string schedule);
 
+    [LoggerMessage(21, LogLevel.Error, "The final-failure hook of job {JobId} ({JobType}) threw")]
+    public static partial void FinalFailureHookFailed(ILogger logger, Exception exception, JobId jobId, string jobType);
+
     [LoggerMessage(15, LogLevel.Warning, "Job {JobId} ({JobType}) ignored cancellation past the grace period and was abandoned; its late result will be discarded")]
     public static partial void Abandoned(ILogger logger, JobId jobId, string jobType);
 }
