@@ -213,8 +213,9 @@ public sealed class JobExecutorTests
             return ValueTask.FromResult<object?>("late");
         }, timeout: TimeSpan.FromSeconds(10)))).ToList();
 
-        // One that waits asynchronously holds no thread: nothing to compensate.
-        var asyncStarted = new TaskCompletionSource();
+        // One that waits asynchronously holds no thread: nothing to compensate. (Its start signal runs
+        // the test's continuation elsewhere: inline, the test would hold the job's thread and look blocked.)
+        var asyncStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var asyncRelease = new TaskCompletionSource();
         var awaiting = executor.ExecuteAsync(Work(async _ =>
         {
