@@ -185,6 +185,9 @@ internal sealed partial class PostgreSqlJobStore
                 UPDATE {S}.jobs j SET status = v.status, result = v.result, artifacts = v.artifacts, completed_at = @now,
                     lease_token = NULL, lease_expires = NULL,
                     error_type = v.error_type, error_message = v.error_message, error_stack = v.error_stack,
+                    attempt_errors = CASE WHEN v.error_type IS NULL THEN j.attempt_errors ELSE
+                        (CASE WHEN jsonb_array_length(COALESCE(j.attempt_errors, '[]'::jsonb)) >= 50 THEN j.attempt_errors - 0 ELSE COALESCE(j.attempt_errors, '[]'::jsonb) END)
+                        || jsonb_build_array(jsonb_build_object('attempt', j.attempt, 'at', @now::bigint, 'type', v.error_type, 'message', v.error_message)) END,
                     progress_current = COALESCE(v.pc, j.progress_current), progress_total = COALESCE(v.pt, j.progress_total),
                     progress_message = CASE WHEN v.pc IS NULL THEN j.progress_message ELSE v.pm END,
                     progress_stage = CASE WHEN v.pc IS NULL THEN j.progress_stage ELSE v.ps END

@@ -16,7 +16,20 @@ internal sealed partial class PostgreSqlJobStore
         progress_stage = CASE WHEN @current::bigint IS NULL THEN progress_stage ELSE @stage::text END
         """;
 
-    private const string ErrorUpdate = "error_type = @error_type::text, error_message = @error_message::text, error_stack = @error_stack::text";
+    /// <summary>
+    /// The attempt's error (@error_type, @error_message, at @now) added to the job's history, the
+    /// oldest dropped beyond <see cref="Storage.JobAttemptHistory.MaxKept"/> (50); nothing without an error.
+    /// </summary>
+    private const string HistoryAppend = """
+        attempt_errors = CASE WHEN @error_type::text IS NULL THEN attempt_errors ELSE
+            (CASE WHEN jsonb_array_length(COALESCE(attempt_errors, '[]'::jsonb)) >= 50 THEN attempt_errors - 0 ELSE COALESCE(attempt_errors, '[]'::jsonb) END)
+            || jsonb_build_array(jsonb_build_object('attempt', attempt, 'at', @now::bigint, 'type', @error_type::text, 'message', @error_message::text)) END
+        """;
+
+    /// <summary>An error for a job that never ran (cancelled while pending): no attempt to add to the history.</summary>
+    private const string ErrorOnly = "error_type = @error_type::text, error_message = @error_message::text, error_stack = @error_stack::text";
+
+    private const string ErrorUpdate = $"{ErrorOnly}, {HistoryAppend}";
 
     /// <inheritdoc />
     public async ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
@@ -188,7 +201,7 @@ internal sealed partial class PostgreSqlJobStore
                     return new JobCancelResult(JobCancelOutcome.NotFound, []);
                 case JobStatus.Pending:
                     await tx.ExecuteAsync(
-                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, pending_parents = 0, {ErrorUpdate} WHERE id = @id",
+                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, pending_parents = 0, {ErrorOnly} WHERE id = @id",
                         [("now", tx.NowTicks), ("id", Key(id)), .. ErrorParameters(JobStoreErrors.CancelledBeforeRun)]).ConfigureAwait(false);
                     var cancelled = new List<JobId>();
                     await FinishAsync(tx, id, JobStatus.Cancelled, cancelled).ConfigureAwait(false);
@@ -264,8 +277,8 @@ internal sealed partial class PostgreSqlJobStore
                     var at = tx.Now + retryDelay(job);
                     await tx.ExecuteAsync(
                         $"UPDATE {{S}}.jobs SET status = 0, scheduled_at = @at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
-                        [("at", Ticks(at)), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
-                    var pending = job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error };
+                        [("at", Ticks(at)), ("now", tx.NowTicks), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
+                    var pending = job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error, AttemptErrors = JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, tx.Now, error) };
                     recovered.Add(pending with { WaitReason = JobWaitReasons.Of(pending, waitingForParents: false, tx.Now) });
                 }
                 else
@@ -286,7 +299,7 @@ internal sealed partial class PostgreSqlJobStore
             $"UPDATE {{S}}.jobs SET status = @status, completed_at = @now, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = @id",
             [("status", (short)status), ("now", tx.NowTicks), ("id", Key(job.Id)), .. ErrorParameters(error)]).ConfigureAwait(false);
         await FinishAsync(tx, job.Id, status, cancelled).ConfigureAwait(false);
-        return job with { Status = status, CompletedAt = tx.Now, Error = error };
+        return job with { Status = status, CompletedAt = tx.Now, Error = error, AttemptErrors = JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, tx.Now, error) };
     }
 
     private static async Task<JobInsertResult> InsertCoreAsync(Tx tx, JobSnapshot job)
@@ -356,7 +369,7 @@ internal sealed partial class PostgreSqlJobStore
         int changed = completion.Kind == JobCompletionKind.Retry
             ? await tx.ExecuteAsync(
                 $"UPDATE {{S}}.jobs SET status = 0, scheduled_at = @at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate}, {ProgressUpdate} {Fence}",
-                [("at", Ticks(completion.RetryAt ?? tx.Now)), .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false)
+                [("at", Ticks(completion.RetryAt ?? tx.Now)), ("now", tx.NowTicks), .. ErrorParameters(completion.Error), .. ProgressParameters(completion.Progress), .. fence]).ConfigureAwait(false)
             : await tx.ExecuteAsync(
                 $"UPDATE {{S}}.jobs SET status = 0, attempt = GREATEST(0, attempt - 1), scheduled_at = COALESCE(@at::bigint, scheduled_at), owner = NULL, lease_token = NULL, lease_expires = NULL {Fence}",
                 [("at", completion.RetryAt is { } runAt ? Ticks(runAt) : null), .. fence]).ConfigureAwait(false);
@@ -393,7 +406,7 @@ internal sealed partial class PostgreSqlJobStore
                 {
                     var error = JobStoreErrors.ParentFailed(finished.Id, finished.Status);
                     await tx.ExecuteAsync(
-                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, pending_parents = 0, {ErrorUpdate} WHERE id = @id",
+                        $"UPDATE {{S}}.jobs SET status = 4, completed_at = @now, pending_parents = 0, {ErrorOnly} WHERE id = @id",
                         [("now", tx.NowTicks), ("id", Key(childId)), .. ErrorParameters(error with { StackTrace = null })]).ConfigureAwait(false);
                     cancelled.Add(childId);
                     stack.Push((childId, JobStatus.Cancelled));

@@ -5,13 +5,13 @@ namespace JobRuntime.PostgreSql;
 internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
         "result, error_type, error_message, error_stack, artifacts, attempt, max_attempts, created_at, scheduled_at, started_at, " +
         "completed_at, title, tags, depends_on, on_parent_failure, idempotency_key, timeout_ticks, cancel_requested, owner, " +
-        "trace_parent, rerun_of, pending_parents";
+        "trace_parent, rerun_of, pending_parents, attempt_errors::text";
 
     // Migration n brings a schema from version n - 1 to n. Append only; never edit a shipped one.
     // Lease columns are kept out of every index so that renewals are HOT updates.
@@ -107,6 +107,9 @@ internal sealed partial class PostgreSqlJobStore
         );
         CREATE INDEX schedules_due ON {S}.schedules (next_fire_at) WHERE NOT paused AND next_fire_at IS NOT NULL;
         """,
+
+        // 6: every failed attempt's error (JobAttemptHistory's JSON), not only the last.
+        "ALTER TABLE {S}.jobs ADD COLUMN attempt_errors jsonb;",
     ];
 
     private async Task InitializeCoreAsync()
@@ -231,6 +234,7 @@ internal sealed partial class PostgreSqlJobStore
             Owner = Text(28),
             TraceParent = Text(29),
             RerunOf = r.IsDBNull(30) ? null : new JobId(r.GetGuid(30)),
+            AttemptErrors = Storage.JobAttemptHistory.Parse(Text(32)),
         };
         return job with { WaitReason = Storage.JobWaitReasons.Of(job, waitingForParents: r.GetInt32(31) > 0, now) };
     }

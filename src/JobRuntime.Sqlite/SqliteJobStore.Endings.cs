@@ -28,16 +28,13 @@ internal sealed partial class SqliteJobStore
             else if (job.Attempt < job.MaxAttempts)
             {
                 var at = c.Now + retryDelay(job);
-                var retry = c.Command("""
-                    UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL,
-                        error_type = $error_type, error_message = $error_message, error_stack = $error_stack
-                    WHERE id = $id
-                    """);
+                var retry = c.Command($"UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = $id");
                 retry.Bind("$at", Ticks(at));
+                retry.Bind("$now", c.NowTicks);
                 AddError(retry, error);
                 retry.Bind("$id", job.Id);
                 retry.Execute();
-                var pending = job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error };
+                var pending = job with { Status = JobStatus.Pending, ScheduledAt = at, Owner = null, Error = error, AttemptErrors = JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, c.Now, error) };
                 recovered.Add(pending with { WaitReason = JobWaitReasons.Of(pending, waitingForParents: false, c.Now) });
             }
             else
@@ -52,18 +49,14 @@ internal sealed partial class SqliteJobStore
     /// <summary>Ends a job whose lease expired with <paramref name="status"/> and <paramref name="error"/>, and settles its dependents.</summary>
     private static JobSnapshot EndExpired(WriteContext c, JobSnapshot job, JobStatus status, JobError error, List<JobId> cancelled)
     {
-        var end = c.Command("""
-            UPDATE jr_jobs SET status = $status, completed_at = $now, lease_token = NULL, lease_expires = NULL,
-                error_type = $error_type, error_message = $error_message, error_stack = $error_stack
-            WHERE id = $id
-            """);
+        var end = c.Command($"UPDATE jr_jobs SET status = $status, completed_at = $now, lease_token = NULL, lease_expires = NULL, {ErrorUpdate} WHERE id = $id");
         end.Bind("$status", (int)status);
         end.Bind("$now", c.NowTicks);
         AddError(end, error);
         end.Bind("$id", job.Id);
         end.Execute();
         Finish(c, job.Id, status, cancelled);
-        return job with { Status = status, CompletedAt = c.Now, Error = error };
+        return job with { Status = status, CompletedAt = c.Now, Error = error, AttemptErrors = JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, c.Now, error) };
     }
 
     // A job became terminal: release or cancel its dependents (transitively).

@@ -329,7 +329,17 @@ internal sealed partial class SqliteJobStore
         progress_stage = CASE WHEN $current IS NULL THEN progress_stage ELSE $stage END
         """;
 
-    private const string ErrorUpdate = "error_type = $error_type, error_message = $error_message, error_stack = $error_stack";
+    /// <summary>
+    /// The attempt's error ($error_type, $error_message, at $now) added to the job's history, the oldest
+    /// dropped beyond <see cref="JobAttemptHistory.MaxKept"/> (50); nothing when there is no error.
+    /// </summary>
+    private const string HistoryAppend = """
+        attempt_errors = CASE WHEN $error_type IS NULL THEN attempt_errors ELSE json_insert(
+            CASE WHEN json_array_length(COALESCE(attempt_errors, '[]')) >= 50 THEN json_remove(attempt_errors, '$[0]') ELSE COALESCE(attempt_errors, '[]') END,
+            '$[#]', json_object('attempt', attempt, 'at', $now, 'type', $error_type, 'message', $error_message)) END
+        """;
+
+    private const string ErrorUpdate = $"error_type = $error_type, error_message = $error_message, error_stack = $error_stack, {HistoryAppend}";
 
     private const string EndUpdate = "UPDATE jr_jobs SET status = $status, result = $result, completed_at = $now, lease_token = NULL, lease_expires = NULL";
 
@@ -347,6 +357,7 @@ internal sealed partial class SqliteJobStore
             case JobCompletionKind.Retry:
                 update = c.Command($"UPDATE jr_jobs SET status = 0, scheduled_at = $at, owner = NULL, lease_token = NULL, lease_expires = NULL, {ErrorUpdate}, {ProgressUpdate} {Fence}");
                 update.Bind("$at", Ticks(completion.RetryAt ?? c.Now));
+                update.Bind("$now", c.NowTicks);
                 AddError(update, completion.Error);
                 break;
             case JobCompletionKind.Release:

@@ -5,7 +5,7 @@ namespace JobRuntime.Sqlite;
 internal sealed partial class SqliteJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 4;
+    public const int SchemaVersion = 5;
 
     // Migration n brings a database from version n - 1 to n. Append only; never edit a shipped one.
     private static readonly string[] Migrations =
@@ -92,6 +92,9 @@ internal sealed partial class SqliteJobStore
         );
         CREATE INDEX jr_schedules_due ON jr_schedules (next_fire_at) WHERE paused = 0 AND next_fire_at IS NOT NULL;
         """,
+
+        // 5: every failed attempt's error (JobAttemptHistory's JSON), not only the last.
+        "ALTER TABLE jr_jobs ADD COLUMN attempt_errors TEXT NULL;",
     ];
 
     private async Task InitializeAsync()

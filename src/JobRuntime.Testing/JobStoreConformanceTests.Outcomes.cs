@@ -163,6 +163,63 @@ public abstract partial class JobStoreConformanceTests
         Assert.True((await Store.GetAsync(claimed.Job.Id))!.CancellationRequested);
     }
 
+    /// <summary><c>CompleteAsync</c>: every failed attempt's error is kept, oldest first, with its attempt and time; the last one also as the error.</summary>
+    [Fact]
+    public async Task CompleteAsync_EveryFailedAttempt_IsKeptInTheJobsHistory()
+    {
+        await Insert(NewJob(maxAttempts: 4));
+        var first = await ClaimOne();
+        Assert.True((await Store.CompleteAsync(first.Lease, JobCompletion.Retry(new JobError("E1", "first"), Time.GetUtcNow()))).Accepted);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var second = await ClaimOne();
+        Assert.True((await Store.CompleteAsync(second.Lease, JobCompletion.Retry(new JobError("E2", "second"), Time.GetUtcNow()))).Accepted);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var third = await ClaimOne();
+        Assert.True((await Store.CompleteAsync(third.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("E3", "third", "the stack")))).Accepted);
+
+        var job = (await Store.GetAsync(first.Job.Id))!;
+        Assert.Equal(
+            [(1, "E1", "first"), (2, "E2", "second"), (3, "E3", "third")],
+            job.AttemptErrors.Select(e => (e.Attempt, e.Type, e.Message)));
+        Assert.Equal(Time.GetUtcNow() - TimeSpan.FromSeconds(2), job.AttemptErrors[0].At);
+        Assert.Equal(Time.GetUtcNow(), job.AttemptErrors[2].At);
+        Assert.Equal("the stack", job.Error!.StackTrace);
+        Assert.Empty((await Store.GetAsync((await Insert(NewJob())).Id))!.AttemptErrors);
+    }
+
+    /// <summary><c>CompleteAsync</c>: the history keeps the most recent <see cref="JobAttemptHistory.MaxKept"/> failures.</summary>
+    [Fact]
+    public async Task CompleteAsync_ManyFailedAttempts_KeepTheMostRecentInTheHistory()
+    {
+        const int failures = JobAttemptHistory.MaxKept + 2;
+        await Insert(NewJob(maxAttempts: failures + 1));
+        for (var i = 1; i <= failures; i++)
+        {
+            var claimed = await ClaimOne();
+            Assert.True((await Store.CompleteAsync(claimed.Lease, JobCompletion.Retry(new JobError("E", $"failure {i}"), Time.GetUtcNow()))).Accepted);
+        }
+
+        var history = (await Store.ListAsync(new JobQuery())).Items.Single().AttemptErrors;
+        Assert.Equal(JobAttemptHistory.MaxKept, history.Count);
+        Assert.Equal(Enumerable.Range(3, JobAttemptHistory.MaxKept), history.Select(e => e.Attempt));
+        Assert.Equal($"failure {failures}", history[^1].Message);
+    }
+
+    /// <summary><c>CompleteAsync</c>: a job that completes after a retry keeps the failed attempt's error in its history.</summary>
+    [Fact]
+    public async Task CompleteAsync_CompletedAfterARetry_KeepsTheFailedAttempt()
+    {
+        await Insert(NewJob(maxAttempts: 2));
+        var first = await ClaimOne();
+        await Store.CompleteAsync(first.Lease, JobCompletion.Retry(new JobError("Flaky", "once"), Time.GetUtcNow()));
+        var second = await ClaimOne();
+        await Store.CompleteAsync(second.Lease, JobCompletion.Completed("42"));
+
+        var job = (await Store.GetAsync(first.Job.Id))!;
+        Assert.Equal(JobStatus.Completed, job.Status);
+        Assert.Equal([(1, "Flaky", "once")], job.AttemptErrors.Select(e => (e.Attempt, e.Type, e.Message)));
+    }
+
     /// <summary><c>RecoverAsync</c>: expired lease with attempts left; retries and fences the old owner.</summary>
     [Fact]
     public async Task RecoverAsync_ExpiredLeaseWithAttemptsLeft_RetriesAndFencesTheOldOwner()
@@ -197,6 +254,7 @@ public abstract partial class JobStoreConformanceTests
 
         Assert.Equal(JobStatus.Failed, recovered.Status);
         Assert.Equal("LeaseExpired", recovered.Error!.Type);
+        Assert.Equal([(1, "LeaseExpired")], (await Store.GetAsync(claimed.Job.Id))!.AttemptErrors.Select(e => (e.Attempt, e.Type)));
         Assert.Contains("attempt 1 of 1", recovered.Error.Message, StringComparison.Ordinal);
         Assert.Contains("dead-worker", recovered.Error.Message, StringComparison.Ordinal);
         Assert.Equal(JobStatus.Failed, (await Store.GetAsync(claimed.Job.Id))!.Status);

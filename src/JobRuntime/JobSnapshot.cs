@@ -102,6 +102,12 @@ public sealed record JobSnapshot
     /// <summary>The W3C trace context of the submitter, used to link the run's activity.</summary>
     public string? TraceParent { get; init; }
 
+    /// <summary>
+    /// Every failed attempt's error, oldest first (type and message; the last one's stack trace is in
+    /// <see cref="Error"/>), at most the last <see cref="Storage.JobAttemptHistory.MaxKept"/>.
+    /// </summary>
+    public IReadOnlyList<JobAttemptError> AttemptErrors { get; init; } = [];
+
     /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
     public JobId? RerunOf { get; init; }
 
@@ -143,6 +149,7 @@ public sealed record JobSnapshot
         Args = ParseOrString(Payload),
         Result = Result is null ? null : ParseOrString(Result),
         Error = Error,
+        AttemptErrors = AttemptErrors,
         Artifacts = Artifacts.Select(a => new JobArtifactInfo(a.Name, a.ContentType, a.Data?.LongLength, a.FilePath)).ToList(),
         Attempt = Attempt,
         MaxAttempts = MaxAttempts,

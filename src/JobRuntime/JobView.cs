@@ -49,6 +49,9 @@ public sealed record JobView
     /// <summary>Its artifacts, described (fetch the content from the snapshot).</summary>
     public IReadOnlyList<JobArtifactInfo> Artifacts { get; init; } = [];
 
+    /// <summary>Every failed attempt's error, oldest first (type and message; the last one's stack trace is in <see cref="Error"/>).</summary>
+    public IReadOnlyList<JobAttemptError> AttemptErrors { get; init; } = [];
+
     /// <summary>Attempts started so far.</summary>
     public int Attempt { get; init; }
 

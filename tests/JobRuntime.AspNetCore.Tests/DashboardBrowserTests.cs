@@ -169,8 +169,8 @@ public sealed class DashboardBrowserTests(Browser browser) : IClassFixture<Brows
     [Fact]
     public async Task TheDetailPage_ShowsAFailedJobsStackTrace_AndATimedOutJobsDumpWithItsFrameMarked()
     {
-        await using var host = await WebHost.StartAsync();
-        var failed = await host.SubmitAsync("fail", new { why = "the <b>instrument</b> said no" });
+        await using var host = await WebHost.StartAsync(runtime: r => r.Services.Configure<JobRuntimeOptions>(o => o.RetryBaseDelay = TimeSpan.FromMilliseconds(10)));
+        var failed = await host.SubmitAsync("fail", new { why = "the <b>instrument</b> said no" }, new { maxAttempts = 2 });
         var hung = await host.SubmitAsync("wait", new { key = "hung" }, new { timeout = "00:00:00.200" });
         await host.WaitUntilFinishedAsync(failed);
         await host.WaitUntilFinishedAsync(hung);
@@ -181,6 +181,12 @@ public sealed class DashboardBrowserTests(Browser browser) : IClassFixture<Brows
         Assert.Contains("System.InvalidOperationException: the <b>instrument</b> said no", error, StringComparison.Ordinal);
         Assert.Contains("FailHandler.ExecuteAsync", error, StringComparison.Ordinal);
         Assert.Equal(0, await page.Locator("#detail-error b").CountAsync());
+
+        // Both attempts' errors, oldest first, as text.
+        await Expect(page.Locator("#detail-attempts li")).ToHaveCountAsync(2);
+        Assert.StartsWith("attempt 1 at ", await page.Locator("#detail-attempts li").First.TextContentAsync(), StringComparison.Ordinal);
+        await Expect(page.Locator("#detail-attempts li").Nth(1)).ToContainTextAsync("System.InvalidOperationException: the <b>instrument</b> said no");
+        Assert.Equal(0, await page.Locator("#detail-attempts b").CountAsync());
         await ShotAsync(page, "failed");
 
         await page.GotoAsync(new Uri(host.Client.BaseAddress!, $"/jobs/ui/#/job/{hung}").ToString());

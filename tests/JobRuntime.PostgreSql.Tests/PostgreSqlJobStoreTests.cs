@@ -172,6 +172,7 @@ public sealed class PostgreSqlJobStoreTests
             CREATE INDEX jobs_list ON "{schema}".jobs (status, type, created_at);
             DROP INDEX "{schema}".jobs_ready_queue;
             DROP TABLE "{schema}".schedules;
+            ALTER TABLE "{schema}".jobs DROP COLUMN attempt_errors;
             DELETE FROM "{schema}".migrations WHERE version >= 3;
             """);
 

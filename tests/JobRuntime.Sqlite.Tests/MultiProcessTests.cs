@@ -276,7 +276,10 @@ public sealed class MultiProcessTests : IDisposable
     public async Task TwoProcessesSharingOneFile_Run2000JobsEachExactlyOnce()
     {
         await using var store = new SqliteJobStore(_database.Options());
-        var ids = await SubmitAsync(store, 2000, _ => 0, maxAttempts: 1);
+
+        // 5 ms each: one worker alone would need 2.5 s, longer than the second takes to start, so both
+        // take part (no-op jobs were all done by the first before the second was up).
+        var ids = await SubmitAsync(store, 2000, _ => 5, maxAttempts: 1);
 
         using (var first = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4))
         using (var second = await WorkerProcess.StartAsync(_database.Path, LogPath, concurrency: 4))

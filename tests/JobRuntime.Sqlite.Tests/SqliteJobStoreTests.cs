@@ -174,6 +174,7 @@ public sealed class SqliteJobStoreTests : IDisposable
             CREATE INDEX jr_jobs_list ON jr_jobs (status, type, created_at);
             DROP INDEX jr_jobs_ready_queue;
             DROP TABLE jr_schedules;
+            ALTER TABLE jr_jobs DROP COLUMN attempt_errors;
             DELETE FROM jr_migrations WHERE version >= 2;
             """);
         Assert.Equal(1, Scalar("SELECT MAX(version) FROM jr_migrations"));

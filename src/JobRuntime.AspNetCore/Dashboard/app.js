@@ -151,6 +151,7 @@ async function showDetail(id) {
   $("detail-args").textContent = JSON.stringify(job.args, null, 2);
   $("detail-result").textContent = job.result === null || job.result === undefined ? "" : JSON.stringify(job.result, null, 2);
   $("detail-error").textContent = job.error ? job.error.type + ": " + job.error.message + "\n\n" + (job.error.stackTrace || "") : "";
+  $("detail-attempts").replaceChildren(...(job.attemptErrors || []).map(e => el("li", "attempt " + e.attempt + " at " + e.at + ": " + e.type + ": " + e.message)));
   const chain = [...(job.dependsOn || []).map(p => ["parent", p]), ...(job.dependents || []).map(d => ["dependent", d]),
     ...(job.rerunOf ? [["re-run of", job.rerunOf]] : [])];
   $("detail-chain").replaceChildren(...chain.map(([what, other]) => {

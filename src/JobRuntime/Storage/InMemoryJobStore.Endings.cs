@@ -57,17 +57,17 @@ internal sealed partial class InMemoryJobStore
                 if (job.CancellationRequested)
                 {
                     // A stored cancel request outlives the worker that never acknowledged it.
-                    entry.Job = job with { Status = JobStatus.Cancelled, Error = JobStoreErrors.CancelledWorkerStopped(job), CompletedAt = now };
+                    entry.Job = Failed(job with { Status = JobStatus.Cancelled, CompletedAt = now }, JobStoreErrors.CancelledWorkerStopped(job), now);
                     Finish(entry, now, cancelled);
                 }
                 else if (job.Attempt < job.MaxAttempts)
                 {
-                    entry.Job = job with { Status = JobStatus.Pending, Error = JobStoreErrors.LeaseExpired(job), ScheduledAt = now + retryDelay(job), Owner = null };
+                    entry.Job = Failed(job with { Status = JobStatus.Pending, ScheduledAt = now + retryDelay(job), Owner = null }, JobStoreErrors.LeaseExpired(job), now);
                     Schedule(entry);
                 }
                 else
                 {
-                    entry.Job = job with { Status = JobStatus.Failed, Error = JobStoreErrors.LeaseExpired(job), CompletedAt = now };
+                    entry.Job = Failed(job with { Status = JobStatus.Failed, CompletedAt = now }, JobStoreErrors.LeaseExpired(job), now);
                     Finish(entry, now, cancelled);
                 }
 
@@ -102,4 +102,8 @@ internal sealed partial class InMemoryJobStore
             _activeKeys.Remove(key);
         }
     }
+
+    /// <summary>The job with an attempt's error set and added to its history.</summary>
+    private static JobSnapshot Failed(JobSnapshot job, JobError error, DateTimeOffset now)
+        => job with { Error = error, AttemptErrors = JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, now, error) };
 }

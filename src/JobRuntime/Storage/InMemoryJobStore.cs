@@ -247,6 +247,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
                     {
                         Status = JobStatus.Pending,
                         Error = completion.Error,
+                        AttemptErrors = completion.Error is { } retried ? JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, now, retried) : job.AttemptErrors,
                         ScheduledAt = completion.RetryAt ?? now,
                         Progress = completion.Progress ?? job.Progress,
                         Owner = null,
@@ -408,6 +409,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
         Status = completion.ResultingStatus,
         Result = completion.Result,
         Error = completion.Error,
+        AttemptErrors = completion.Error is { } error ? JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, now, error) : job.AttemptErrors,
         Artifacts = completion.Artifacts,
         Progress = completion.Progress ?? job.Progress,
         CompletedAt = now,
