@@ -29,18 +29,7 @@ public abstract partial class JobStoreConformanceTests : IAsyncLifetime
     public async Task InitializeAsync() => _store = await CreateStore(Time);
 
     /// <inheritdoc />
-    public virtual async Task DisposeAsync()
-    {
-        switch (_store)
-        {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync();
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
-        }
-    }
+    public virtual Task DisposeAsync() => StoreDisposal.DisposeAsync(_store);
 
     /// <summary>A new pending job as the runtime would insert it.</summary>
     protected JobSnapshot NewJob(string type = "test", int priority = 0, string queue = "default", TimeSpan? delay = null, int maxAttempts = 1, string? key = null, IReadOnlyList<JobId>? dependsOn = null, DependencyFailureBehavior onParentFailure = DependencyFailureBehavior.Cancel, string[]? tags = null)

@@ -31,18 +31,7 @@ public abstract class JobStoreScheduleConformanceTests : IAsyncLifetime
     public async Task InitializeAsync() => _store = await CreateStore(Time);
 
     /// <inheritdoc />
-    public virtual async Task DisposeAsync()
-    {
-        switch (_store)
-        {
-            case IAsyncDisposable asyncDisposable:
-                await asyncDisposable.DisposeAsync();
-                break;
-            case IDisposable disposable:
-                disposable.Dispose();
-                break;
-        }
-    }
+    public virtual Task DisposeAsync() => StoreDisposal.DisposeAsync(_store);
 
     /// <summary>A new pending job of an occurrence.</summary>
     /// <param name="dependsOn">Parents, if any.</param>
