@@ -55,7 +55,8 @@ internal sealed record SubmitOptionsRequest(
     IReadOnlyList<string>? Tags,
     IReadOnlyList<JobId>? DependsOn,
     DependencyFailureBehavior? OnParentFailure,
-    string? IdempotencyKey)
+    string? IdempotencyKey,
+    TimeSpan? CacheResultFor = null)
 {
     public JobSubmitOptions ToOptions() => new()
     {
@@ -70,6 +71,7 @@ internal sealed record SubmitOptionsRequest(
         DependsOn = DependsOn ?? [],
         OnParentFailure = OnParentFailure ?? DependencyFailureBehavior.Cancel,
         IdempotencyKey = IdempotencyKey,
+        CacheResultFor = CacheResultFor,
     };
 }
 

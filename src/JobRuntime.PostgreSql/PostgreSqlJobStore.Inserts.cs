@@ -17,7 +17,7 @@ internal sealed partial class PostgreSqlJobStore
         ref _insertBatcher, new(InsertBatchAsync, MaxBatch), null) ?? _insertBatcher;
 
     /// <summary>Whether a new job can go into a batched insert: no parent to lock and link (nor an outcome already).</summary>
-    private static bool GoesInBatch(JobSnapshot job) => job.DependsOn.Count == 0 && job.Error is null && job.CompletedAt is null;
+    private static bool GoesInBatch(JobSnapshot job) => job.DependsOn.Count == 0 && job.Error is null && job.CompletedAt is null && job.CacheResultFor is null;
 
     /// <summary>Inserts <paramref name="jobs"/> as one batch, as the batcher would (for tests).</summary>
     internal async Task<IReadOnlyList<(JobInsertResult? Result, Exception? Error)>> InsertTogetherAsync(IReadOnlyList<JobSnapshot> jobs)

@@ -304,6 +304,39 @@ internal sealed partial class PostgreSqlJobStore
 
     private static async Task<JobInsertResult> InsertCoreAsync(Tx tx, JobSnapshot job)
     {
+        if (JobResultCache.Since(job, tx.Now) is { } since)
+        {
+            // A live job with the key wins, as for any keyed submit; else a recent result is reused.
+            var live = (await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE idempotency_key = @key AND status IN (0, 1)", ("key", job.IdempotencyKey)).ConfigureAwait(false)).FirstOrDefault();
+            if (live is not null)
+            {
+                return new JobInsertResult(live, Created: false);
+            }
+
+            var from = (await tx.JobsAsync(
+                $"SELECT {Columns} FROM {{S}}.jobs WHERE idempotency_key = @key AND status = 2 AND cached_from IS NULL AND type = @type AND completed_at >= @since ORDER BY completed_at DESC LIMIT 1",
+                ("key", job.IdempotencyKey), ("type", job.Type), ("since", Ticks(since))).ConfigureAwait(false)).FirstOrDefault();
+            if (from is not null)
+            {
+                // Stored as a new job, then completed with the reused result in the same transaction.
+                var fresh = await InsertCoreAsync(tx, job with { DependsOn = [], CacheResultFor = null }).ConfigureAwait(false);
+                if (!fresh.Created)
+                {
+                    return fresh;
+                }
+
+                var served = JobResultCache.Served(job, from, tx.Now);
+                await tx.ExecuteAsync(
+                    """
+                    UPDATE {S}.jobs SET status = 2, result = @result::text, completed_at = @now, cached_from = @from,
+                        progress_current = @current::bigint, progress_total = @total::bigint, progress_message = @message::text, progress_stage = @stage::text
+                    WHERE id = @id
+                    """,
+                    [("result", served.Result), ("now", tx.NowTicks), ("from", Key(from.Id)), .. ProgressParameters(served.Progress), ("id", Key(job.Id))]).ConfigureAwait(false);
+                return new JobInsertResult(served, Created: true);
+            }
+        }
+
         // Lock the parents (FOR SHARE) so none finishes between reading its status and recording the edge.
         var statuses = new Dictionary<Guid, JobStatus>();
         var parents = job.DependsOn.Distinct().ToArray();

@@ -5,13 +5,13 @@ namespace JobRuntime.PostgreSql;
 internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 6;
+    public const int SchemaVersion = 7;
 
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
         "result, error_type, error_message, error_stack, artifacts, attempt, max_attempts, created_at, scheduled_at, started_at, " +
         "completed_at, title, tags, depends_on, on_parent_failure, idempotency_key, timeout_ticks, cancel_requested, owner, " +
-        "trace_parent, rerun_of, pending_parents, attempt_errors::text";
+        "trace_parent, rerun_of, pending_parents, attempt_errors::text, cached_from";
 
     // Migration n brings a schema from version n - 1 to n. Append only; never edit a shipped one.
     // Lease columns are kept out of every index so that renewals are HOT updates.
@@ -110,6 +110,12 @@ internal sealed partial class PostgreSqlJobStore
 
         // 6: every failed attempt's error (JobAttemptHistory's JSON), not only the last.
         "ALTER TABLE {S}.jobs ADD COLUMN attempt_errors jsonb;",
+
+        // 7: result caching: the job a result was reused from, and the lookup of recent results by key.
+        """
+        ALTER TABLE {S}.jobs ADD COLUMN cached_from uuid;
+        CREATE INDEX jobs_cache ON {S}.jobs (idempotency_key, completed_at) WHERE status = 2 AND idempotency_key IS NOT NULL AND cached_from IS NULL;
+        """,
     ];
 
     private async Task InitializeCoreAsync()
@@ -235,6 +241,7 @@ internal sealed partial class PostgreSqlJobStore
             TraceParent = Text(29),
             RerunOf = r.IsDBNull(30) ? null : new JobId(r.GetGuid(30)),
             AttemptErrors = Storage.JobAttemptHistory.Parse(Text(32)),
+            CachedFrom = r.IsDBNull(33) ? null : new JobId(r.GetGuid(33)),
         };
         return job with { WaitReason = Storage.JobWaitReasons.Of(job, waitingForParents: r.GetInt32(31) > 0, now) };
     }

@@ -198,6 +198,37 @@ internal sealed partial class SqliteJobStore
             }
         }
 
+        if (JobResultCache.Since(job, c.Now) is { } since)
+        {
+            var recent = c.Command($"SELECT {Columns} FROM jr_jobs WHERE idempotency_key = $key AND status = 2 AND cached_from IS NULL AND type = $type AND completed_at >= $since ORDER BY completed_at DESC LIMIT 1");
+            recent.Bind("$key", job.IdempotencyKey);
+            recent.Bind("$type", job.Type);
+            recent.Bind("$since", Ticks(since));
+            if (ReadJobs(recent, c.Now).FirstOrDefault() is { } from)
+            {
+                // Stored as a new job, then completed with the reused result in the same write.
+                var served = JobResultCache.Served(job, from, c.Now);
+                InsertNew(c, job with { DependsOn = [] });
+                var complete = c.Command("""
+                    UPDATE jr_jobs SET status = 2, result = $result, completed_at = $now, cached_from = $from,
+                        progress_current = $current, progress_total = $total, progress_message = $message, progress_stage = $stage
+                    WHERE id = $id
+                    """);
+                complete.Bind("$result", served.Result);
+                complete.Bind("$now", c.NowTicks);
+                complete.Bind("$from", from.Id);
+                AddProgress(complete, served.Progress);
+                complete.Bind("$id", job.Id);
+                complete.Execute();
+                return new JobInsertResult(served, Created: true);
+            }
+        }
+
+        return InsertNew(c, job);
+    }
+
+    private static JobInsertResult InsertNew(WriteContext c, JobSnapshot job)
+    {
         var dependencies = JobDependencies.Evaluate(job, parentId => Status(c, parentId), c.Now);
         var stored = dependencies.Stored;
         var waitingOn = dependencies.WaitingOn;

@@ -5,7 +5,7 @@ namespace JobRuntime.Sqlite;
 internal sealed partial class SqliteJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 5;
+    public const int SchemaVersion = 6;
 
     // Migration n brings a database from version n - 1 to n. Append only; never edit a shipped one.
     private static readonly string[] Migrations =
@@ -95,6 +95,12 @@ internal sealed partial class SqliteJobStore
 
         // 5: every failed attempt's error (JobAttemptHistory's JSON), not only the last.
         "ALTER TABLE jr_jobs ADD COLUMN attempt_errors TEXT NULL;",
+
+        // 6: result caching: the job a result was reused from, and the lookup of recent results by key.
+        """
+        ALTER TABLE jr_jobs ADD COLUMN cached_from BLOB NULL;
+        CREATE INDEX jr_jobs_cache ON jr_jobs (idempotency_key, completed_at) WHERE status = 2 AND idempotency_key IS NOT NULL AND cached_from IS NULL;
+        """,
     ];
 
     private async Task InitializeAsync()

@@ -34,6 +34,43 @@ public abstract partial class JobStoreConformanceTests
         Assert.NotEqual(first.Id, second.Job.Id);
     }
 
+    /// <summary><c>InsertAsync</c>: a cached result within its window serves a new job, completed at once; outside it, or of another type, or failed, it does not.</summary>
+    [Fact]
+    public async Task InsertAsync_CacheResultFor_ServesARecentCompletedResult_OnlyWithinTheWindow()
+    {
+        var window = TimeSpan.FromMinutes(5);
+        var original = await Insert(NewJob(key: "report-7"));
+        var claimed = await ClaimOne();
+        Assert.True((await Store.CompleteAsync(claimed.Lease, JobCompletion.Completed("{\"rows\":12}", progress: new JobProgress(12, 12)))).Accepted);
+        Time.Advance(TimeSpan.FromMinutes(4));
+
+        var served = await Store.InsertAsync(NewJob(key: "report-7") with { CacheResultFor = window });
+
+        Assert.True(served.Created);
+        Assert.NotEqual(original.Id, served.Job.Id);
+        Assert.Equal(JobStatus.Completed, served.Job.Status);
+        Assert.Equal("{\"rows\":12}", served.Job.Result);
+        Assert.Equal(original.Id, served.Job.CachedFrom);
+        var stored = (await Store.GetAsync(served.Job.Id))!;
+        Assert.Equal((JobStatus.Completed, original.Id, "{\"rows\":12}", 0), (stored.Status, stored.CachedFrom, stored.Result, stored.Attempt));
+        Assert.Equal(Time.GetUtcNow(), stored.CompletedAt);
+        Assert.Empty(await Claim());
+
+        // Another type with the same key, and the same type without asking for the cache, run.
+        Assert.Equal(JobStatus.Pending, (await Store.InsertAsync(NewJob(type: "other", key: "report-7") with { CacheResultFor = window })).Job.Status);
+        var plain = await Store.InsertAsync(NewJob(key: "plain-key"));
+        Assert.Equal(JobStatus.Pending, plain.Job.Status);
+        foreach (var job in await Claim())
+        {
+            await Store.CompleteAsync(job.Lease, JobCompletion.Ended(JobStatus.Failed, new JobError("E", "no")));
+        }
+
+        // Out of the window: runs again. A failed job's result is never reused.
+        Time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(JobStatus.Pending, (await Store.InsertAsync(NewJob(key: "report-7") with { CacheResultFor = window })).Job.Status);
+        Assert.Equal(JobStatus.Pending, (await Store.InsertAsync(NewJob(type: "other", key: "report-7-failed") with { CacheResultFor = window })).Job.Status);
+    }
+
     /// <summary><c>InsertAsync</c>: unknown parent; throws.</summary>
     [Fact]
     public async Task InsertAsync_UnknownParent_Throws()

@@ -108,6 +108,15 @@ public sealed record JobSnapshot
     /// </summary>
     public IReadOnlyList<JobAttemptError> AttemptErrors { get; init; } = [];
 
+    /// <summary>
+    /// The submit's <see cref="JobSubmitOptions.CacheResultFor"/>: read by the store when it inserts the
+    /// job (a store need not keep it).
+    /// </summary>
+    public TimeSpan? CacheResultFor { get; init; }
+
+    /// <summary>When the job was served from a result cache: the completed job whose result it reused (it did not run).</summary>
+    public JobId? CachedFrom { get; init; }
+
     /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
     public JobId? RerunOf { get; init; }
 
@@ -163,6 +172,7 @@ public sealed record JobSnapshot
         Tags = Tags,
         DependsOn = DependsOn,
         RerunOf = RerunOf,
+        CachedFrom = CachedFrom,
     };
 
     private T Read<T>(string json, string what, JsonSerializerOptions? options)

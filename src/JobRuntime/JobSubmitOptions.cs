@@ -45,6 +45,15 @@ public sealed record JobSubmitOptions
     /// </summary>
     public string? IdempotencyKey { get; init; }
 
+    /// <summary>
+    /// Reuse a result: when a job of the same type submitted with the same <see cref="IdempotencyKey"/>
+    /// completed within this time, the submit makes a job that is already completed with that result
+    /// (<see cref="JobSnapshot.CachedFrom"/> names the job it came from) instead of running again. The
+    /// store decides, as for the key. Needs an <see cref="IdempotencyKey"/>; positive, at most
+    /// <see cref="MaxTimeout"/>.
+    /// </summary>
+    public TimeSpan? CacheResultFor { get; init; }
+
     /// <summary>Jobs that must complete before this one starts; their results are visible to the handler.</summary>
     public IReadOnlyList<JobId> DependsOn { get; init; } = [];
 
@@ -107,6 +116,19 @@ public sealed record JobSubmitOptions
             else
             {
                 CheckName(ref errors, tag, "Each tag", MaxNameLength);
+            }
+        }
+
+        if (CacheResultFor is { } window)
+        {
+            if (window <= TimeSpan.Zero || window > MaxTimeout)
+            {
+                (errors ??= []).Add($"CacheResultFor must be positive and at most {MaxTimeout.TotalDays:0} days (was {window}).");
+            }
+
+            if (IdempotencyKey is null)
+            {
+                (errors ??= []).Add("CacheResultFor needs an IdempotencyKey: the key says which results may be reused.");
             }
         }
 

@@ -92,6 +92,9 @@ public sealed record JobView
     /// </summary>
     public IReadOnlyList<JobId> Dependents { get; init; } = [];
 
+    /// <summary>The completed job whose result this one reused (<see cref="JobSubmitOptions.CacheResultFor"/>); it did not run.</summary>
+    public JobId? CachedFrom { get; init; }
+
     /// <summary>The job this one re-runs.</summary>
     public JobId? RerunOf { get; init; }
 }

@@ -173,6 +173,7 @@ public sealed class PostgreSqlJobStoreTests
             DROP INDEX "{schema}".jobs_ready_queue;
             DROP TABLE "{schema}".schedules;
             ALTER TABLE "{schema}".jobs DROP COLUMN attempt_errors;
+            ALTER TABLE "{schema}".jobs DROP COLUMN cached_from;
             DELETE FROM "{schema}".migrations WHERE version >= 3;
             """);
 

@@ -175,6 +175,8 @@ public sealed class SqliteJobStoreTests : IDisposable
             DROP INDEX jr_jobs_ready_queue;
             DROP TABLE jr_schedules;
             ALTER TABLE jr_jobs DROP COLUMN attempt_errors;
+            DROP INDEX jr_jobs_cache;
+            ALTER TABLE jr_jobs DROP COLUMN cached_from;
             DELETE FROM jr_migrations WHERE version >= 2;
             """);
         Assert.Equal(1, Scalar("SELECT MAX(version) FROM jr_migrations"));

@@ -153,7 +153,7 @@ async function showDetail(id) {
   $("detail-error").textContent = job.error ? job.error.type + ": " + job.error.message + "\n\n" + (job.error.stackTrace || "") : "";
   $("detail-attempts").replaceChildren(...(job.attemptErrors || []).map(e => el("li", "attempt " + e.attempt + " at " + e.at + ": " + e.type + ": " + e.message)));
   const chain = [...(job.dependsOn || []).map(p => ["parent", p]), ...(job.dependents || []).map(d => ["dependent", d]),
-    ...(job.rerunOf ? [["re-run of", job.rerunOf]] : [])];
+    ...(job.rerunOf ? [["re-run of", job.rerunOf]] : []), ...(job.cachedFrom ? [["result reused from", job.cachedFrom]] : [])];
   $("detail-chain").replaceChildren(...chain.map(([what, other]) => {
     const li = el("li", what + " ");
     const a = el("a", other); a.href = "#/job/" + encodeURIComponent(other); li.appendChild(a);

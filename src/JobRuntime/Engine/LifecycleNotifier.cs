@@ -18,14 +18,18 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
 {
     public DateTimeOffset Now => time.GetUtcNow();
 
-    /// <summary>A job was stored by a submit (<see cref="JobStatus.Pending"/>, or already cancelled because a parent had failed).</summary>
+    /// <summary>A job was stored by a submit (<see cref="JobStatus.Pending"/>; already cancelled because a parent had failed; or completed from a cached result).</summary>
     public void Submitted(JobSnapshot job)
     {
         Log.Submitted(logger, job.Id, job.Type, job.Queue);
         metrics.Submitted(job.Type);
         if (job.IsTerminal)
         {
-            metrics.CancelledWhilePending(1);
+            if (job.Status == JobStatus.Cancelled)
+            {
+                metrics.CancelledWhilePending(1);
+            }
+
             if (broker.HasSubscribers(job.Id))
             {
                 broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(job.Status), job.Status, Now) { JobType = job.Type, Error = job.Error });

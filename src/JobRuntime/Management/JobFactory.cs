@@ -19,6 +19,7 @@ internal static class JobFactory
         DependsOn = options.DependsOn,
         OnParentFailure = options.OnParentFailure,
         IdempotencyKey = options.IdempotencyKey,
+        CacheResultFor = options.CacheResultFor,
         Timeout = options.Timeout ?? descriptor.Options.Timeout ?? runtime.DefaultTimeout,
         TraceParent = traceParent,
         RerunOf = rerunOf,

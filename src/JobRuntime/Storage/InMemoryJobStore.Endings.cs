@@ -19,7 +19,7 @@ internal sealed partial class InMemoryJobStore
                 return new(JobDeleteResult.NotFinished);
             }
 
-            _jobs.Remove(id);
+            Forget(id);
             return new(JobDeleteResult.Deleted);
         }
     }
@@ -33,7 +33,7 @@ internal sealed partial class InMemoryJobStore
             var old = _jobs.Values.Where(e => e.Job.IsTerminal && e.Job.CompletedAt < completedBefore).Select(e => e.Job.Id).ToList();
             foreach (var id in old)
             {
-                _jobs.Remove(id);
+                Forget(id);
             }
 
             return new(old.Count);
@@ -89,7 +89,7 @@ internal sealed partial class InMemoryJobStore
         {
             // Deleted or cleaned up already: nothing to do. A finished job never runs again, so an id
             // in the queue is a finished job's for as long as it is stored.
-            _jobs.Remove(_finished.Dequeue());
+            Forget(_finished.Dequeue());
         }
     }
 
@@ -97,9 +97,26 @@ internal sealed partial class InMemoryJobStore
     private void Ended(Entry entry)
     {
         _finished.Enqueue(entry.Stable.Id);
-        if (entry.Stable.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var holder) && holder == entry.Stable.Id)
+        if (entry.Stable.IdempotencyKey is { } key)
         {
-            _activeKeys.Remove(key);
+            if (_activeKeys.TryGetValue(key, out var holder) && holder == entry.Stable.Id)
+            {
+                _activeKeys.Remove(key);
+            }
+
+            if (entry.Job is { Status: JobStatus.Completed, CachedFrom: null })
+            {
+                _completedKeys[key] = entry.Stable.Id;
+            }
+        }
+    }
+
+    /// <summary>Removes a job, and the result-cache entry that points at it.</summary>
+    private void Forget(JobId id)
+    {
+        if (_jobs.Remove(id, out var gone) && gone.Stable.IdempotencyKey is { } key && _completedKeys.TryGetValue(key, out var cached) && cached == id)
+        {
+            _completedKeys.Remove(key);
         }
     }
 

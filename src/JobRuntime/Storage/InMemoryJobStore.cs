@@ -10,6 +10,9 @@ internal sealed partial class InMemoryJobStore : IJobStore
     private readonly TimeProvider _time;
     private readonly Dictionary<JobId, Entry> _jobs = [];
     private readonly Dictionary<string, JobId> _activeKeys = new(StringComparer.Ordinal);
+
+    /// <summary>For result caching: the job that last completed (by running) with each idempotency key.</summary>
+    private readonly Dictionary<string, JobId> _completedKeys = new(StringComparer.Ordinal);
     private readonly SortedSet<Entry> _ready = new(ReadyOrder.Instance);
     private readonly SortedSet<Entry> _delayed = new(DueOrder.Instance);
     private readonly Queue<JobId> _finished = new();
@@ -80,6 +83,17 @@ internal sealed partial class InMemoryJobStore : IJobStore
         if (job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var existingId))
         {
             return new JobInsertResult(Snapshot(_jobs[existingId]), Created: false);
+        }
+
+        if (JobResultCache.Since(job, _time.GetUtcNow()) is not null
+            && _completedKeys.TryGetValue(job.IdempotencyKey!, out var cachedId)
+            && _jobs.TryGetValue(cachedId, out var cached)
+            && JobResultCache.CanServe(job, cached.Job, _time.GetUtcNow()))
+        {
+            var served = new Entry(JobResultCache.Served(job, cached.Job, _time.GetUtcNow()));
+            _jobs.Add(job.Id, served);
+            _finished.Enqueue(job.Id);
+            return new JobInsertResult(served.Job, Created: true);
         }
 
         Entry entry;
