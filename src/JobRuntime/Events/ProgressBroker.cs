@@ -90,11 +90,38 @@ internal sealed class ProgressBroker : IProgressBroker
     /// store: with a full fence on both sides (here, and the locks a subscribe and a store read take)
     /// either the watcher's read sees the transition or this sees the watcher. Without the fence, the
     /// processor could let this read pass the store's write, and both would miss.
+    /// A "no" means the caller will not publish this transition: the state kept for the job (from
+    /// when someone listened) is then out of date, and is forgotten, so that a later subscriber
+    /// starts from the store instead.
     /// </remarks>
     public bool HasSubscribers(JobId jobId)
     {
         Interlocked.MemoryBarrier();
-        return _all.Count > 0 || (_topics.TryGetValue(jobId, out var topic) && topic.FanOut?.Count > 0);
+        if (_all.Count > 0)
+        {
+            return true;
+        }
+
+        if (!_topics.TryGetValue(jobId, out var topic))
+        {
+            return false;
+        }
+
+        lock (topic)
+        {
+            if (topic.FanOut?.Count > 0 || _all.Count > 0)
+            {
+                return true;
+            }
+
+            if (!topic.Removed && topic.Terminal is null)
+            {
+                topic.Removed = true;
+                _topics.TryRemove(new KeyValuePair<JobId, Topic>(jobId, topic));
+            }
+
+            return false;
+        }
     }
 
     public JobEventSubscription Subscribe(JobId jobId, int? bufferCapacity = null)

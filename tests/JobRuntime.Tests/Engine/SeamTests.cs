@@ -79,6 +79,37 @@ public sealed class SeamTests
     }
 
     [Fact]
+    public async Task AWatcherWhoLeft_LeavesNoStaleState_TheNextOneStartsFromTheStore()
+    {
+        await using var runtime = TestRuntime.Create();
+        var parent = await runtime.Manager.SubmitAsync(new GateArgs("stale-parent"));
+        var a = await runtime.Manager.SubmitAsync(new GateArgs("stale"), new JobSubmitOptions { DependsOn = [parent] });
+
+        // Watched from before it starts, so that its start is published (and kept by the broker)...
+        await using (var watch = runtime.Manager.WatchAsync(a).GetAsyncEnumerator())
+        {
+            Assert.True(await watch.MoveNextAsync());
+            Assert.Equal(JobStatus.Pending, watch.Current.Status);
+            runtime.Gates.For("stale-parent").Open.TrySetResult();
+            do
+            {
+                Assert.True(await watch.MoveNextAsync().AsTask().WaitAsync(Guard));
+            }
+            while (watch.Current.Kind != JobEventKind.Started);
+        }
+
+        // ...then left alone: it ends unwatched (so unpublished); a job after it says when.
+        var after = await runtime.Manager.SubmitAsync(new EchoArgs(1), new JobSubmitOptions { DependsOn = [a] });
+        runtime.Gates.For("stale").Open.TrySetResult();
+        await runtime.Manager.WaitForCompletionAsync(after).WaitAsync(Guard);
+
+        // The next watcher's first event is the job's end, not the start the broker once had.
+        await using var next = runtime.Manager.WatchAsync(a).GetAsyncEnumerator();
+        Assert.True(await next.MoveNextAsync().AsTask().WaitAsync(Guard));
+        Assert.Equal(JobStatus.Completed, next.Current.Status);
+    }
+
+    [Fact]
     public async Task DecoratedStore_EveryCallGoesThroughTheDecorator()
     {
         CountingStore? counter = null;
