@@ -31,8 +31,11 @@ public interface IProgressBroker
 
     /// <summary>
     /// Whether anyone in this process subscribes to the job's events (or to every job's). The runtime
-    /// relays the progress of jobs running on other nodes only for jobs that have subscribers; a
-    /// broker that does not know answers <see langword="true"/> (everything is relayed).
+    /// asks before it makes any event of a job, and makes none when the answer is no (it also relays
+    /// the progress of jobs running on other nodes only for jobs that have subscribers). After a no,
+    /// the job's next transitions are not published: a broker that keeps a job's state for late
+    /// subscribers must forget it then, so they start from the store. A broker that does not know
+    /// answers <see langword="true"/> (every event is published to it).
     /// </summary>
     /// <param name="jobId">The job.</param>
     /// <returns><see langword="false"/> only when no one would receive the job's events.</returns>
