@@ -56,6 +56,11 @@ public sealed record JobSnapshot
     private long _startedAt = NoTime;
     private long _completedAt = NoTime;
     private long _timeout = NoTime;
+    private long _cacheResultFor = NoTime;
+
+    // Optional ids as their GUID (16 bytes; a nullable JobId takes 24), Guid.Empty for none (never a job's id).
+    private Guid _cachedFrom;
+    private Guid _rerunOf;
 
     /// <summary>When the job was submitted (UTC).</summary>
     public DateTimeOffset CreatedAt { get => new(_createdAt, TimeSpan.Zero); init => _createdAt = value.UtcTicks; }
@@ -112,13 +117,13 @@ public sealed record JobSnapshot
     /// The submit's <see cref="JobSubmitOptions.CacheResultFor"/>: read by the store when it inserts the
     /// job (a store need not keep it).
     /// </summary>
-    public TimeSpan? CacheResultFor { get; init; }
+    public TimeSpan? CacheResultFor { get => _cacheResultFor == NoTime ? null : new TimeSpan(_cacheResultFor); init => _cacheResultFor = value?.Ticks ?? NoTime; }
 
     /// <summary>When the job was served from a result cache: the completed job whose result it reused (it did not run).</summary>
-    public JobId? CachedFrom { get; init; }
+    public JobId? CachedFrom { get => OptionalId(_cachedFrom); init => _cachedFrom = value?.Value ?? Guid.Empty; }
 
     /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
-    public JobId? RerunOf { get; init; }
+    public JobId? RerunOf { get => OptionalId(_rerunOf); init => _rerunOf = value?.Value ?? Guid.Empty; }
 
     /// <summary>Reads the job's result as <typeparamref name="T"/>.</summary>
     /// <typeparam name="T">The handler's result type.</typeparam>
@@ -204,4 +209,6 @@ public sealed record JobSnapshot
     }
 
     private static DateTimeOffset? Time(long ticks) => ticks == NoTime ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
+
+    private static JobId? OptionalId(Guid value) => value == Guid.Empty ? null : new JobId(value);
 }

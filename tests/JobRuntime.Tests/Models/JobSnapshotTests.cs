@@ -27,6 +27,13 @@ public sealed class JobSnapshotTests
         Assert.Null((finished with { Timeout = null, StartedAt = null }).Timeout);
         Assert.Equal(job, job with { });
         Assert.NotEqual(job, finished);
+
+        // Optional ids and the cache window read back as set, and unset as null.
+        var other = JobId.New();
+        var linked = job with { RerunOf = other, CachedFrom = other, CacheResultFor = TimeSpan.FromMinutes(3) };
+        Assert.Equal((other, other, TimeSpan.FromMinutes(3)), (linked.RerunOf, linked.CachedFrom, linked.CacheResultFor));
+        Assert.Equal((null, null, null), ((JobId?)job.RerunOf, (JobId?)job.CachedFrom, (TimeSpan?)job.CacheResultFor));
+        Assert.Null((linked with { RerunOf = null }).RerunOf);
     }
 
     [Fact]
