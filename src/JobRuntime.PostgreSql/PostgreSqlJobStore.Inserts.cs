@@ -287,4 +287,97 @@ internal sealed partial class PostgreSqlJobStore
             return Error!;
         }
     }
+
+    private static async Task<JobInsertResult> InsertCoreAsync(Tx tx, JobSnapshot job)
+    {
+        if (JobResultCache.Since(job, tx.Now) is { } since)
+        {
+            // A live job with the key wins, as for any keyed submit; else a recent result is reused.
+            var live = (await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE idempotency_key = @key AND status IN (0, 1)", ("key", job.IdempotencyKey)).ConfigureAwait(false)).FirstOrDefault();
+            if (live is not null)
+            {
+                return new JobInsertResult(live, Created: false);
+            }
+
+            var from = (await tx.JobsAsync(
+                $"SELECT {Columns} FROM {{S}}.jobs WHERE idempotency_key = @key AND status = 2 AND cached_from IS NULL AND type = @type AND completed_at >= @since ORDER BY completed_at DESC LIMIT 1",
+                ("key", job.IdempotencyKey), ("type", job.Type), ("since", Ticks(since))).ConfigureAwait(false)).FirstOrDefault();
+            if (from is not null)
+            {
+                // Stored as a new job, then completed with the reused result in the same transaction.
+                var fresh = await InsertCoreAsync(tx, job with { DependsOn = [], CacheResultFor = null }).ConfigureAwait(false);
+                if (!fresh.Created)
+                {
+                    return fresh;
+                }
+
+                var served = JobResultCache.Served(job, from, tx.Now);
+                await tx.ExecuteAsync(
+                    """
+                    UPDATE {S}.jobs SET status = 2, result = @result::text, completed_at = @now, cached_from = @from,
+                        progress_current = @current::bigint, progress_total = @total::bigint, progress_message = @message::text, progress_stage = @stage::text
+                    WHERE id = @id
+                    """,
+                    [("result", served.Result), ("now", tx.NowTicks), ("from", Key(from.Id)), .. ProgressParameters(served.Progress), ("id", Key(job.Id))]).ConfigureAwait(false);
+                return new JobInsertResult(served, Created: true);
+            }
+        }
+
+        // Lock the parents (FOR SHARE) so none finishes between reading its status and recording the edge.
+        var statuses = new Dictionary<Guid, JobStatus>();
+        var parents = job.DependsOn.Distinct().ToArray();
+        if (parents.Length > 0)
+        {
+            await using var read = tx.Command("SELECT id, status FROM {S}.jobs WHERE id = ANY(@ids) FOR SHARE", ("ids", parents.Select(Key).ToArray()));
+            await using var reader = await read.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+            while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
+            {
+                statuses[reader.GetGuid(0)] = (JobStatus)reader.GetInt16(1);
+            }
+        }
+
+        var dependencies = JobDependencies.Evaluate(job, id => statuses.TryGetValue(Key(id), out var status) ? status : null, tx.Now);
+        var stored = dependencies.Stored;
+        var waitingOn = dependencies.WaitingOn;
+        var pendingParents = waitingOn.Count;
+
+        // Insert-on-conflict: the partial unique index on live idempotency keys decides, never a read-then-write.
+        var inserted = await tx.ScalarAsync(
+            """
+            INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, error_type, error_message, error_stack,
+                attempt, max_attempts, created_at, scheduled_at, completed_at, title, tags, depends_on, on_parent_failure,
+                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
+            VALUES (@id, @type, @queue, @priority, @payload, @status, @error_type::text, @error_message::text, @error_stack::text,
+                0, @max_attempts, @created_at, @scheduled_at, @completed_at::bigint, @title::text, @tags::text[], @depends_on::uuid[], @on_parent_failure,
+                @key::text, @timeout::bigint, @trace::text, @rerun_of::uuid, @pending_parents)
+            ON CONFLICT DO NOTHING
+            RETURNING 1
+            """,
+            [
+                ("id", Key(stored.Id)), ("type", stored.Type), ("queue", stored.Queue), ("priority", stored.Priority), ("payload", stored.Payload),
+                ("status", (short)stored.Status), .. ErrorParameters(stored.Error), ("max_attempts", stored.MaxAttempts),
+                ("created_at", Ticks(stored.CreatedAt)), ("scheduled_at", Ticks(stored.ScheduledAt)), ("completed_at", stored.CompletedAt?.UtcTicks),
+                ("title", stored.Title), ("tags", stored.Tags.Count == 0 ? null : stored.Tags.ToArray()),
+                ("depends_on", stored.DependsOn.Count == 0 ? null : stored.DependsOn.Select(Key).ToArray()),
+                ("on_parent_failure", (short)stored.OnParentFailure), ("key", stored.IdempotencyKey), ("timeout", stored.Timeout?.Ticks),
+                ("trace", stored.TraceParent), ("rerun_of", stored.RerunOf is { } r ? Key(r) : null), ("pending_parents", pendingParents),
+            ]).ConfigureAwait(false);
+        if (inserted is null)
+        {
+            if (stored.IdempotencyKey is { } key
+                && (await tx.JobsAsync($"SELECT {Columns} FROM {{S}}.jobs WHERE idempotency_key = @key AND status IN (0, 1)", ("key", key)).ConfigureAwait(false)).FirstOrDefault() is { } existing)
+            {
+                return new JobInsertResult(existing, Created: false);
+            }
+
+            throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
+        }
+
+        foreach (var parentId in waitingOn)
+        {
+            await tx.ExecuteAsync("INSERT INTO {S}.deps (parent, child) VALUES (@parent, @child) ON CONFLICT DO NOTHING", ("parent", Key(parentId)), ("child", Key(job.Id))).ConfigureAwait(false);
+        }
+
+        return new JobInsertResult(stored with { WaitReason = JobWaitReasons.Of(stored, pendingParents > 0, tx.Now) }, Created: true);
+    }
 }
