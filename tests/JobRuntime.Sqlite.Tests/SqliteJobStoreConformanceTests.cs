@@ -7,12 +7,7 @@ public sealed class SqliteJobStoreConformanceTests : JobStoreConformanceTests
 {
     private readonly TempDatabase _database = new();
 
-    protected override async Task<IJobStore> CreateStore(TimeProvider timeProvider)
-    {
-        var store = new SqliteJobStore(_database.Options(), timeProvider);
-        await store.InitializeAsync(CancellationToken.None);
-        return store;
-    }
+    protected override Task<IJobStore> CreateStore(TimeProvider timeProvider) => _database.OpenStoreAsync(timeProvider);
 
     public override async Task DisposeAsync()
     {
@@ -25,12 +20,7 @@ public sealed class SqliteJobStoreScheduleTests : JobStoreScheduleConformanceTes
 {
     private readonly TempDatabase _database = new();
 
-    protected override async Task<IJobStore> CreateStore(TimeProvider timeProvider)
-    {
-        var store = new SqliteJobStore(_database.Options(), timeProvider);
-        await store.InitializeAsync(CancellationToken.None);
-        return store;
-    }
+    protected override Task<IJobStore> CreateStore(TimeProvider timeProvider) => _database.OpenStoreAsync(timeProvider);
 
     public override async Task DisposeAsync()
     {

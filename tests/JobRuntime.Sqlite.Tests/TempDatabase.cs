@@ -22,6 +22,14 @@ public sealed class TempDatabase : IDisposable
         return options;
     }
 
+    /// <summary>A store on this database, initialized.</summary>
+    public async Task<JobRuntime.Storage.IJobStore> OpenStoreAsync(TimeProvider timeProvider)
+    {
+        var store = new SqliteJobStore(Options(), timeProvider);
+        await store.InitializeAsync(CancellationToken.None);
+        return store;
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

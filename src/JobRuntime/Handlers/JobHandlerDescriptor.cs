@@ -91,7 +91,7 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
     public override async ValueTask<string> InvokeAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options)
     {
         var args = Deserialize(payload, options);
-        var handler = CreatedDirectly ? Create() : ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+        var handler = CreateHandler(services);
         var result = await handler.ExecuteAsync(args, context).ConfigureAwait(false);
         return JsonSerializer.Serialize(result, TypeInfo<TResult>(options));
     }
@@ -99,7 +99,7 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
     public override async ValueTask<object?> InvokeHandlerAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options)
     {
         var args = Deserialize(payload, options);
-        var handler = CreatedDirectly ? Create() : ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
+        var handler = CreateHandler(services);
         return await handler.ExecuteAsync(args, context).ConfigureAwait(false);
     }
 
@@ -129,7 +129,9 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
             && !typeof(IAsyncDisposable).IsAssignableFrom(typeof(THandler));
     }
 
-    private static THandler Create() => Activator.CreateInstance<THandler>();
+    /// <summary>The attempt's handler: made directly when it asks for nothing, else from the attempt's scope.</summary>
+    private THandler CreateHandler(IServiceProvider services)
+        => CreatedDirectly ? Activator.CreateInstance<THandler>() : ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
 
     private static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options)
     {
