@@ -52,7 +52,7 @@ internal sealed partial class PostgreSqlJobStore
         var jobs = live.ConvertAll(i => batch[i].Job);
         try
         {
-            var stored = await OnConnectionAsync("store jobs", tx => InsertManyAsync(tx, jobs), transactional: false, CancellationToken.None).ConfigureAwait(false);
+            var stored = await OnConnectionAsync("store jobs", tx => InsertUnnestAsync(tx, jobs), transactional: false, CancellationToken.None).ConfigureAwait(false);
             for (var k = 0; k < live.Count; k++)
             {
                 outcomes[live[k]] = stored[k];
@@ -72,7 +72,7 @@ internal sealed partial class PostgreSqlJobStore
                 InsertOutcome[] second;
                 try
                 {
-                    second = await OnConnectionAsync("store jobs", tx => InsertManyAsync(tx, again), transactional: false, CancellationToken.None).ConfigureAwait(false);
+                    second = await OnConnectionAsync("store jobs", tx => InsertUnnestAsync(tx, again), transactional: false, CancellationToken.None).ConfigureAwait(false);
                 }
                 catch (PostgreSqlJobStoreException secondError) when (IsConnectionLoss(secondError.InnerException))
                 {
@@ -160,7 +160,7 @@ internal sealed partial class PostgreSqlJobStore
         return outcomes;
     }
 
-    private async Task<InsertOutcome[]> InsertManyAsync(Tx tx, List<JobSnapshot> jobs)
+    private async Task<InsertOutcome[]> InsertUnnestAsync(Tx tx, IReadOnlyList<JobSnapshot> jobs)
     {
         var n = jobs.Count;
         var ids = new Guid[n];
@@ -177,6 +177,7 @@ internal sealed partial class PostgreSqlJobStore
         var traces = new string?[n];
         var reruns = new Guid?[n];
         var keys = new string?[n];
+        var batches = new Guid?[n];
 
         // Each job's tags as a JSON array: unnest cannot take arrays of different lengths.
         var tags = new string?[n];
@@ -197,6 +198,7 @@ internal sealed partial class PostgreSqlJobStore
             traces[i] = job.TraceParent;
             reruns[i] = job.RerunOf is { } r ? Key(r) : null;
             keys[i] = job.IdempotencyKey;
+            batches[i] = job.BatchId is { } b ? Key(b) : null;
             tags[i] = job.Tags.Count == 0 ? null : JsonSerializer.Serialize(job.Tags, PostgreSqlJsonContext.Default.IReadOnlyListString);
         }
 
@@ -209,22 +211,22 @@ internal sealed partial class PostgreSqlJobStore
         await using (var insert = tx.Batch(
             ("""
             INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at,
-                title, tags, on_parent_failure, idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
+                title, tags, on_parent_failure, idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents, batch_id)
             SELECT v.id, v.type, v.queue, v.priority, v.payload, 0, 0, v.max_attempts, v.created_at, v.scheduled_at,
                 v.title, CASE WHEN v.tags IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(v.tags::jsonb)) END,
-                v.on_parent_failure, v.key, v.timeout, v.trace, v.rerun_of, 0
+                v.on_parent_failure, v.key, v.timeout, v.trace, v.rerun_of, 0, v.batch_id
             FROM unnest(@ids::uuid[], @types::text[], @queues::text[], @priorities::integer[], @payloads::text[], @max_attempts::integer[],
                 @created::bigint[], @scheduled::bigint[], @titles::text[], @tags::text[], @on_parent_failure::smallint[], @keys::text[],
-                @timeouts::bigint[], @traces::text[], @reruns::uuid[])
+                @timeouts::bigint[], @traces::text[], @reruns::uuid[], @batches::uuid[])
                 AS v(id, type, queue, priority, payload, max_attempts, created_at, scheduled_at, title, tags, on_parent_failure, key,
-                    timeout, trace, rerun_of)
+                    timeout, trace, rerun_of, batch_id)
             ON CONFLICT DO NOTHING
             RETURNING id
             """,
             [
                 ("ids", ids), ("types", types), ("queues", queues), ("priorities", priorities), ("payloads", payloads), ("max_attempts", maxAttempts),
                 ("created", created), ("scheduled", scheduled), ("titles", titles), ("tags", tags), ("on_parent_failure", onParentFailure),
-                ("keys", keys), ("timeouts", timeouts), ("traces", traces), ("reruns", reruns),
+                ("keys", keys), ("timeouts", timeouts), ("traces", traces), ("reruns", reruns), ("batches", batches),
             ]),
             (NotifyManySql, [("channel", Channel), ("payloads", notices)])))
         {
@@ -346,10 +348,10 @@ internal sealed partial class PostgreSqlJobStore
             """
             INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, error_type, error_message, error_stack,
                 attempt, max_attempts, created_at, scheduled_at, completed_at, title, tags, depends_on, on_parent_failure,
-                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents)
+                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents, batch_id)
             VALUES (@id, @type, @queue, @priority, @payload, @status, @error_type::text, @error_message::text, @error_stack::text,
                 0, @max_attempts, @created_at, @scheduled_at, @completed_at::bigint, @title::text, @tags::text[], @depends_on::uuid[], @on_parent_failure,
-                @key::text, @timeout::bigint, @trace::text, @rerun_of::uuid, @pending_parents)
+                @key::text, @timeout::bigint, @trace::text, @rerun_of::uuid, @pending_parents, @batch_id::uuid)
             ON CONFLICT DO NOTHING
             RETURNING 1
             """,
@@ -361,6 +363,7 @@ internal sealed partial class PostgreSqlJobStore
                 ("depends_on", stored.DependsOn.Count == 0 ? null : stored.DependsOn.Select(Key).ToArray()),
                 ("on_parent_failure", (short)stored.OnParentFailure), ("key", stored.IdempotencyKey), ("timeout", stored.Timeout?.Ticks),
                 ("trace", stored.TraceParent), ("rerun_of", stored.RerunOf is { } r ? Key(r) : null), ("pending_parents", pendingParents),
+                ("batch_id", stored.BatchId is { } b ? Key(b) : null),
             ]).ConfigureAwait(false);
         if (inserted is null)
         {
@@ -373,9 +376,12 @@ internal sealed partial class PostgreSqlJobStore
             throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
         }
 
-        foreach (var parentId in waitingOn)
+        if (waitingOn.Count > 0)
         {
-            await tx.ExecuteAsync("INSERT INTO {S}.deps (parent, child) VALUES (@parent, @child) ON CONFLICT DO NOTHING", ("parent", Key(parentId)), ("child", Key(job.Id))).ConfigureAwait(false);
+            // One statement for every edge (a batch's head waits for thousands of members).
+            await tx.ExecuteAsync(
+                "INSERT INTO {S}.deps (parent, child) SELECT p, @child FROM unnest(@parents::uuid[]) AS p ON CONFLICT DO NOTHING",
+                ("parents", waitingOn.Select(Key).ToArray()), ("child", Key(job.Id))).ConfigureAwait(false);
         }
 
         return new JobInsertResult(stored with { WaitReason = JobWaitReasons.Of(stored, pendingParents > 0, tx.Now) }, Created: true);

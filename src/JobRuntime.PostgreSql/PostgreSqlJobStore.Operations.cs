@@ -126,6 +126,25 @@ internal sealed partial class PostgreSqlJobStore
     {
         ArgumentNullException.ThrowIfNull(query);
         query.Validate();
+        var (where, parameters) = Filter(query);
+        if (query.After is { } after)
+        {
+            where.Add("id < @after");
+            parameters.Add(("after", Key(after)));
+        }
+
+        parameters.Add(("limit", query.PageSize + 1));
+        var sql = $"SELECT {Columns} FROM {{S}}.jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY id DESC LIMIT @limit";
+        return await ReadAsync("list jobs", async tx =>
+        {
+            var items = await tx.JobsAsync(sql, [.. parameters]).ConfigureAwait(false);
+            return JobListing.PageFromOneMore(items, query.PageSize);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The conditions (and their parameters) of a query's filter, paging aside.</summary>
+    private static (List<string> Where, List<(string, object?)> Parameters) Filter(JobQuery query)
+    {
         var where = new List<string>();
         var parameters = new List<(string, object?)>();
         if (query.Statuses.Count > 0)
@@ -164,6 +183,12 @@ internal sealed partial class PostgreSqlJobStore
             parameters.Add(("parent", Key(parent)));
         }
 
+        if (query.BatchId is { } batch)
+        {
+            where.Add("batch_id = @batch AND id <> @batch");
+            parameters.Add(("batch", Key(batch)));
+        }
+
         if (query.CreatedFrom is { } from)
         {
             where.Add("created_at >= @from");
@@ -176,19 +201,7 @@ internal sealed partial class PostgreSqlJobStore
             parameters.Add(("before", Ticks(before)));
         }
 
-        if (query.After is { } after)
-        {
-            where.Add("id < @after");
-            parameters.Add(("after", Key(after)));
-        }
-
-        parameters.Add(("limit", query.PageSize + 1));
-        var sql = $"SELECT {Columns} FROM {{S}}.jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty)} ORDER BY id DESC LIMIT @limit";
-        return await ReadAsync("list jobs", async tx =>
-        {
-            var items = await tx.JobsAsync(sql, [.. parameters]).ConfigureAwait(false);
-            return JobListing.PageFromOneMore(items, query.PageSize);
-        }, cancellationToken).ConfigureAwait(false);
+        return (where, parameters);
     }
 
     /// <inheritdoc />

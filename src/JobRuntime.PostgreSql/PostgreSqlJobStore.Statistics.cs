@@ -32,4 +32,36 @@ internal sealed partial class PostgreSqlJobStore : IJobStoreStatistics
 
             return (IReadOnlyList<JobQueueStatistics>)queues;
         }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<JobCounts> CountAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var (where, parameters) = Filter(query);
+        var filter = where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : string.Empty;
+        var sql = $$"""
+            SELECT status, COUNT(*), COALESCE(SUM(CASE WHEN status IN (0, 1) AND progress_total > 0
+                THEN LEAST(1.0, GREATEST(0.0, progress_current::float8 / progress_total)) ELSE 0 END), 0)::float8
+            FROM {S}.jobs {{filter}} GROUP BY status
+            """;
+        return await ReadAsync("count jobs", async tx =>
+        {
+            await using var command = tx.Command(sql, [.. parameters]);
+            await using var reader = await command.ExecuteReaderAsync(tx.Token).ConfigureAwait(false);
+            var counts = new long[6];
+            var progress = 0.0;
+            while (await reader.ReadAsync(tx.Token).ConfigureAwait(false))
+            {
+                var status = reader.GetInt16(0);
+                if (status is >= 0 and < 6)
+                {
+                    counts[status] = reader.GetInt64(1);
+                }
+
+                progress += reader.GetDouble(2);
+            }
+
+            return JobCounts.FromStatusCounts(counts, progress);
+        }, cancellationToken).ConfigureAwait(false);
+    }
 }

@@ -60,54 +60,7 @@ internal sealed partial class SqliteJobStore
         return await ReadAsync("list jobs", connection =>
         {
             using var command = connection.CreateCommand();
-            var where = new List<string>();
-            if (query.Statuses.Count > 0)
-            {
-                where.Add($"status IN ({string.Join(", ", query.Statuses.Select(s => (int)s))})");
-                if (!query.Statuses.Contains(JobStatus.Running))
-                {
-                    // Lets the planner use the listing index, which leaves running jobs out.
-                    where.Add("status <> 1");
-                }
-
-            }
-
-            if (query.Type is not null)
-            {
-                where.Add("type = $type");
-                command.Parameters.AddWithValue("$type", query.Type);
-            }
-
-            if (query.Queue is not null)
-            {
-                where.Add("queue = $queue");
-                command.Parameters.AddWithValue("$queue", query.Queue);
-            }
-
-            if (query.Tag is not null)
-            {
-                where.Add("EXISTS (SELECT 1 FROM json_each(jr_jobs.tags) WHERE json_each.value = $tag)");
-                command.Parameters.AddWithValue("$tag", query.Tag);
-            }
-
-            if (query.DependsOn is { } parent)
-            {
-                where.Add("EXISTS (SELECT 1 FROM json_each(jr_jobs.depends_on) WHERE json_each.value = $parent)");
-                command.Parameters.AddWithValue("$parent", parent.ToString());
-            }
-
-            if (query.CreatedFrom is { } from)
-            {
-                where.Add("created_at >= $from");
-                command.Parameters.AddWithValue("$from", Ticks(from));
-            }
-
-            if (query.CreatedBefore is { } before)
-            {
-                where.Add("created_at < $before");
-                command.Parameters.AddWithValue("$before", Ticks(before));
-            }
-
+            var where = Filter(command, query);
             if (query.After is { } after)
             {
                 where.Add("id < $after");
@@ -119,6 +72,66 @@ internal sealed partial class SqliteJobStore
             var items = ReadJobs(command, _time.GetUtcNow());
             return JobListing.PageFromOneMore(items, query.PageSize);
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The conditions (and their parameters) of a query's filter, paging aside.</summary>
+    private static List<string> Filter(SqliteCommand command, JobQuery query)
+    {
+        var where = new List<string>();
+        if (query.Statuses.Count > 0)
+        {
+            where.Add($"status IN ({string.Join(", ", query.Statuses.Select(s => (int)s))})");
+            if (!query.Statuses.Contains(JobStatus.Running))
+            {
+                // Lets the planner use the listing index, which leaves running jobs out.
+                where.Add("status <> 1");
+            }
+
+        }
+
+        if (query.Type is not null)
+        {
+            where.Add("type = $type");
+            command.Parameters.AddWithValue("$type", query.Type);
+        }
+
+        if (query.Queue is not null)
+        {
+            where.Add("queue = $queue");
+            command.Parameters.AddWithValue("$queue", query.Queue);
+        }
+
+        if (query.Tag is not null)
+        {
+            where.Add("EXISTS (SELECT 1 FROM json_each(jr_jobs.tags) WHERE json_each.value = $tag)");
+            command.Parameters.AddWithValue("$tag", query.Tag);
+        }
+
+        if (query.DependsOn is { } parent)
+        {
+            where.Add("EXISTS (SELECT 1 FROM json_each(jr_jobs.depends_on) WHERE json_each.value = $parent)");
+            command.Parameters.AddWithValue("$parent", parent.ToString());
+        }
+
+        if (query.BatchId is { } batch)
+        {
+            where.Add("batch_id = $batch AND id <> $batch");
+            command.Parameters.AddWithValue("$batch", Key(batch));
+        }
+
+        if (query.CreatedFrom is { } from)
+        {
+            where.Add("created_at >= $from");
+            command.Parameters.AddWithValue("$from", Ticks(from));
+        }
+
+        if (query.CreatedBefore is { } before)
+        {
+            where.Add("created_at < $before");
+            command.Parameters.AddWithValue("$before", Ticks(before));
+        }
+
+        return where;
     }
 
     /// <inheritdoc />
@@ -235,12 +248,12 @@ internal sealed partial class SqliteJobStore
         var pendingParents = waitingOn.Count;
 
         // Only the columns that have a value are bound (the others are NULL by default): a plain job
-        // binds 11 parameters instead of 22. Each combination's statement is built once and stays prepared.
+        // binds 11 parameters instead of 23. Each combination's statement is built once and stays prepared.
         Span<object?> optional =
         [
             stored.Error?.Type, stored.Error?.Message, stored.Error?.StackTrace, stored.CompletedAt?.UtcTicks, stored.Title,
             Json(stored.Tags), Json(stored.DependsOn), stored.IdempotencyKey, stored.Timeout?.Ticks, stored.TraceParent,
-            stored.RerunOf is { } rerunOf ? rerunOf : null,
+            stored.RerunOf is { } rerunOf ? rerunOf : null, stored.BatchId is { } batchId ? batchId : null,
         ];
         var present = 0;
         for (var i = 0; i < optional.Length; i++)
@@ -295,11 +308,11 @@ internal sealed partial class SqliteJobStore
 
     /// <summary>The columns an insert binds only when the job has a value for them, in the bit order of <see cref="InsertSql"/>.</summary>
     private static readonly string[] OptionalInsertColumns =
-        ["error_type", "error_message", "error_stack", "completed_at", "title", "tags", "depends_on", "idempotency_key", "timeout_ticks", "trace_parent", "rerun_of"];
+        ["error_type", "error_message", "error_stack", "completed_at", "title", "tags", "depends_on", "idempotency_key", "timeout_ticks", "trace_parent", "rerun_of", "batch_id"];
 
     private static readonly string[] OptionalInsertParameters = [.. OptionalInsertColumns.Select(c => "$" + c)];
 
-    private static readonly string?[] InsertStatements = new string?[1 << 11];
+    private static readonly string?[] InsertStatements = new string?[1 << 12];
 
     /// <summary>The insert for one combination of present optional columns (a bit per <see cref="OptionalInsertColumns"/> entry), built once.</summary>
     private static string InsertSql(int present)

@@ -5,7 +5,7 @@ namespace JobRuntime.Sqlite;
 internal sealed partial class SqliteJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 6;
+    public const int SchemaVersion = 7;
 
     // Migration n brings a database from version n - 1 to n. Append only; never edit a shipped one.
     private static readonly string[] Migrations =
@@ -100,6 +100,12 @@ internal sealed partial class SqliteJobStore
         """
         ALTER TABLE jr_jobs ADD COLUMN cached_from BLOB NULL;
         CREATE INDEX jr_jobs_cache ON jr_jobs (idempotency_key, completed_at) WHERE status = 2 AND idempotency_key IS NOT NULL AND cached_from IS NULL;
+        """,
+
+        // 7: batches: the batch a job belongs to (its head's id), and its members by batch.
+        """
+        ALTER TABLE jr_jobs ADD COLUMN batch_id BLOB NULL;
+        CREATE INDEX jr_jobs_batch ON jr_jobs (batch_id, status) WHERE batch_id IS NOT NULL;
         """,
     ];
 

@@ -37,4 +37,35 @@ internal sealed partial class SqliteJobStore : IJobStoreStatistics
 
             return (IReadOnlyList<JobQueueStatistics>)[.. queues.Values];
         }, cancellationToken).ConfigureAwait(false);
+
+    /// <inheritdoc />
+    public async ValueTask<JobCounts> CountAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        return await ReadAsync("count jobs", connection =>
+        {
+            using var command = connection.CreateCommand();
+            var where = Filter(command, query);
+            command.CommandText = $"""
+                SELECT status, COUNT(*), TOTAL(CASE WHEN status IN (0, 1) AND progress_total > 0
+                    THEN MIN(1.0, MAX(0.0, CAST(progress_current AS REAL) / progress_total)) ELSE 0 END)
+                FROM jr_jobs {(where.Count > 0 ? "WHERE " + string.Join(" AND ", where) : "")} GROUP BY status
+                """;
+            using var reader = command.ExecuteReader();
+            var counts = new long[6];
+            var progress = 0.0;
+            while (reader.Read())
+            {
+                var status = reader.GetInt32(0);
+                if (status is >= 0 and < 6)
+                {
+                    counts[status] = reader.GetInt64(1);
+                }
+
+                progress += reader.GetDouble(2);
+            }
+
+            return JobCounts.FromStatusCounts(counts, progress);
+        }, cancellationToken).ConfigureAwait(false);
+    }
 }

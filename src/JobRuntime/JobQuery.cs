@@ -24,6 +24,9 @@ public sealed record JobQuery
     /// <summary>Only jobs that were submitted to run after this job (listed it in <see cref="JobSubmitOptions.DependsOn"/>): its dependents.</summary>
     public JobId? DependsOn { get; init; }
 
+    /// <summary>Only the members of this batch (<see cref="IJobManager.SubmitBatchAsync"/>), not its head.</summary>
+    public JobId? BatchId { get; init; }
+
     /// <summary>Only jobs created at or after this time.</summary>
     public DateTimeOffset? CreatedFrom { get; init; }
 

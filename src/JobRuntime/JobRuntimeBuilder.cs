@@ -210,6 +210,9 @@ public sealed class JobRuntimeBuilder
         return UseStore(sp => new InMemoryJobStore(sp.GetService<TimeProvider>(), maxFinishedJobs));
     }
 
+    /// <summary>The runtime's own job types: a batch's head (<see cref="JobBatch.HeadType"/>).</summary>
+    internal void AddBuiltInHandlers() => AddTypedHandler<BatchHeadHandler, BatchHeadArgs, Storage.JobCounts>(JobBatch.HeadType, null);
+
     private void AddTypedHandler<THandler, TArgs, TResult>(string jobType, Action<JobHandlerOptions>? configure)
         where THandler : class, IJobHandler<TArgs, TResult>
     {

@@ -64,6 +64,13 @@ public sealed class JobRuntimeOptions
     /// <value>Default: 1 second.</value>
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How often <see cref="IJobManager.WatchBatchAsync"/> reads a batch's counts from the store (one
+    /// grouped count of its members); a status is streamed only when it changed.
+    /// </summary>
+    /// <value>Default: 250 milliseconds.</value>
+    public TimeSpan BatchRefreshInterval { get; set; } = TimeSpan.FromMilliseconds(250);
+
     /// <summary>How long a claim's lease lasts unless renewed. Running jobs renew it every third of this.</summary>
     /// <value>Default: 30 seconds.</value>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(30);

@@ -55,6 +55,7 @@ internal sealed class JobRuntimeOptionsValidator : IValidateOptions<JobRuntimeOp
         Positive(errors, nameof(options.CancellationGracePeriod), options.CancellationGracePeriod, allowZero: true);
         Positive(errors, nameof(options.ShutdownTimeout), options.ShutdownTimeout, allowZero: true);
         Positive(errors, nameof(options.PollInterval), options.PollInterval, allowZero: false);
+        Positive(errors, nameof(options.BatchRefreshInterval), options.BatchRefreshInterval, allowZero: false);
         Positive(errors, nameof(options.LeaseDuration), options.LeaseDuration, allowZero: false);
         Positive(errors, nameof(options.RecoveryInterval), options.RecoveryInterval, allowZero: false);
         if (options.RetainFinishedJobs is { } retain)

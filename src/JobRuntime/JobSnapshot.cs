@@ -61,6 +61,7 @@ public sealed record JobSnapshot
     // Optional ids as their GUID (16 bytes; a nullable JobId takes 24), Guid.Empty for none (never a job's id).
     private Guid _cachedFrom;
     private Guid _rerunOf;
+    private Guid _batchId;
 
     /// <summary>When the job was submitted (UTC).</summary>
     public DateTimeOffset CreatedAt { get => new(_createdAt, TimeSpan.Zero); init => _createdAt = value.UtcTicks; }
@@ -125,6 +126,15 @@ public sealed record JobSnapshot
     /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
     public JobId? RerunOf { get => OptionalId(_rerunOf); init => _rerunOf = value?.Value ?? Guid.Empty; }
 
+    /// <summary>
+    /// The batch the job belongs to (<see cref="IJobManager.SubmitBatchAsync"/>), if any: its id is the
+    /// batch's head job, which carries its own id here and waits for every member.
+    /// </summary>
+    public JobId? BatchId { get => OptionalId(_batchId); init => _batchId = value?.Value ?? Guid.Empty; }
+
+    /// <summary>Whether this job is a batch's head (its <see cref="BatchId"/> is its own id): it runs once every member has finished.</summary>
+    public bool IsBatchHead => _batchId != Guid.Empty && _batchId == Id.Value;
+
     /// <summary>Reads the job's result as <typeparamref name="T"/>.</summary>
     /// <typeparam name="T">The handler's result type.</typeparam>
     /// <param name="options">The serializer options the runtime was configured with; the runtime's default (<see cref="JsonSerializerDefaults.Web"/>) when <see langword="null"/>.</param>
@@ -175,9 +185,10 @@ public sealed record JobSnapshot
         Timeout = Timeout,
         CancellationRequested = CancellationRequested,
         Tags = Tags,
-        DependsOn = DependsOn,
+        DependsOn = IsBatchHead ? [] : DependsOn,
         RerunOf = RerunOf,
         CachedFrom = CachedFrom,
+        BatchId = BatchId,
     };
 
     private T Read<T>(string json, string what, JsonSerializerOptions? options)

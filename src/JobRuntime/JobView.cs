@@ -82,8 +82,11 @@ public sealed record JobView
     /// <summary>Its tags.</summary>
     public IReadOnlyList<string> Tags { get; init; } = [];
 
-    /// <summary>The jobs it waits for.</summary>
+    /// <summary>The jobs it waits for (a batch's head leaves its members out: list them with <see cref="JobQuery.BatchId"/>).</summary>
     public IReadOnlyList<JobId> DependsOn { get; init; } = [];
+
+    /// <summary>The batch the job belongs to, if any (the batch's id is its head job's id).</summary>
+    public JobId? BatchId { get; init; }
 
     /// <summary>
     /// The jobs that wait for this one (or waited), when the view was made with them

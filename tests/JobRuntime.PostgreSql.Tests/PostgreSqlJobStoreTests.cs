@@ -174,6 +174,7 @@ public sealed class PostgreSqlJobStoreTests
             DROP TABLE "{schema}".schedules;
             ALTER TABLE "{schema}".jobs DROP COLUMN attempt_errors;
             ALTER TABLE "{schema}".jobs DROP COLUMN cached_from;
+            ALTER TABLE "{schema}".jobs DROP COLUMN batch_id;
             DELETE FROM "{schema}".migrations WHERE version >= 3;
             """);
 

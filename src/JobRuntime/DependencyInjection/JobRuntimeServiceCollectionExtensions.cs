@@ -59,6 +59,8 @@ public static class JobRuntimeServiceCollectionExtensions
         services.TryAddSingleton<RecurringJobs>();
         services.TryAddSingleton<IRecurringJobs>(sp => sp.GetRequiredService<RecurringJobs>());
         services.AddHostedService<JobRuntimeHostedService>();
-        return new JobRuntimeBuilder(services);
+        var builder = new JobRuntimeBuilder(services);
+        builder.AddBuiltInHandlers();
+        return builder;
     }
 }

@@ -145,4 +145,43 @@ public interface IJobManager
     /// <param name="cancellationToken">Cancels the call.</param>
     /// <returns>How many jobs were deleted.</returns>
     ValueTask<int> CleanupAsync(TimeSpan olderThan, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Submits a batch: every job (and the continuation) is checked first — type, arguments, options,
+    /// submit filters — and then all are stored in one transaction, or none.
+    /// </summary>
+    /// <param name="batch">The jobs.</param>
+    /// <param name="cancellationToken">Cancels the submit while the batch is not yet being written (nothing stored).</param>
+    /// <returns>The batch's id and its members' ids.</returns>
+    /// <exception cref="ArgumentException">The batch is empty.</exception>
+    /// <exception cref="JobBatchRejectedException">A job was refused: every problem is listed, each naming its job; nothing was stored.</exception>
+    /// <exception cref="JobNotFoundException">A parent named by a job does not exist (nothing stored).</exception>
+    ValueTask<JobBatchSubmitted> SubmitBatchAsync(JobBatch batch, CancellationToken cancellationToken = default);
+
+    /// <summary>Gets a batch's status: its members counted by status, its aggregate progress, its head.</summary>
+    /// <param name="batchId">The batch's id.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    /// <returns>The status, or <see langword="null"/> when no batch has that id.</returns>
+    ValueTask<JobBatchStatus?> GetBatchAsync(JobId batchId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Streams a batch's status: first the current one, then each change (checked every
+    /// <see cref="JobRuntimeOptions.BatchRefreshInterval"/>, and at once when the head ends), ending with the
+    /// status in which it is finished.
+    /// </summary>
+    /// <param name="batchId">The batch's id.</param>
+    /// <param name="cancellationToken">Stops the stream.</param>
+    /// <returns>The statuses.</returns>
+    /// <exception cref="JobNotFoundException">No batch has that id (at the first <c>MoveNextAsync</c>).</exception>
+    IAsyncEnumerable<JobBatchStatus> WatchBatchAsync(JobId batchId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Cancels a batch: its head (the continuation does not run) and every unfinished member — pending ones
+    /// never run, running ones have their token tripped.
+    /// </summary>
+    /// <param name="batchId">The batch's id.</param>
+    /// <param name="cancellationToken">Stops cancelling (the jobs cancelled so far stay cancelled).</param>
+    /// <returns>How many jobs were cancelled or asked to stop.</returns>
+    /// <exception cref="JobNotFoundException">No batch has that id.</exception>
+    ValueTask<int> CancelBatchAsync(JobId batchId, CancellationToken cancellationToken = default);
 }

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace JobRuntime;
 
 /// <summary>The default <see cref="IJobManager"/>.</summary>
-internal sealed class JobManager : IJobManager
+internal sealed partial class JobManager : IJobManager
 {
     private readonly IJobStore _store;
     private readonly IProgressBroker _broker;
@@ -273,7 +273,7 @@ internal sealed class JobManager : IJobManager
 
         var now = _time.GetUtcNow();
         Validate(options, now);
-        var scheduledAt = options.RunAt ?? (options.Delay is { } delay ? now + delay : now);
+        var scheduledAt = ScheduledAt(options, now);
 
         // A span of its own for the submit (when anyone listens), a child of the caller's; the run's span links to it.
         using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity($"submit {descriptor.Name}", ActivityKind.Producer);

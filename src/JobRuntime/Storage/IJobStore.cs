@@ -27,6 +27,17 @@ public interface IJobStore
     ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Stores new jobs all or nothing, in one transaction, each as <see cref="InsertAsync"/> would (a job
+    /// may name an earlier job of the same call as a parent). When any job is refused, none is stored.
+    /// </summary>
+    /// <param name="jobs">The jobs, in order; at least one.</param>
+    /// <param name="cancellationToken">Withdraws the jobs while they are not yet being written (as for <see cref="InsertAsync"/>).</param>
+    /// <returns>Each job's result, in the order given.</returns>
+    /// <exception cref="JobNotFoundException">A parent does not exist (nothing stored).</exception>
+    /// <exception cref="ArgumentException">A job is not new, or its id is taken (nothing stored).</exception>
+    ValueTask<IReadOnlyList<JobInsertResult>> InsertManyAsync(IReadOnlyList<JobSnapshot> jobs, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Claims up to <see cref="ClaimRequest.MaxCount"/> ready jobs (pending, due, parents done),
     /// highest priority first, then earliest run time, then oldest. Each claimed job becomes
     /// running, its attempt count grows by one and it gets a new lease.

@@ -11,6 +11,71 @@ public interface IJobStoreStatistics
     /// <param name="cancellationToken">Cancels the read.</param>
     /// <returns>One entry per such queue, in no particular order.</returns>
     ValueTask<IReadOnlyList<JobQueueStatistics>> GetQueueStatisticsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Counts the jobs matching a query's filter (its paging is ignored) by status, with the sum of the
+    /// unfinished ones' progress: a batch's status in one read, however many members it has.
+    /// </summary>
+    /// <param name="query">The filter.</param>
+    /// <param name="cancellationToken">Cancels the read.</param>
+    /// <returns>The counts.</returns>
+    ValueTask<JobCounts> CountAsync(JobQuery query, CancellationToken cancellationToken = default);
+}
+
+/// <summary>How many jobs match a query, by status (<see cref="IJobStoreStatistics.CountAsync"/>).</summary>
+/// <param name="Pending">Pending jobs.</param>
+/// <param name="Running">Running jobs.</param>
+/// <param name="Completed">Completed jobs.</param>
+/// <param name="Failed">Failed jobs.</param>
+/// <param name="Cancelled">Cancelled jobs.</param>
+/// <param name="TimedOut">Timed-out jobs.</param>
+/// <param name="UnfinishedProgress">
+/// The sum, over the pending and running jobs, of each one's progress as a fraction
+/// (<see cref="JobProgress.Current"/> ÷ <see cref="JobProgress.Total"/>, at most 1; 0 without a total).
+/// </param>
+public sealed record JobCounts(long Pending, long Running, long Completed, long Failed, long Cancelled, long TimedOut, double UnfinishedProgress)
+{
+    /// <summary>No jobs.</summary>
+    public static JobCounts None { get; } = new(0, 0, 0, 0, 0, 0, 0);
+
+    /// <summary>All matching jobs.</summary>
+    public long Total => Pending + Running + Finished;
+
+    /// <summary>The jobs in a terminal state.</summary>
+    public long Finished => Completed + Failed + Cancelled + TimedOut;
+
+    /// <summary>Counts indexed by <see cref="JobStatus"/> value (for stores that count with a query grouped by status).</summary>
+    /// <param name="byStatus">Six counts: pending, running, completed, failed, cancelled, timed out.</param>
+    /// <param name="unfinishedProgress">See <see cref="UnfinishedProgress"/>.</param>
+    /// <returns>The counts.</returns>
+    public static JobCounts FromStatusCounts(ReadOnlySpan<long> byStatus, double unfinishedProgress)
+    {
+        if (byStatus.Length != 6)
+        {
+            throw new ArgumentException("Six counts are needed, one per status.", nameof(byStatus));
+        }
+
+        return new(byStatus[0], byStatus[1], byStatus[2], byStatus[3], byStatus[4], byStatus[5], unfinishedProgress);
+    }
+
+    /// <summary>Adds one job to the counts (for stores that count in memory).</summary>
+    /// <param name="job">The job.</param>
+    /// <returns>The new counts.</returns>
+    public JobCounts Add(JobSnapshot job)
+    {
+        ArgumentNullException.ThrowIfNull(job);
+        return job.Status switch
+        {
+            JobStatus.Pending => this with { Pending = Pending + 1, UnfinishedProgress = UnfinishedProgress + Fraction(job.Progress) },
+            JobStatus.Running => this with { Running = Running + 1, UnfinishedProgress = UnfinishedProgress + Fraction(job.Progress) },
+            JobStatus.Completed => this with { Completed = Completed + 1 },
+            JobStatus.Failed => this with { Failed = Failed + 1 },
+            JobStatus.Cancelled => this with { Cancelled = Cancelled + 1 },
+            _ => this with { TimedOut = TimedOut + 1 },
+        };
+    }
+
+    private static double Fraction(JobProgress progress) => progress.Total > 0 ? Math.Clamp((double)progress.Current / progress.Total, 0, 1) : 0;
 }
 
 /// <summary>One queue's numbers.</summary>

@@ -45,4 +45,24 @@ internal sealed partial class InMemoryJobStore : IJobStoreStatistics
                 : (r, running + 1, oldest);
         }
     }
+
+    /// <inheritdoc />
+    public ValueTask<JobCounts> CountAsync(JobQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        cancellationToken.ThrowIfCancellationRequested();
+        var counts = JobCounts.None;
+        lock (_gate)
+        {
+            foreach (var entry in _jobs.Values)
+            {
+                if (JobListing.Matches(query, entry.Job))
+                {
+                    counts = counts.Add(entry.Job);
+                }
+            }
+        }
+
+        return new(counts);
+    }
 }

@@ -16,6 +16,7 @@ public static class JobListing
             && (query.Queue is null || string.Equals(query.Queue, job.Queue, StringComparison.Ordinal))
             && (query.Tag is null || job.Tags.Contains(query.Tag, StringComparer.Ordinal))
             && (query.DependsOn is not { } parent || job.DependsOn.Contains(parent))
+            && (query.BatchId is not { } batch || (job.BatchId == batch && job.Id != batch))
             && (query.CreatedFrom is null || job.CreatedAt >= query.CreatedFrom)
             && (query.CreatedBefore is null || job.CreatedAt < query.CreatedBefore);
     }

@@ -63,6 +63,23 @@ public static class JobStoreText
         ThrowIfNotStorable(job);
     }
 
+    /// <summary>Refuses a call of <see cref="IJobStore.InsertManyAsync"/> without jobs, or with a job that is not new (each as <see cref="ThrowIfNotNew"/>).</summary>
+    /// <param name="jobs">The jobs about to be stored.</param>
+    /// <exception cref="ArgumentException">There are none, or one is not new or not storable; the message names it.</exception>
+    public static void ThrowIfNotNewBatch(IReadOnlyList<JobSnapshot> jobs)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        if (jobs.Count == 0)
+        {
+            throw new ArgumentException("At least one job must be given.", nameof(jobs));
+        }
+
+        foreach (var job in jobs)
+        {
+            ThrowIfNotNew(job);
+        }
+    }
+
     /// <summary>Refuses a new job whose type, queue, title, idempotency key, tags or payload is not <see cref="IsWellFormed">well formed</see>.</summary>
     /// <param name="job">The job about to be stored.</param>
     /// <exception cref="ArgumentException">A field holds a NUL character or an unpaired surrogate; the message names it.</exception>

@@ -314,6 +314,8 @@ public sealed class JobDispatcherTests
     {
         public virtual ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default) => inner.InsertAsync(job, cancellationToken);
 
+        public virtual ValueTask<IReadOnlyList<JobInsertResult>> InsertManyAsync(IReadOnlyList<JobSnapshot> jobs, CancellationToken cancellationToken = default) => inner.InsertManyAsync(jobs, cancellationToken);
+
         public virtual ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default) => inner.ClaimAsync(request, cancellationToken);
 
         public virtual ValueTask<LeaseState> RenewAsync(JobLease lease, DateTimeOffset expiresAt, JobProgress? progress, CancellationToken cancellationToken = default) => inner.RenewAsync(lease, expiresAt, progress, cancellationToken);
