@@ -14,6 +14,7 @@ using JobRuntime.Benchmarks;
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --timeout-cost [--load]  what an EventPipe dump at a timeout costs the job
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --sse-fanout             progress at 20,000/s over SSE to 1, 100 and 1,000 clients on loopback
 //   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --list-ttfb              first byte of the job list with 100,000 SQLite jobs
+//   dotnet run -c Release --project benchmarks/JobRuntime.Benchmarks -- --batch-submit           SubmitBatchAsync from one caller on SQLite and PostgreSQL
 if (args.FirstOrDefault() == "--pg-worker")
 {
     return await PostgresBurnDown.WorkerAsync(args);
@@ -42,6 +43,11 @@ if (args.Contains("--sse-fanout"))
 if (args.Contains("--timeout-cost"))
 {
     return await TimeoutCost.RunAsync(args);
+}
+
+if (args.Contains("--batch-submit"))
+{
+    return await BatchSubmit.RunAsync(args);
 }
 
 if (args.Contains("--pg-burndown"))

@@ -7,7 +7,7 @@ namespace JobRuntime.AspNetCore;
 /// <summary>The REST endpoints' handlers: the manager's operations, with HTTP's answers for each failure.</summary>
 internal static class JobsApi
 {
-    public static async Task<IResult> ListAsync(IJobManager jobs, string[]? status, string? type, string? queue, string? tag, string? dependsOn, DateTimeOffset? createdFrom, DateTimeOffset? createdBefore, string? after, int? limit, CancellationToken cancellationToken)
+    public static async Task<IResult> ListAsync(IJobManager jobs, string[]? status, string? type, string? queue, string? tag, string? dependsOn, string? batch, DateTimeOffset? createdFrom, DateTimeOffset? createdBefore, string? after, int? limit, CancellationToken cancellationToken)
     {
         var errors = new Dictionary<string, string[]>();
         var statuses = new List<JobStatus>();
@@ -28,6 +28,7 @@ internal static class JobsApi
 
         var cursor = OptionalId(after, "after", "is not a cursor from a previous page", errors);
         var parent = OptionalId(dependsOn, "dependsOn", "is not a job id", errors);
+        var batchId = OptionalId(batch, "batch", "is not a batch id", errors);
 
         if (limit is < 1 or > JobQuery.MaxPageSize)
         {
@@ -40,7 +41,7 @@ internal static class JobsApi
         }
 
         var page = await jobs.ListAsync(
-            new JobQuery { Statuses = statuses, Type = type, Queue = queue, Tag = tag, DependsOn = parent, CreatedFrom = createdFrom, CreatedBefore = createdBefore, After = cursor, PageSize = limit ?? 50 },
+            new JobQuery { Statuses = statuses, Type = type, Queue = queue, Tag = tag, DependsOn = parent, BatchId = batchId, CreatedFrom = createdFrom, CreatedBefore = createdBefore, After = cursor, PageSize = limit ?? 50 },
             cancellationToken).ConfigureAwait(false);
         return Results.Json(new JobListView([.. page.Items.Select(j => j.ToView())], page.NextCursor?.ToString()), WebJson.Options);
     }
@@ -78,33 +79,10 @@ internal static class JobsApi
 
     public static async Task<IResult> SubmitAsync(HttpContext http, IJobManager jobs, JobRuntimeWebOptions options, string jobsPath, CancellationToken cancellationToken)
     {
-        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        var (request, refusal) = await ReadJsonAsync<SubmitRequest>(http, options, "a job as application/json: { \"type\": \"...\", \"args\": {...}, \"options\": {...} }", cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            limit.MaxRequestBodySize = options.MaxSubmitBytes;
-        }
-
-        if (http.Request.ContentLength > options.MaxSubmitBytes)
-        {
-            return Guards.Problem(StatusCodes.Status413PayloadTooLarge, "Submit too large", $"A submit may be at most {options.MaxSubmitBytes} bytes.");
-        }
-
-        if (!http.Request.HasJsonContentType())
-        {
-            return Guards.Problem(StatusCodes.Status415UnsupportedMediaType, "JSON expected", "Submit a job as application/json: { \"type\": \"...\", \"args\": {...}, \"options\": {...} }.");
-        }
-
-        SubmitRequest? request;
-        try
-        {
-            request = await JsonSerializer.DeserializeAsync<SubmitRequest>(http.Request.Body, WebJson.Options, cancellationToken).ConfigureAwait(false);
-        }
-        catch (JsonException ex)
-        {
-            return Results.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [ex.Message] }, title: "The submit is not valid JSON");
-        }
-        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            return Guards.Problem(StatusCodes.Status413PayloadTooLarge, "Submit too large", $"A submit may be at most {options.MaxSubmitBytes} bytes.");
+            return refusal;
         }
 
         if (request?.Type is not { Length: > 0 } type)
@@ -154,6 +132,40 @@ internal static class JobsApi
         }
 
         return Results.ValidationProblem(errors, title: "Invalid submit");
+    }
+
+    /// <summary>Reads a JSON body within the submit size limit; the refusal to answer with when it cannot (413, 415, 400).</summary>
+    internal static async Task<(T? Body, IResult? Refusal)> ReadJsonAsync<T>(HttpContext http, JobRuntimeWebOptions options, string expected, CancellationToken cancellationToken)
+    {
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = options.MaxSubmitBytes;
+        }
+
+        if (http.Request.ContentLength > options.MaxSubmitBytes)
+        {
+            return (default, TooLarge(options));
+        }
+
+        if (!http.Request.HasJsonContentType())
+        {
+            return (default, Guards.Problem(StatusCodes.Status415UnsupportedMediaType, "JSON expected", "Submit " + expected + "."));
+        }
+
+        try
+        {
+            return (await JsonSerializer.DeserializeAsync<T>(http.Request.Body, WebJson.Options, cancellationToken).ConfigureAwait(false), null);
+        }
+        catch (JsonException ex)
+        {
+            return (default, Results.ValidationProblem(new Dictionary<string, string[]> { ["body"] = [ex.Message] }, title: "The submit is not valid JSON"));
+        }
+        catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return (default, TooLarge(options));
+        }
+
+        static IResult TooLarge(JobRuntimeWebOptions options) => Guards.Problem(StatusCodes.Status413PayloadTooLarge, "Submit too large", $"A submit may be at most {options.MaxSubmitBytes} bytes.");
     }
 
     public static async Task<IResult> CancelAsync(IJobManager jobs, string id, CancellationToken cancellationToken)

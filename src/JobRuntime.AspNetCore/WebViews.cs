@@ -77,3 +77,9 @@ internal sealed record SubmitOptionsRequest(
 
 /// <summary>What a submit returns.</summary>
 internal sealed record SubmitResponse(string Id);
+
+/// <summary>What a batch submit sends: the jobs, each as a single submit would, and an optional continuation.</summary>
+internal sealed record BatchSubmitRequest(string? Title, IReadOnlyList<SubmitRequest?>? Jobs, SubmitRequest? Continuation);
+
+/// <summary>What a batch submit returns.</summary>
+internal sealed record BatchSubmitResponse(string BatchId, IReadOnlyList<string> JobIds);

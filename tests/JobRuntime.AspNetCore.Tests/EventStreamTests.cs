@@ -7,7 +7,7 @@ namespace JobRuntime.AspNetCore.Tests;
 /// <summary>Server-Sent Events: framing, the state first, the end after the terminal event, 404 before the stream, resume.</summary>
 public sealed class EventStreamTests
 {
-    private static async Task<List<SseItem<string>>> ReadAllAsync(HttpResponseMessage response)
+    internal static async Task<List<SseItem<string>>> ReadAllAsync(HttpResponseMessage response)
     {
         var items = new List<SseItem<string>>();
         await using var body = await response.Content.ReadAsStreamAsync();

@@ -11,6 +11,8 @@ let readOnly = false;
 let cursor = null;
 let pageStart = null;
 let detailStream = null;
+let batchStream = null;
+let batchFilter = null;
 let refreshTimer = null;
 let shown = null;
 const finished = new Set(["Completed", "Failed", "Cancelled", "TimedOut"]);
@@ -79,6 +81,7 @@ async function loadList(after) {
   if (status) query.set("status", status);
   if (type) query.set("type", type);
   if (tag) query.set("tag", tag);
+  if (batchFilter) query.set("batch", batchFilter);
   if (after) query.set("after", after);
   query.set("limit", "50");
   const page = await (await call("jobs?" + query)).json();
@@ -165,6 +168,7 @@ async function showDetail(id) {
       || (action !== "cancel" && (job.status === "Pending" || job.status === "Running"));
     b.onclick = () => act(job.id, action);
   }
+  await followBatch(job.batchId, id);
   $("detail-dump").textContent = "";
   if (job.status === "TimedOut") await showDump(job.id);
   $("detail-events").replaceChildren();
@@ -191,6 +195,42 @@ async function showDetail(id) {
   }
 }
 
+function showBatch(s) {
+  $("batch-state").replaceChildren(badge(s.state));
+  $("batch-bar").style.width = (s.progress * 100) + "%";
+  $("batch-summary").textContent = s.finished + "/" + s.total + " finished · " + s.completed + " completed · " + s.failed + " failed · "
+    + s.cancelled + " cancelled · " + s.timedOut + " timed out · " + s.running + " running";
+  $("cancel-batch").hidden = readOnly || s.isFinished || s.state === "Cancelled";
+}
+
+// A member's or a head's page shows its batch as a whole, live until the batch is over.
+async function followBatch(batchId, id) {
+  if (batchStream) { batchStream.close(); batchStream = null; }
+  const section = $("detail-batch");
+  section.hidden = true;
+  if (!batchId) return;
+  const response = await call("batches/" + encodeURIComponent(batchId));
+  if (response.status === 404 || shown !== id) return;
+  const status = await response.json();
+  const link = $("batch-link");
+  link.textContent = status.title || batchId;
+  link.href = "#/job/" + encodeURIComponent(batchId);
+  $("batch-jobs").href = "#/batch/" + encodeURIComponent(batchId);
+  $("cancel-batch").onclick = async () => {
+    if (!confirm("Cancel every unfinished job of this batch, and its continuation?")) return;
+    try { await call("batches/" + encodeURIComponent(batchId) + "/cancel", { method: "POST" }); } catch (error) { alert(error.message); }
+  };
+  showBatch(status);
+  section.hidden = false;
+  if (status.isFinished) return;
+  batchStream = new EventSource(new URL("batches/" + encodeURIComponent(batchId) + "/events", api));
+  batchStream.addEventListener("batch", e => {
+    const next = JSON.parse(e.data);
+    showBatch(next);
+    if (next.isFinished) { batchStream.close(); batchStream = null; }
+  });
+}
+
 async function showDump(id) {
   const response = await fetch(new URL("jobs/" + encodeURIComponent(id) + "/dump", api), { headers: { "Accept": "text/plain" } });
   if (!response.ok) return;
@@ -203,6 +243,11 @@ async function route() {
   const match = location.hash.match(/^#\/job\/(.+)$/);
   if (match) { await showDetail(decodeURIComponent(match[1])); return; }
   if (detailStream) { detailStream.close(); detailStream = null; }
+  if (batchStream) { batchStream.close(); batchStream = null; }
+  const batch = location.hash.match(/^#\/batch\/(.+)$/);
+  batchFilter = batch ? decodeURIComponent(batch[1]) : null;
+  $("list-note").hidden = !batchFilter;
+  $("list-note").textContent = batchFilter ? "Jobs of batch " + batchFilter : "";
   $("detail-view").hidden = true;
   $("list-view").hidden = false;
   await loadList(null);

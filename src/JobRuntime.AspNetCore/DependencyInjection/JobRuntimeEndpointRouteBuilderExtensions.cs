@@ -29,6 +29,7 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
         configure?.Invoke(options);
         var root = "/" + prefix.Trim('/');
         var jobsPath = root + "/api/jobs";
+        var batchesPath = root + "/api/batches";
 
         // The WebSocket route needs the WebSocket middleware; on a WebApplication it is added here.
         if (endpoints is IApplicationBuilder app)
@@ -52,6 +53,8 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
         api.MapGet("/jobs/{id}/dump", JobsApi.DumpAsync).WithName("JobRuntime.GetThreadDump").WithSummary("A timed-out job's thread dump, as JSON or (Accept: text/plain) text.");
         api.MapGet("/jobs/{id}/artifacts/{name}", JobsApi.ArtifactAsync).WithName("JobRuntime.GetArtifact").WithSummary("Downloads one of a job's artifacts.");
         api.MapGet("/jobs/{id}/events", EventStreams.JobAsync).WithName("JobRuntime.JobEvents").WithSummary("Server-Sent Events of one job: its state, then live events until it ends.");
+        api.MapGet("/batches/{id}", BatchesApi.GetAsync).WithName("JobRuntime.GetBatch").WithSummary("A batch: its members counted by status, its aggregate progress, its head.");
+        api.MapGet("/batches/{id}/events", BatchesApi.EventsAsync).WithName("JobRuntime.BatchEvents").WithSummary("Server-Sent Events of a batch's status (event: batch) until it is over.");
         api.MapGet("/events", EventStreams.All).WithName("JobRuntime.AllEvents").WithSummary("Server-Sent Events of every job.");
 
         api.MapGet("/info", () => Results.Json(new { readOnly = options.ReadOnly }, WebJson.Options)).WithName("JobRuntime.Info").WithSummary("What this API allows (read-only or not).");
@@ -66,11 +69,19 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
         group.MapGet("/ws", JobSocket.AcceptAsync).WithName("JobRuntime.WebSocket")
             .WithSummary("WebSocket: send {type: watch|unwatch, job_id}; receive progress, status and event messages for each watched job.");
 
-        var changes = api.MapGroup("/jobs").AddEndpointFilter(Guards.SameSite);
-        if (options.ReadOnly)
+        // Changes are refused cross-site, and in read-only mode.
+        RouteGroupBuilder Changes(string path)
         {
-            changes.AddEndpointFilter(Guards.ReadOnly);
+            var changes = api.MapGroup(path).AddEndpointFilter(Guards.SameSite);
+            if (options.ReadOnly)
+            {
+                changes.AddEndpointFilter(Guards.ReadOnly);
+            }
+
+            return changes;
         }
+
+        var changes = Changes("/jobs");
 
         changes.MapPost("/", (HttpContext http, IJobManager jobs, CancellationToken token) => JobsApi.SubmitAsync(http, jobs, options, jobsPath, token))
             .WithName("JobRuntime.SubmitJob").WithSummary("Submits a job: { type, args, options }.");
@@ -78,6 +89,12 @@ public static class JobRuntimeEndpointRouteBuilderExtensions
         changes.MapPost("/{id}/rerun", (IJobManager jobs, string id, CancellationToken token) => JobsApi.RerunAsync(jobs, id, jobsPath, token))
             .WithName("JobRuntime.RerunJob").WithSummary("Runs a finished job again, as a new job.");
         changes.MapDelete("/{id}", JobsApi.DeleteAsync).WithName("JobRuntime.DeleteJob").WithSummary("Deletes a finished job.");
+
+        var batchChanges = Changes("/batches");
+
+        batchChanges.MapPost("/", (HttpContext http, IJobManager jobs, CancellationToken token) => BatchesApi.SubmitAsync(http, jobs, options, batchesPath, token))
+            .WithName("JobRuntime.SubmitBatch").WithSummary("Submits a batch, all or nothing: { title, jobs: [{ type, args, options }], continuation }.");
+        batchChanges.MapPost("/{id}/cancel", BatchesApi.CancelAsync).WithName("JobRuntime.CancelBatch").WithSummary("Cancels a batch: its continuation and every unfinished member.");
         return group;
     }
 }

@@ -109,6 +109,19 @@ public sealed class JobBatch
         return this;
     }
 
+    /// <summary>Sets the continuation by job type name with a JSON payload (see <see cref="ContinueWith{TArgs}(TArgs, JobSubmitOptions?)"/>).</summary>
+    /// <param name="jobType">The registered job type.</param>
+    /// <param name="payloadJson">The arguments as JSON; checked against the handler's argument type when the batch is submitted.</param>
+    /// <param name="options">Options.</param>
+    /// <returns>This batch.</returns>
+    public JobBatch ContinueWithJson(string jobType, string payloadJson, JobSubmitOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(jobType);
+        ArgumentNullException.ThrowIfNull(payloadJson);
+        Continuation = Entry.Json(jobType, payloadJson, options);
+        return this;
+    }
+
     private JobBatch AddEntry(Entry entry)
     {
         if (_jobs.Count >= MaxJobs)
