@@ -15,18 +15,54 @@ internal sealed partial class JobManager
     public async ValueTask<JobBatchSubmitted> SubmitBatchAsync(JobBatch batch, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity("submit batch", ActivityKind.Producer);
+        submit?.SetTag("jobruntime.batch.size", batch.Count);
+        var jobs = await PrepareBatchCoreAsync(batch, submit?.Id, cancellationToken).ConfigureAwait(false);
+        var headId = jobs[^1].Id;
+        var results = await _store.InsertManyAsync(jobs, cancellationToken).ConfigureAwait(false);
+        submit?.SetTag("jobruntime.batch.id", headId.ToString());
+        foreach (var result in results)
+        {
+            if (result.Created)
+            {
+                _engine.Notifier.Submitted(result.Job);
+            }
+        }
+
+        _engine.EnsureStarted();
+        _engine.Wake();
+        return new JobBatchSubmitted(headId, jobs[^1].DependsOn);
+    }
+
+    public IJobStore Store => _store;
+
+    // Preparing announces a submit stored elsewhere: the dispatcher starts (without a host, a submit starts it),
+    // and the store's signal at the caller's commit wakes it.
+    public ValueTask<JobSnapshot> PrepareAsync<TArgs>(string? jobType, TArgs args, JobSubmitOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        _engine.EnsureStarted();
+        var descriptor = jobType is null ? _registry.GetByArgs(typeof(TArgs)) : _registry.Get(jobType);
+        return PrepareCoreAsync(descriptor, descriptor.SerializeArgs(args, _options.SerializerOptions), options, null, null, cancellationToken);
+    }
+
+    public async ValueTask<IReadOnlyList<JobSnapshot>> PrepareBatchAsync(JobBatch batch, CancellationToken cancellationToken = default)
+    {
+        _engine.EnsureStarted();
+        return await PrepareBatchCoreAsync(batch, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>A batch's jobs, every one checked first (every problem named at once): the members in order, then the head.</summary>
+    private async ValueTask<JobSnapshot[]> PrepareBatchCoreAsync(JobBatch batch, string? traceParent, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
         if (batch.Count == 0)
         {
             throw new ArgumentException("A batch needs at least one job.", nameof(batch));
         }
 
         var now = _time.GetUtcNow();
-        using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity("submit batch", ActivityKind.Producer);
-        submit?.SetTag("jobruntime.batch.size", batch.Count);
-        var traceParent = submit?.Id ?? Activity.Current?.Id;
+        traceParent ??= Activity.Current?.Id;
         var problems = new List<JobBatchProblem>();
-
-        // Everything is checked before anything is stored, and every problem is named at once.
         var head = batch.Continuation is { } continuation
             ? await PrepareAsync(continuation, -1, problems, now, cancellationToken).ConfigureAwait(false)
             : new Prepared(_registry.Get(JobBatch.HeadType), System.Text.Json.JsonSerializer.Serialize(new BatchHeadArgs(batch.Count), _options.SerializerOptions), DefaultSubmitOptions);
@@ -65,20 +101,7 @@ internal sealed partial class JobManager
             DependsOn = memberIds,
             OnParentFailure = DependencyFailureBehavior.Run,
         };
-
-        var results = await _store.InsertManyAsync(jobs, cancellationToken).ConfigureAwait(false);
-        submit?.SetTag("jobruntime.batch.id", headId.ToString());
-        foreach (var result in results)
-        {
-            if (result.Created)
-            {
-                _engine.Notifier.Submitted(result.Job);
-            }
-        }
-
-        _engine.EnsureStarted();
-        _engine.Wake();
-        return new JobBatchSubmitted(headId, memberIds);
+        return jobs;
     }
 
     public async ValueTask<JobBatchStatus?> GetBatchAsync(JobId batchId, CancellationToken cancellationToken = default)

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace JobRuntime;
 
 /// <summary>The default <see cref="IJobManager"/>.</summary>
-internal sealed partial class JobManager : IJobManager
+internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
 {
     private readonly IJobStore _store;
     private readonly IProgressBroker _broker;
@@ -264,21 +264,10 @@ internal sealed partial class JobManager : IJobManager
 
     private async ValueTask<JobId> SubmitCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
     {
-        options ??= DefaultSubmitOptions;
-        foreach (var filter in _filters)
-        {
-            options = await filter.OnSubmitAsync(new JobSubmitContext(descriptor.Name, payload, options, rerunOf), cancellationToken).ConfigureAwait(false)
-                ?? throw new InvalidOperationException($"The submit filter {filter.GetType().FullName} returned no options (return the options it was given to keep them).");
-        }
-
-        var now = _time.GetUtcNow();
-        Validate(options, now);
-        var scheduledAt = ScheduledAt(options, now);
-
         // A span of its own for the submit (when anyone listens), a child of the caller's; the run's span links to it.
         using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity($"submit {descriptor.Name}", ActivityKind.Producer);
         submit?.SetTag("jobruntime.job.type", descriptor.Name);
-        var job = JobFactory.Create(descriptor, payload, _options, now, scheduledAt, options, submit?.Id ?? Activity.Current?.Id, rerunOf);
+        var job = await PrepareCoreAsync(descriptor, payload, options, rerunOf, submit?.Id, cancellationToken).ConfigureAwait(false);
 
         var result = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
         var stored = result.Job;
@@ -296,6 +285,21 @@ internal sealed partial class JobManager : IJobManager
         }
 
         return stored.Id;
+    }
+
+    /// <summary>The submit filters, the options' checks and the new job: everything a submit does before it stores.</summary>
+    private async ValueTask<JobSnapshot> PrepareCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, string? traceParent, CancellationToken cancellationToken)
+    {
+        options ??= DefaultSubmitOptions;
+        foreach (var filter in _filters)
+        {
+            options = await filter.OnSubmitAsync(new JobSubmitContext(descriptor.Name, payload, options, rerunOf), cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"The submit filter {filter.GetType().FullName} returned no options (return the options it was given to keep them).");
+        }
+
+        var now = _time.GetUtcNow();
+        Validate(options, now);
+        return JobFactory.Create(descriptor, payload, _options, now, ScheduledAt(options, now), options, traceParent ?? Activity.Current?.Id, rerunOf);
     }
 
     private static readonly JobSubmitOptions DefaultSubmitOptions = new();
