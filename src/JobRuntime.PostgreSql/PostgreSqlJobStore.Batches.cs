@@ -35,14 +35,7 @@ internal sealed partial class PostgreSqlJobStore
     internal async Task<IReadOnlyList<JobInsertResult>> InsertInTransactionAsync(NpgsqlTransaction transaction, IReadOnlyList<JobSnapshot> jobs, CancellationToken cancellationToken)
     {
         JobStoreText.ThrowIfNotNewBatch(jobs);
-        var connection = transaction.Connection
-            ?? throw new InvalidOperationException("The transaction is over (committed or rolled back): submit with a transaction that is still open.");
-        var database = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString).Database;
-        if (database is not null && !string.Equals(connection.Database, database, StringComparison.Ordinal))
-        {
-            throw new InvalidOperationException($"The transaction is on database '{connection.Database}', but the job store is on '{database}': a job can only be stored by a transaction on the store's database.");
-        }
-
+        var connection = CheckTransaction(transaction);
         await InitializeAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -52,6 +45,20 @@ internal sealed partial class PostgreSqlJobStore
         {
             throw new PostgreSqlJobStoreException($"Could not store the job in the caller's transaction (PostgreSQL: {ex.Message}); the transaction is aborted: roll it back.", ex);
         }
+    }
+
+    /// <summary>The transaction's connection, once it is known to be open and on the store's database.</summary>
+    internal NpgsqlConnection CheckTransaction(NpgsqlTransaction transaction)
+    {
+        var connection = transaction.Connection
+            ?? throw new InvalidOperationException("The transaction is over (committed or rolled back): submit with a transaction that is still open.");
+        var database = new NpgsqlConnectionStringBuilder(_dataSource.ConnectionString).Database;
+        if (database is not null && !string.Equals(connection.Database, database, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException($"The transaction is on database '{connection.Database}', but the job store is on '{database}': a job can only be stored by a transaction on the store's database.");
+        }
+
+        return connection;
     }
 
     /// <summary>Runs of jobs without parents in <c>unnest</c> inserts, the others one by one, with their notifications.</summary>

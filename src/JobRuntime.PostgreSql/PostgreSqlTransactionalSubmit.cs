@@ -61,33 +61,22 @@ public static class PostgreSqlTransactionalSubmit
     /// <returns>The batch's id and its members' ids.</returns>
     /// <exception cref="JobBatchRejectedException">A job was refused; nothing was written.</exception>
     /// <exception cref="InvalidOperationException">The runtime's store is not PostgreSQL, or the transaction is over or on another database.</exception>
-    public static async ValueTask<JobBatchSubmitted> SubmitBatchAsync(this IJobManager jobs, JobBatch batch, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
-    {
-        var (preparer, store) = Resolve(jobs, transaction);
-        var prepared = await preparer.PrepareBatchAsync(batch, cancellationToken).ConfigureAwait(false);
-        await store.InsertInTransactionAsync(transaction, prepared, cancellationToken).ConfigureAwait(false);
-        return new JobBatchSubmitted(prepared[^1].Id, prepared[^1].DependsOn);
-    }
+    public static ValueTask<JobBatchSubmitted> SubmitBatchAsync(this IJobManager jobs, JobBatch batch, NpgsqlTransaction transaction, CancellationToken cancellationToken = default)
+        => JobSubmitInTransaction.SubmitBatchAsync(jobs, batch, s => Store(s, transaction), (s, prepared, token) => s.InsertInTransactionAsync(transaction, prepared, token), cancellationToken);
 
-    private static async ValueTask<JobId> SubmitCoreAsync<TArgs>(IJobManager jobs, string? jobType, TArgs args, NpgsqlTransaction transaction, JobSubmitOptions? options, CancellationToken cancellationToken)
-    {
-        var (preparer, store) = Resolve(jobs, transaction);
-        var job = await preparer.PrepareAsync(jobType, args, options, cancellationToken).ConfigureAwait(false);
-        var stored = await store.InsertInTransactionAsync(transaction, [job], cancellationToken).ConfigureAwait(false);
-        return stored[0].Job.Id;
-    }
+    private static ValueTask<JobId> SubmitCoreAsync<TArgs>(IJobManager jobs, string? jobType, TArgs args, NpgsqlTransaction transaction, JobSubmitOptions? options, CancellationToken cancellationToken)
+        => JobSubmitInTransaction.SubmitAsync(jobs, jobType, args, options, s => Store(s, transaction), (s, prepared, token) => s.InsertInTransactionAsync(transaction, prepared, token), cancellationToken);
 
-    private static (IJobSubmitPreparer Preparer, PostgreSqlJobStore Store) Resolve(IJobManager jobs, NpgsqlTransaction transaction)
+    private static PostgreSqlJobStore Store(IJobStore runtimeStore, NpgsqlTransaction transaction)
     {
-        ArgumentNullException.ThrowIfNull(jobs);
         ArgumentNullException.ThrowIfNull(transaction);
-        if (jobs is not IJobSubmitPreparer preparer)
+        if (runtimeStore is not PostgreSqlJobStore store)
         {
-            throw new InvalidOperationException($"{jobs.GetType().FullName} does not prepare submits (IJobSubmitPreparer): use the runtime's IJobManager.");
+            throw new InvalidOperationException($"The runtime's store is {runtimeStore.GetType().Name}, not PostgreSQL: a submit with an NpgsqlTransaction needs UsePostgreSql.");
         }
 
-        return preparer.Store is PostgreSqlJobStore store
-            ? (preparer, store)
-            : throw new InvalidOperationException($"The runtime's store is {preparer.Store.GetType().Name}, not PostgreSQL: a submit with an NpgsqlTransaction needs UsePostgreSql.");
+        // Before anything is prepared (which starts the runtime): a transaction the store cannot use is refused at once.
+        store.CheckTransaction(transaction);
+        return store;
     }
 }

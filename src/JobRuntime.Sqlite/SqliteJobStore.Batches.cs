@@ -1,4 +1,5 @@
 using JobRuntime.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace JobRuntime.Sqlite;
 
@@ -39,5 +40,82 @@ internal sealed partial class SqliteJobStore
         }
 
         return results;
+    }
+
+    /// <summary>
+    /// Stores new jobs with a transaction the caller owns on its own connection to the store's file
+    /// (<see cref="SqliteTransactionalSubmit"/>): they exist only if it commits; the runtime sees them then
+    /// (its signal poll notices another connection's commit).
+    /// </summary>
+    internal async Task<IReadOnlyList<JobInsertResult>> InsertInTransactionAsync(SqliteTransaction transaction, IReadOnlyList<JobSnapshot> jobs, CancellationToken cancellationToken)
+    {
+        JobStoreText.ThrowIfNotNewBatch(jobs);
+        var connection = CheckTransaction(transaction);
+        cancellationToken.ThrowIfCancellationRequested();
+        var statements = new Dictionary<string, Statement>();
+        try
+        {
+            // The writer's statements, prepared on the caller's connection: they run inside its transaction.
+            return InsertMany(new WriteContext(connection.Handle!, _time.GetUtcNow(), statements), jobs);
+        }
+        catch (SqliteException ex)
+        {
+            throw new SqliteJobStoreException($"Could not store the job in the caller's transaction (SQLite: {ex.Message}). Begin the transaction with BeginTransaction() (IMMEDIATE, the default), so that it holds the write lock.", ex);
+        }
+        finally
+        {
+            foreach (var statement in statements.Values)
+            {
+                statement.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The transaction's connection, once it is known to be open, on this store's file, with the store's tables ready.</summary>
+    internal SqliteConnection CheckTransaction(SqliteTransaction transaction)
+    {
+        var connection = transaction.Connection
+            ?? throw new InvalidOperationException("The transaction is over (committed or rolled back): submit with a transaction that is still open.");
+        if (!SameFile(connection.DataSource))
+        {
+            throw new InvalidOperationException($"The transaction is on '{connection.DataSource}', but the job store is on '{DataSource}': a job can only be stored by a transaction on the store's file.");
+        }
+
+        // The caller holds the file's write lock: the store cannot create or migrate its tables now. Ready
+        // tables (this runtime started, or another process made them) are all it needs.
+        if (Volatile.Read(ref _initialized) is not { IsCompletedSuccessfully: true } && SchemaVersionOf(connection, transaction) != SchemaVersion)
+        {
+            throw new InvalidOperationException(
+                $"The job store's tables in '{DataSource}' are not created (or not migrated) yet, and the transaction's write lock keeps the store from doing it now: let the runtime start first (a host starts it; without one, any call such as IJobManager.ListAsync does) before submitting in a transaction.");
+        }
+
+        return connection;
+    }
+
+    private static long SchemaVersionOf(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
+        try
+        {
+            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (SqliteException)
+        {
+            // No migrations table: the store never opened this file.
+            return 0;
+        }
+    }
+
+    private bool SameFile(string other)
+    {
+        if (string.IsNullOrEmpty(other) || string.IsNullOrEmpty(DataSource))
+        {
+            return false;
+        }
+
+        var (mine, theirs) = (Path.GetFullPath(DataSource), Path.GetFullPath(other));
+        return FileIdentity.Of(mine) is { } a && FileIdentity.Of(theirs) is { } b ? a == b : string.Equals(mine, theirs, StringComparison.Ordinal);
     }
 }

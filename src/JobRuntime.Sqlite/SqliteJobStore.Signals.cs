@@ -12,7 +12,8 @@ internal sealed partial class SqliteJobStore : IJobStoreSignals
     /// lease renewal (a third of the lease: 10 s by default). It polls <c>PRAGMA data_version</c> on
     /// a connection of its own, which changes only when another connection committed, and only then
     /// reads the running jobs whose cancellation was requested (an index of running jobs): nothing
-    /// is written, and a quiet file costs one pragma per interval. Each request is reported once.
+    /// is written, and a quiet file costs one pragma per interval. Each request is reported once. A commit
+    /// by another connection also wakes the claim loop (it may have stored jobs).
     /// </remarks>
     public async Task ListenAsync(Action<JobStoreSignal> onSignal, CancellationToken cancellationToken)
     {
@@ -43,6 +44,12 @@ internal sealed partial class SqliteJobStore : IJobStoreSignals
                         var current = Convert.ToInt64(version.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
                         if (current != seen)
                         {
+                            // Another connection committed: perhaps jobs (another process's, or a caller's own transaction).
+                            if (seen is not null)
+                            {
+                                onSignal(new JobStoreSignal(JobStoreSignalKind.JobsAvailable));
+                            }
+
                             seen = current;
                             var requested = new HashSet<JobId>();
                             using (var reader = cancels.ExecuteReader())

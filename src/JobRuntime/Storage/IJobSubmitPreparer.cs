@@ -32,3 +32,55 @@ public interface IJobSubmitPreparer
     /// <exception cref="JobBatchRejectedException">A job was refused; every problem is listed.</exception>
     ValueTask<IReadOnlyList<JobSnapshot>> PrepareBatchAsync(JobBatch batch, CancellationToken cancellationToken = default);
 }
+
+/// <summary>
+/// The store kit's submit into a transaction the caller owns: the runtime's manager prepares the jobs, the
+/// store package writes them with the caller's transaction (JobRuntime.PostgreSql's and JobRuntime.Sqlite's
+/// <c>SubmitAsync(…, transaction)</c> are built on it).
+/// </summary>
+public static class JobSubmitInTransaction
+{
+    /// <summary>Prepares one job (as a submit would) and stores it with <paramref name="insert"/>.</summary>
+    /// <typeparam name="TStore">The store package's store type.</typeparam>
+    /// <typeparam name="TArgs">The argument type.</typeparam>
+    /// <param name="jobs">The runtime's job manager.</param>
+    /// <param name="jobType">The job type, or <see langword="null"/> for the only one taking <typeparamref name="TArgs"/>.</param>
+    /// <param name="args">The arguments.</param>
+    /// <param name="options">Options.</param>
+    /// <param name="store">Checks the runtime's store and the caller's transaction before anything is prepared; returns the store to write with.</param>
+    /// <param name="insert">Writes the prepared jobs with the caller's transaction.</param>
+    /// <param name="cancellationToken">Cancels the submit.</param>
+    /// <returns>The job's id (or the unfinished job's holding its idempotency key).</returns>
+    public static async ValueTask<JobId> SubmitAsync<TStore, TArgs>(IJobManager jobs, string? jobType, TArgs args, JobSubmitOptions? options, Func<IJobStore, TStore> store, Func<TStore, IReadOnlyList<JobSnapshot>, CancellationToken, Task<IReadOnlyList<JobInsertResult>>> insert, CancellationToken cancellationToken)
+    {
+        var (preparer, target) = Resolve(jobs, store);
+        var job = await preparer.PrepareAsync(jobType, args, options, cancellationToken).ConfigureAwait(false);
+        var stored = await insert(target, [job], cancellationToken).ConfigureAwait(false);
+        return stored[0].Job.Id;
+    }
+
+    /// <summary>Prepares a batch (as <see cref="IJobManager.SubmitBatchAsync"/> would) and stores it with <paramref name="insert"/>.</summary>
+    /// <typeparam name="TStore">The store package's store type.</typeparam>
+    /// <param name="jobs">The runtime's job manager.</param>
+    /// <param name="batch">The batch.</param>
+    /// <param name="store">Checks the runtime's store and the caller's transaction before anything is prepared; returns the store to write with.</param>
+    /// <param name="insert">Writes the prepared jobs (members, then the head) with the caller's transaction, all or none.</param>
+    /// <param name="cancellationToken">Cancels the submit.</param>
+    /// <returns>The batch's id and its members' ids.</returns>
+    public static async ValueTask<JobBatchSubmitted> SubmitBatchAsync<TStore>(IJobManager jobs, JobBatch batch, Func<IJobStore, TStore> store, Func<TStore, IReadOnlyList<JobSnapshot>, CancellationToken, Task<IReadOnlyList<JobInsertResult>>> insert, CancellationToken cancellationToken)
+    {
+        var (preparer, target) = Resolve(jobs, store);
+        var prepared = await preparer.PrepareBatchAsync(batch, cancellationToken).ConfigureAwait(false);
+        await insert(target, prepared, cancellationToken).ConfigureAwait(false);
+        return new JobBatchSubmitted(prepared[^1].Id, prepared[^1].DependsOn);
+    }
+
+    private static (IJobSubmitPreparer Preparer, TStore Store) Resolve<TStore>(IJobManager jobs, Func<IJobStore, TStore> store)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
+        ArgumentNullException.ThrowIfNull(store);
+        return jobs is IJobSubmitPreparer preparer
+            ? (preparer, store(preparer.Store))
+            : throw new InvalidOperationException($"{jobs.GetType().FullName} does not prepare submits (IJobSubmitPreparer): use the runtime's IJobManager.");
+    }
+}
