@@ -13,6 +13,9 @@ internal sealed partial class PostgreSqlJobStore
     public string Channel { get; }
 
     /// <summary>The application_name of the listening connection (visible in pg_stat_activity).</summary>
+    /// <summary>The listener's waits between reconnects: 200 ms doubling to 10 s, ±50 % (the runtime's one back-off formula).</summary>
+    private static readonly JobRetryPolicy ReconnectBackoff = new() { Delay = TimeSpan.FromMilliseconds(200), MaxDelay = TimeSpan.FromSeconds(10), Jitter = 0.5 };
+
     public string ListenerName => ("jobruntime-listen-" + Channel)[..Math.Min(63, 18 + Channel.Length)];
 
     /// <inheritdoc />
@@ -91,7 +94,7 @@ internal sealed partial class PostgreSqlJobStore
                 // one (server down at start-up): back off and try again.
                 _listening = false;
                 failures++;
-                var delay = TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(failures, 10))) * (0.5 + Random.Shared.NextDouble()));
+                var delay = ReconnectBackoff.WaitAfter(failures);
                 Log.ListenerDown(_logger, ex, _schema, delay);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
             }

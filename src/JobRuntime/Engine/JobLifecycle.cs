@@ -30,7 +30,7 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
     /// </summary>
     public TimeSpan RetryDelay(int attempt, JobRetryPolicy? policy = null) => policy is null
         ? Backoff.Delay(options.RetryBaseDelay, attempt, options.RetryMaxDelay, options.RetryJitter, options.RetryRandom)
-        : Backoff.Spread(policy.DelayAfter(attempt), policy.Jitter, options.RetryRandom);
+        : policy.WaitAfter(attempt, options.RetryRandom);
 
     /// <summary>The completion to write for a run that ended with <paramref name="result"/>.</summary>
     public JobCompletion Completion(JobRun run, JobExecutionResult result)

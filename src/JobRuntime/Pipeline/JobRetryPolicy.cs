@@ -112,6 +112,21 @@ public sealed class JobRetryPolicy
         return TimeSpan.FromMilliseconds(ms);
     }
 
+    /// <summary>The wait after failed attempt number <paramref name="attempt"/>, spread by ±<see cref="Jitter"/>: what the runtime waits.</summary>
+    /// <param name="attempt">The failed attempt's number, from 1.</param>
+    /// <param name="random">Numbers in [0, 1) for the jitter; <see cref="Random.Shared"/> when <see langword="null"/>.</param>
+    /// <returns>The wait.</returns>
+    public TimeSpan WaitAfter(int attempt, Func<double>? random = null)
+    {
+        var ms = DelayAfter(attempt).TotalMilliseconds;
+        if (Jitter > 0)
+        {
+            ms *= 1 + (Jitter * ((2 * (random ?? Random.Shared.NextDouble)()) - 1));
+        }
+
+        return TimeSpan.FromMilliseconds(Math.Max(0, ms));
+    }
+
     /// <summary>Every problem with the policy's settings.</summary>
     /// <returns>One sentence per problem; empty when valid.</returns>
     public IReadOnlyList<string> Validate()

@@ -133,6 +133,18 @@ public sealed class RetryPolicyTests
         Assert.Equal([3, 3, 3], Enumerable.Range(1, 3).Select(a => policy.DelayAfter(a).TotalSeconds));
     }
 
+    [Fact]
+    public void WaitAfter_SpreadsTheDelayByTheJitter_WithTheGivenRandomness()
+    {
+        var policy = new JobRetryPolicy { Delay = TimeSpan.FromSeconds(10), MaxDelay = TimeSpan.FromSeconds(40), Jitter = 0.5 };
+
+        Assert.Equal(10, policy.WaitAfter(2, () => 0).TotalSeconds, 6);         // 20 s − 50 %
+        Assert.Equal(20, policy.WaitAfter(2, () => 0.5).TotalSeconds, 6);       // the middle
+        Assert.Equal(59.998, policy.WaitAfter(5, () => 0.99995).TotalSeconds, 3); // capped at 40 s, then + ~50 %
+        policy.Jitter = 0;
+        Assert.Equal(TimeSpan.FromSeconds(20), policy.WaitAfter(2, () => throw new InvalidOperationException("no jitter, no randomness")));
+    }
+
     public sealed record PoliteArgs(string Key);
 
     /// <summary>Asks to be run again in 30 s on its first run (an upstream said "later"), then succeeds.</summary>
