@@ -33,7 +33,8 @@ internal sealed class HandlerInvoker(
             throw new UnknownJobTypeException(job.Type, registry.Names);
         }
 
-        var parents = job.DependsOn.Count == 0 ? [] : await ReadParentsAsync(job, token).ConfigureAwait(false);
+        // A batch's head waits for every member but does not read them all (thousands): it asks for the batch's status.
+        var parents = job.DependsOn.Count == 0 || job.IsBatchHead ? [] : await ReadParentsAsync(job, token).ConfigureAwait(false);
         // Made on first use: a handler created without DI that never asks for a service needs none.
         var scope = new LazyServiceScope(scopes);
         try

@@ -44,7 +44,10 @@ public sealed class JobContext
     /// <summary>The attempt's DI scope (made on first use; disposed when the attempt ends).</summary>
     public IServiceProvider Services { get; }
 
-    /// <summary>The parent jobs (all terminal; completed unless the job runs on parent failure).</summary>
+    /// <summary>
+    /// The parent jobs (all terminal; completed unless the job runs on parent failure). Empty for a batch's
+    /// head (its continuation), which reads its batch's outcome with <see cref="IJobManager.GetBatchAsync"/>.
+    /// </summary>
     public IReadOnlyList<JobSnapshot> Parents { get; }
 
     /// <summary>
