@@ -56,7 +56,8 @@ internal sealed record SubmitOptionsRequest(
     IReadOnlyList<JobId>? DependsOn,
     DependencyFailureBehavior? OnParentFailure,
     string? IdempotencyKey,
-    TimeSpan? CacheResultFor = null)
+    TimeSpan? CacheResultFor = null,
+    RetryRequest? Retry = null)
 {
     public JobSubmitOptions ToOptions() => new()
     {
@@ -72,8 +73,18 @@ internal sealed record SubmitOptionsRequest(
         OnParentFailure = OnParentFailure ?? DependencyFailureBehavior.Cancel,
         IdempotencyKey = IdempotencyKey,
         CacheResultFor = CacheResultFor,
+        Retry = Retry is { } retry ? new JobRetryPolicy
+        {
+            Backoff = retry.Backoff ?? RetryBackoff.Exponential,
+            Delay = retry.Delay ?? TimeSpan.FromSeconds(2),
+            MaxDelay = retry.MaxDelay ?? TimeSpan.FromMinutes(10),
+            Jitter = retry.Jitter ?? 0.2,
+        } : null,
     };
 }
+
+/// <summary>A submit's own retry timing, as JSON (the defaults of <see cref="JobRetryPolicy"/> for what is left out).</summary>
+internal sealed record RetryRequest(RetryBackoff? Backoff, TimeSpan? Delay, TimeSpan? MaxDelay, double? Jitter);
 
 /// <summary>What a submit returns.</summary>
 internal sealed record SubmitResponse(string Id);

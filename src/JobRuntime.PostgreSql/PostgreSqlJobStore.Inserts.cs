@@ -181,6 +181,7 @@ internal sealed partial class PostgreSqlJobStore
         var reruns = new Guid?[n];
         var keys = new string?[n];
         var batches = new Guid?[n];
+        var retries = new string?[n];
 
         // Each job's tags as a JSON array: unnest cannot take arrays of different lengths.
         var tags = new string?[n];
@@ -202,6 +203,7 @@ internal sealed partial class PostgreSqlJobStore
             reruns[i] = job.RerunOf is { } r ? Key(r) : null;
             keys[i] = job.IdempotencyKey;
             batches[i] = job.BatchId is { } b ? Key(b) : null;
+            retries[i] = job.Retry?.Format();
             tags[i] = job.Tags.Count == 0 ? null : JsonSerializer.Serialize(job.Tags, PostgreSqlJsonContext.Default.IReadOnlyListString);
         }
 
@@ -214,22 +216,22 @@ internal sealed partial class PostgreSqlJobStore
         await using (var insert = tx.Batch(
             ("""
             INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, attempt, max_attempts, created_at, scheduled_at,
-                title, tags, on_parent_failure, idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents, batch_id)
+                title, tags, on_parent_failure, idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents, batch_id, retry)
             SELECT v.id, v.type, v.queue, v.priority, v.payload, 0, 0, v.max_attempts, v.created_at, v.scheduled_at,
                 v.title, CASE WHEN v.tags IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(v.tags::jsonb)) END,
-                v.on_parent_failure, v.key, v.timeout, v.trace, v.rerun_of, 0, v.batch_id
+                v.on_parent_failure, v.key, v.timeout, v.trace, v.rerun_of, 0, v.batch_id, v.retry
             FROM unnest(@ids::uuid[], @types::text[], @queues::text[], @priorities::integer[], @payloads::text[], @max_attempts::integer[],
                 @created::bigint[], @scheduled::bigint[], @titles::text[], @tags::text[], @on_parent_failure::smallint[], @keys::text[],
-                @timeouts::bigint[], @traces::text[], @reruns::uuid[], @batches::uuid[])
+                @timeouts::bigint[], @traces::text[], @reruns::uuid[], @batches::uuid[], @retries::text[])
                 AS v(id, type, queue, priority, payload, max_attempts, created_at, scheduled_at, title, tags, on_parent_failure, key,
-                    timeout, trace, rerun_of, batch_id)
+                    timeout, trace, rerun_of, batch_id, retry)
             ON CONFLICT DO NOTHING
             RETURNING id
             """,
             [
                 ("ids", ids), ("types", types), ("queues", queues), ("priorities", priorities), ("payloads", payloads), ("max_attempts", maxAttempts),
                 ("created", created), ("scheduled", scheduled), ("titles", titles), ("tags", tags), ("on_parent_failure", onParentFailure),
-                ("keys", keys), ("timeouts", timeouts), ("traces", traces), ("reruns", reruns), ("batches", batches),
+                ("keys", keys), ("timeouts", timeouts), ("traces", traces), ("reruns", reruns), ("batches", batches), ("retries", retries),
             ]),
             (NotifyManySql, [("channel", Channel), ("payloads", notices)])))
         {
@@ -351,10 +353,10 @@ internal sealed partial class PostgreSqlJobStore
             """
             INSERT INTO {S}.jobs (id, type, queue, priority, payload, status, error_type, error_message, error_stack,
                 attempt, max_attempts, created_at, scheduled_at, completed_at, title, tags, depends_on, on_parent_failure,
-                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents, batch_id)
+                idempotency_key, timeout_ticks, trace_parent, rerun_of, pending_parents, batch_id, retry)
             VALUES (@id, @type, @queue, @priority, @payload, @status, @error_type::text, @error_message::text, @error_stack::text,
                 0, @max_attempts, @created_at, @scheduled_at, @completed_at::bigint, @title::text, @tags::text[], @depends_on::uuid[], @on_parent_failure,
-                @key::text, @timeout::bigint, @trace::text, @rerun_of::uuid, @pending_parents, @batch_id::uuid)
+                @key::text, @timeout::bigint, @trace::text, @rerun_of::uuid, @pending_parents, @batch_id::uuid, @retry::text)
             ON CONFLICT DO NOTHING
             RETURNING 1
             """,
@@ -366,7 +368,7 @@ internal sealed partial class PostgreSqlJobStore
                 ("depends_on", stored.DependsOn.Count == 0 ? null : stored.DependsOn.Select(Key).ToArray()),
                 ("on_parent_failure", (short)stored.OnParentFailure), ("key", stored.IdempotencyKey), ("timeout", stored.Timeout?.Ticks),
                 ("trace", stored.TraceParent), ("rerun_of", stored.RerunOf is { } r ? Key(r) : null), ("pending_parents", pendingParents),
-                ("batch_id", stored.BatchId is { } b ? Key(b) : null),
+                ("batch_id", stored.BatchId is { } b ? Key(b) : null), ("retry", stored.Retry?.Format()),
             ]).ConfigureAwait(false);
         if (inserted is null)
         {

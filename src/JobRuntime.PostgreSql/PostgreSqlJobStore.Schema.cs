@@ -5,13 +5,13 @@ namespace JobRuntime.PostgreSql;
 internal sealed partial class PostgreSqlJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 8;
+    public const int SchemaVersion = 9;
 
     private const string Columns =
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
         "result, error_type, error_message, error_stack, artifacts, attempt, max_attempts, created_at, scheduled_at, started_at, " +
         "completed_at, title, tags, depends_on, on_parent_failure, idempotency_key, timeout_ticks, cancel_requested, owner, " +
-        "trace_parent, rerun_of, pending_parents, attempt_errors::text, cached_from, batch_id";
+        "trace_parent, rerun_of, pending_parents, attempt_errors::text, cached_from, batch_id, retry";
 
     // Migration n brings a schema from version n - 1 to n. Append only; never edit a shipped one.
     // Lease columns are kept out of every index so that renewals are HOT updates.
@@ -122,6 +122,9 @@ internal sealed partial class PostgreSqlJobStore
         ALTER TABLE {S}.jobs ADD COLUMN batch_id uuid;
         CREATE INDEX jobs_batch ON {S}.jobs (batch_id, status) WHERE batch_id IS NOT NULL;
         """,
+
+        // 9: a job's own retry timing, given at submit (JobRetryTiming's text).
+        "ALTER TABLE {S}.jobs ADD COLUMN retry text;",
     ];
 
     private async Task InitializeCoreAsync()
@@ -249,6 +252,7 @@ internal sealed partial class PostgreSqlJobStore
             AttemptErrors = Storage.JobAttemptHistory.Parse(Text(32)),
             CachedFrom = r.IsDBNull(33) ? null : new JobId(r.GetGuid(33)),
             BatchId = r.IsDBNull(34) ? null : new JobId(r.GetGuid(34)),
+            Retry = JobRetryTiming.Parse(Text(35)),
         };
         return job with { WaitReason = Storage.JobWaitReasons.Of(job, waitingForParents: r.GetInt32(31) > 0, now) };
     }

@@ -248,12 +248,13 @@ internal sealed partial class SqliteJobStore
         var pendingParents = waitingOn.Count;
 
         // Only the columns that have a value are bound (the others are NULL by default): a plain job
-        // binds 11 parameters instead of 23. Each combination's statement is built once and stays prepared.
+        // binds 11 parameters instead of 24. Each combination's statement is built once and stays prepared.
         Span<object?> optional =
         [
             stored.Error?.Type, stored.Error?.Message, stored.Error?.StackTrace, stored.CompletedAt?.UtcTicks, stored.Title,
             Json(stored.Tags), Json(stored.DependsOn), stored.IdempotencyKey, stored.Timeout?.Ticks, stored.TraceParent,
             stored.RerunOf is { } rerunOf ? rerunOf : null, stored.BatchId is { } batchId ? batchId : null,
+            stored.Retry?.Format(),
         ];
         var present = 0;
         for (var i = 0; i < optional.Length; i++)
@@ -308,11 +309,11 @@ internal sealed partial class SqliteJobStore
 
     /// <summary>The columns an insert binds only when the job has a value for them, in the bit order of <see cref="InsertSql"/>.</summary>
     private static readonly string[] OptionalInsertColumns =
-        ["error_type", "error_message", "error_stack", "completed_at", "title", "tags", "depends_on", "idempotency_key", "timeout_ticks", "trace_parent", "rerun_of", "batch_id"];
+        ["error_type", "error_message", "error_stack", "completed_at", "title", "tags", "depends_on", "idempotency_key", "timeout_ticks", "trace_parent", "rerun_of", "batch_id", "retry"];
 
     private static readonly string[] OptionalInsertParameters = [.. OptionalInsertColumns.Select(c => "$" + c)];
 
-    private static readonly string?[] InsertStatements = new string?[1 << 12];
+    private static readonly string?[] InsertStatements = new string?[1 << 13];
 
     /// <summary>The insert for one combination of present optional columns (a bit per <see cref="OptionalInsertColumns"/> entry), built once.</summary>
     private static string InsertSql(int present)

@@ -10,7 +10,7 @@ internal sealed partial class SqliteJobStore
         "id, type, queue, priority, payload, status, progress_current, progress_total, progress_message, progress_stage, " +
         "result, error_type, error_message, error_stack, artifacts, attempt, max_attempts, created_at, scheduled_at, started_at, " +
         "completed_at, title, tags, depends_on, on_parent_failure, idempotency_key, timeout_ticks, cancel_requested, owner, " +
-        "trace_parent, rerun_of, pending_parents, attempt_errors, cached_from, batch_id";
+        "trace_parent, rerun_of, pending_parents, attempt_errors, cached_from, batch_id, retry";
 
     private static byte[] Key(JobId id) => id.Value.ToByteArray(bigEndian: true);
 
@@ -81,6 +81,7 @@ internal sealed partial class SqliteJobStore
             AttemptErrors = JobAttemptHistory.Parse(String(r, 32)),
             CachedFrom = r.IsNull(33) ? null : r.Id(33),
             BatchId = r.IsNull(34) ? null : r.Id(34),
+            Retry = JobRetryTiming.Parse(String(r, 35)),
         };
         // Most rows (running, finished, due) wait for nothing: no second copy for them.
         var reason = JobWaitReasons.Of(job, waitingForParents: r.Int64(31) > 0, now);

@@ -5,7 +5,7 @@ namespace JobRuntime.Sqlite;
 internal sealed partial class SqliteJobStore
 {
     /// <summary>The newest schema version this build understands.</summary>
-    public const int SchemaVersion = 7;
+    public const int SchemaVersion = 8;
 
     // Migration n brings a database from version n - 1 to n. Append only; never edit a shipped one.
     private static readonly string[] Migrations =
@@ -107,6 +107,9 @@ internal sealed partial class SqliteJobStore
         ALTER TABLE jr_jobs ADD COLUMN batch_id BLOB NULL;
         CREATE INDEX jr_jobs_batch ON jr_jobs (batch_id, status) WHERE batch_id IS NOT NULL;
         """,
+
+        // 8: a job's own retry timing, given at submit (JobRetryTiming's text).
+        "ALTER TABLE jr_jobs ADD COLUMN retry TEXT NULL;",
     ];
 
     private async Task InitializeAsync()

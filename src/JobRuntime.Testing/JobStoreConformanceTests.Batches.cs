@@ -88,4 +88,18 @@ public abstract partial class JobStoreConformanceTests
         Assert.Equal(2, (await statistics.CountAsync(query with { Statuses = [JobStatus.Failed, JobStatus.TimedOut] })).Finished);
         Assert.Equal(1, (await statistics.CountAsync(new JobQuery { Type = "outsider" })).Running);
     }
+
+    /// <summary><c>InsertAsync</c>/<c>InsertManyAsync</c>: a job's own retry timing is read back as it was given.</summary>
+    [Fact]
+    public async Task InsertAsync_AJobsRetryTiming_IsReadBack()
+    {
+        var timing = new JobRetryTiming(RetryBackoff.Linear, TimeSpan.FromSeconds(7), TimeSpan.FromMinutes(3), 0.35);
+        var single = await Insert(NewJob() with { Retry = timing });
+        var many = await Store.InsertManyAsync([NewJob() with { Retry = timing }, NewJob()]);
+
+        Assert.Equal(timing, (await Store.GetAsync(single.Id))!.Retry);
+        Assert.Equal(timing, (await Store.GetAsync(many[0].Job.Id))!.Retry);
+        Assert.Null((await Store.GetAsync(many[1].Job.Id))!.Retry);
+        Assert.Equal(timing, Assert.Single(await Claim(1)).Job.Retry);
+    }
 }

@@ -120,6 +120,9 @@ public sealed record JobSnapshot
     /// </summary>
     public TimeSpan? CacheResultFor { get => _cacheResultFor == NoTime ? null : new TimeSpan(_cacheResultFor); init => _cacheResultFor = value?.Ticks ?? NoTime; }
 
+    /// <summary>The job's own retry timing (<see cref="JobSubmitOptions.Retry"/>), instead of its handler's; <see langword="null"/> for the handler's.</summary>
+    public JobRetryTiming? Retry { get; init; }
+
     /// <summary>When the job was served from a result cache: the completed job whose result it reused (it did not run).</summary>
     public JobId? CachedFrom { get => OptionalId(_cachedFrom); init => _cachedFrom = value?.Value ?? Guid.Empty; }
 
@@ -189,6 +192,7 @@ public sealed record JobSnapshot
         RerunOf = RerunOf,
         CachedFrom = CachedFrom,
         BatchId = BatchId,
+        Retry = Retry,
     };
 
     private T Read<T>(string json, string what, JsonSerializerOptions? options)

@@ -54,6 +54,13 @@ public sealed record JobSubmitOptions
     /// </summary>
     public TimeSpan? CacheResultFor { get; init; }
 
+    /// <summary>
+    /// This job's retry timing instead of its handler's (back-off, delays, jitter; kept with the job). Which
+    /// exceptions are retried stays the handler's: a policy with <c>Handle</c> filters is refused here.
+    /// </summary>
+    /// <example><c>new JobSubmitOptions { MaxAttempts = 8, Retry = new JobRetryPolicy { Backoff = RetryBackoff.Fixed, Delay = TimeSpan.FromSeconds(5) } }</c></example>
+    public JobRetryPolicy? Retry { get; init; }
+
     /// <summary>Jobs that must complete before this one starts; their results are visible to the handler.</summary>
     public IReadOnlyList<JobId> DependsOn { get; init; } = [];
 
@@ -129,6 +136,19 @@ public sealed record JobSubmitOptions
             if (IdempotencyKey is null)
             {
                 (errors ??= []).Add("CacheResultFor needs an IdempotencyKey: the key says which results may be reused.");
+            }
+        }
+
+        if (Retry is { } retry)
+        {
+            foreach (var problem in retry.Validate())
+            {
+                (errors ??= []).Add(problem);
+            }
+
+            if (!retry.RetriesEverything)
+            {
+                (errors ??= []).Add("Retry of a submit sets the timing only: which exceptions are retried is the handler's (Handle on JobHandlerOptions.Retry).");
             }
         }
 

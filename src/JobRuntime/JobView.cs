@@ -85,6 +85,9 @@ public sealed record JobView
     /// <summary>The jobs it waits for (a batch's head leaves its members out: list them with <see cref="JobQuery.BatchId"/>).</summary>
     public IReadOnlyList<JobId> DependsOn { get; init; } = [];
 
+    /// <summary>The job's own retry timing, given at submit (the handler's applies when <see langword="null"/>).</summary>
+    public JobRetryTiming? Retry { get; init; }
+
     /// <summary>The batch the job belongs to, if any (the batch's id is its head job's id).</summary>
     public JobId? BatchId { get; init; }
 

@@ -84,6 +84,7 @@ public sealed class ApiTests
     [InlineData("""{ "type": "no-such-type", "args": {} }""", "no-such-type")]
     [InlineData("""{ "type": "steps", "args": { "value": "not a number" } }""", "args")]
     [InlineData("""{ "type": "steps", "args": { "value": 1, "steps": 1 }, "options": { "maxAttempts": 0, "delay": "-00:01:00" } }""", "MaxAttempts")]
+    [InlineData("""{ "type": "steps", "args": { "value": 1, "steps": 1 }, "options": { "retry": { "delay": "-00:00:05" } } }""", "Retry.Delay must be positive")]
     [InlineData("""{ "args": {} }""", "type is required")]
     [InlineData("""{ "type": "steps", "args": """, "not valid JSON")]
     public async Task BadSubmit_Is400NamingTheProblem_AndNothingIsStored(string body, string named)
@@ -114,6 +115,17 @@ public sealed class ApiTests
             ["MaxAttempts must be at least 1 (was 0).", "Queue must not be blank."],
             errors.GetProperty("options").EnumerateArray().Select(e => e.GetString()));
         Assert.Equal(0, (await host.Client.GetFromJsonAsync<JsonElement>("/jobs/api/jobs")).GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Submit_WithItsOwnRetryTiming_KeepsItWithTheJob()
+    {
+        await using var host = await WebHost.StartAsync();
+
+        var id = await host.SubmitAsync("steps", new { value = 1, steps = 1 }, new { maxAttempts = 4, retry = new { backoff = "Fixed", delay = "00:00:05", jitter = 0 } });
+
+        var retry = (await host.GetJobAsync(id)).GetProperty("retry");
+        Assert.Equal(("Fixed", "00:00:05", "00:10:00", 0.0), (retry.GetProperty("backoff").GetString(), retry.GetProperty("delay").GetString(), retry.GetProperty("maxDelay").GetString(), retry.GetProperty("jitter").GetDouble()));
     }
 
     private sealed class NoStepsFilter : IJobSubmitFilter

@@ -175,6 +175,7 @@ public sealed class PostgreSqlJobStoreTests
             ALTER TABLE "{schema}".jobs DROP COLUMN attempt_errors;
             ALTER TABLE "{schema}".jobs DROP COLUMN cached_from;
             ALTER TABLE "{schema}".jobs DROP COLUMN batch_id;
+            ALTER TABLE "{schema}".jobs DROP COLUMN retry;
             DELETE FROM "{schema}".migrations WHERE version >= 3;
             """);
 

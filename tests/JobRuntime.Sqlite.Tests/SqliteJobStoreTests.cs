@@ -179,6 +179,7 @@ public sealed class SqliteJobStoreTests : IDisposable
             ALTER TABLE jr_jobs DROP COLUMN cached_from;
             DROP INDEX jr_jobs_batch;
             ALTER TABLE jr_jobs DROP COLUMN batch_id;
+            ALTER TABLE jr_jobs DROP COLUMN retry;
             DELETE FROM jr_migrations WHERE version >= 2;
             """);
         Assert.Equal(1, Scalar("SELECT MAX(version) FROM jr_migrations"));

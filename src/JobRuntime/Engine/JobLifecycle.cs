@@ -59,7 +59,8 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
                 var policy = run.Descriptor?.Options.Retry;
                 if (IsRetryable(result.Exception) && (policy is null || policy.Retries(result.Exception!)) && job.Attempt < job.MaxAttempts && !run.LeaseLost)
                 {
-                    return JobCompletion.Retry(error, time.GetUtcNow() + RetryDelay(job.Attempt, policy), progress);
+                    // The submit's timing, if it gave one; which exceptions are retried is the handler's either way.
+                    return JobCompletion.Retry(error, time.GetUtcNow() + RetryDelay(job.Attempt, job.Retry?.ToPolicy() ?? policy), progress);
                 }
 
                 return JobCompletion.Ended(JobStatus.Failed, error, run.Artifacts, progress);

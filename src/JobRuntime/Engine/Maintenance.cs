@@ -82,7 +82,7 @@ internal sealed class Maintenance(
 
     private async Task RecoverAsync(CancellationToken token)
     {
-        var result = await store.RecoverAsync(job => lifecycle.RetryDelay(job.Attempt), token).ConfigureAwait(false);
+        var result = await store.RecoverAsync(job => lifecycle.RetryDelay(job.Attempt, job.Retry?.ToPolicy()), token).ConfigureAwait(false);
         if (result.Recovered.Count == 0 && result.CancelledDependents.Count == 0)
         {
             return;

@@ -23,5 +23,6 @@ internal static class JobFactory
         Timeout = options.Timeout ?? descriptor.Options.Timeout ?? runtime.DefaultTimeout,
         TraceParent = traceParent,
         RerunOf = rerunOf,
+        Retry = options.Retry is { } retry ? JobRetryTiming.Of(retry) : null,
     };
 }

@@ -115,6 +115,7 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
             MaxAttempts = job.MaxAttempts,
             Title = job.Title,
             Tags = job.Tags,
+            Retry = job.Retry?.ToPolicy(),
         };
         return await SubmitCoreAsync(descriptor, job.Payload, options, jobId, cancellationToken).ConfigureAwait(false);
     }

@@ -73,6 +73,51 @@ public sealed class RetryPolicyTests
     }
 
     [Fact]
+    public async Task ASubmitsRetryTiming_ReplacesTheHandlers_WhileTheHandlerStillSaysWhatIsRetried()
+    {
+        var time = new FakeTimeProvider();
+        var handlerPolicy = new JobRetryPolicy { Delay = TimeSpan.FromMinutes(5), Jitter = 0 }.Handle<TimeoutException>();
+        await using var runtime = Start(time, handlerPolicy, maxAttempts: 3);
+        var fast = new JobSubmitOptions { Retry = new JobRetryPolicy { Backoff = RetryBackoff.Fixed, Delay = TimeSpan.FromSeconds(3), Jitter = 0 } };
+
+        var id = await runtime.Manager.SubmitAsync(new ThrowArgs("timeout"), fast);
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            var job = await RetriedAfterAttemptAsync(runtime, id, attempt);
+            Assert.Equal(TimeSpan.FromSeconds(3), job.ScheduledAt - time.GetUtcNow());
+            Assert.Equal(new JobRetryTiming(RetryBackoff.Fixed, TimeSpan.FromSeconds(3), TimeSpan.FromMinutes(10), 0), job.Retry);
+            runtime.Advance(time, job.ScheduledAt - time.GetUtcNow());
+        }
+
+        Assert.Equal(JobStatus.Failed, (await runtime.Manager.WaitForCompletionAsync(id).WaitAsync(Guard)).Status);
+
+        // An exception the handler's policy does not handle fails at once, whatever the submit's timing.
+        var bug = await runtime.Manager.SubmitAsync(new ThrowArgs("bug"), fast);
+        Assert.Equal((JobStatus.Failed, 1), await runtime.Manager.WaitForCompletionAsync(bug).WaitAsync(Guard).ContinueWith(t => (t.Result.Status, t.Result.Attempt)));
+
+        // A re-run keeps the timing; without one, the handler's applies.
+        Assert.Equal(fast.Retry.Delay, (await runtime.Manager.GetAsync(await runtime.Manager.RerunAsync(id)))!.Retry!.Delay);
+        var plain = await runtime.Manager.SubmitAsync(new ThrowArgs("timeout"));
+        Assert.Equal(TimeSpan.FromMinutes(5), (await RetriedAfterAttemptAsync(runtime, plain, 1)).ScheduledAt - time.GetUtcNow());
+    }
+
+    [Fact]
+    public async Task ASubmitsRetry_WithExceptionFiltersOrBadNumbers_IsRefused_AndNothingIsStored()
+    {
+        await using var runtime = Start(new FakeTimeProvider(), new JobRetryPolicy());
+        var filtered = new JobSubmitOptions { Retry = new JobRetryPolicy().Handle<TimeoutException>() };
+        var bad = new JobSubmitOptions { Retry = new JobRetryPolicy { Delay = TimeSpan.FromSeconds(-1), Jitter = 3 } };
+
+        var first = await Assert.ThrowsAsync<ArgumentException>(async () => await runtime.Manager.SubmitAsync(new ThrowArgs("timeout"), filtered));
+        var second = await Assert.ThrowsAsync<ArgumentException>(async () => await runtime.Manager.SubmitAsync(new ThrowArgs("timeout"), bad));
+
+        Assert.Contains("the handler's", first.Message, StringComparison.Ordinal);
+        Assert.Contains("Retry.Delay must be positive", second.Message, StringComparison.Ordinal);
+        Assert.Contains("Retry.Jitter must be between 0 and 1", second.Message, StringComparison.Ordinal);
+        Assert.Empty((await runtime.Manager.ListAsync()).Items);
+    }
+
+    [Fact]
     public async Task OnlyHandledExceptions_AreRetried_OthersFailAtOnce()
     {
         var time = new FakeTimeProvider();
