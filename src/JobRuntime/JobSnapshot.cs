@@ -55,13 +55,45 @@ public sealed record JobSnapshot
     private long _scheduledAt;
     private long _startedAt = NoTime;
     private long _completedAt = NoTime;
-    private long _timeout = NoTime;
-    private long _cacheResultFor = NoTime;
 
-    // Optional ids as their GUID (16 bytes; a nullable JobId takes 24), Guid.Empty for none (never a job's id).
-    private Guid _cachedFrom;
-    private Guid _rerunOf;
-    private Guid _batchId;
+    // What is set at submit and seldom after (title, tags, parents, key, timeout, trace, …) lives in one
+    // shared object: a copy made at a transition (claim, outcome) takes its reference, not its ~120 bytes.
+    // Setting one of them copies that object (only at submit, or when an attempt's error is appended).
+    private Submitted _submitted = Submitted.Defaults;
+
+    /// <summary>
+    /// The copy a <c>with</c> expression starts from: every field, and the submit-time fields' object marked
+    /// shared, so that a change to one of them in the expression copies it once (and later ones change that copy).
+    /// </summary>
+    private JobSnapshot(JobSnapshot original)
+    {
+        Id = original.Id;
+        Type = original.Type;
+        Queue = original.Queue;
+        Priority = original.Priority;
+        Payload = original.Payload;
+        Status = original.Status;
+        WaitReason = original.WaitReason;
+        Progress = original.Progress;
+        Result = original.Result;
+        Error = original.Error;
+        Artifacts = original.Artifacts;
+        Attempt = original.Attempt;
+        MaxAttempts = original.MaxAttempts;
+        _createdAt = original._createdAt;
+        _scheduledAt = original._scheduledAt;
+        _startedAt = original._startedAt;
+        _completedAt = original._completedAt;
+        CancellationRequested = original.CancellationRequested;
+        Owner = original.Owner;
+        original._submitted.Shared = true;
+        _submitted = original._submitted;
+    }
+
+    /// <summary>A new snapshot (set its members with an object initializer).</summary>
+    public JobSnapshot()
+    {
+    }
 
     /// <summary>When the job was submitted (UTC).</summary>
     public DateTimeOffset CreatedAt { get => new(_createdAt, TimeSpan.Zero); init => _createdAt = value.UtcTicks; }
@@ -82,22 +114,22 @@ public sealed record JobSnapshot
     public bool IsTerminal => Status.IsTerminal();
 
     /// <summary>A human-readable title.</summary>
-    public string? Title { get; init; }
+    public string? Title { get => _submitted.Title; init => Change(ref _submitted.Title, value, static (s, v) => s.Title = v); }
 
     /// <summary>Free-form tags for filtering and display.</summary>
-    public IReadOnlyList<string> Tags { get; init; } = [];
+    public IReadOnlyList<string> Tags { get => _submitted.Tags; init => Change(ref _submitted.Tags, value, static (s, v) => s.Tags = v); }
 
     /// <summary>The jobs this job waits for.</summary>
-    public IReadOnlyList<JobId> DependsOn { get; init; } = [];
+    public IReadOnlyList<JobId> DependsOn { get => _submitted.DependsOn; init => Change(ref _submitted.DependsOn, value, static (s, v) => s.DependsOn = v); }
 
     /// <summary>What happens to this job when a parent does not complete.</summary>
-    public DependencyFailureBehavior OnParentFailure { get; init; }
+    public DependencyFailureBehavior OnParentFailure { get => _submitted.OnParentFailure; init => Change(ref _submitted.OnParentFailure, value, static (s, v) => s.OnParentFailure = v); }
 
     /// <summary>The idempotency key the job was submitted with.</summary>
-    public string? IdempotencyKey { get; init; }
+    public string? IdempotencyKey { get => _submitted.IdempotencyKey; init => Change(ref _submitted.IdempotencyKey, value, static (s, v) => s.IdempotencyKey = v); }
 
     /// <summary>The time limit of one attempt, if any.</summary>
-    public TimeSpan? Timeout { get => _timeout == NoTime ? null : new TimeSpan(_timeout); init => _timeout = value?.Ticks ?? NoTime; }
+    public TimeSpan? Timeout { get => _submitted.Timeout == NoTime ? null : new TimeSpan(_submitted.Timeout); init => Change(ref _submitted.Timeout, value?.Ticks ?? NoTime, static (s, v) => s.Timeout = v); }
 
     /// <summary>Whether a cancellation was requested while the job ran.</summary>
     public bool CancellationRequested { get; init; }
@@ -106,37 +138,37 @@ public sealed record JobSnapshot
     public string? Owner { get; init; }
 
     /// <summary>The W3C trace context of the submitter, used to link the run's activity.</summary>
-    public string? TraceParent { get; init; }
+    public string? TraceParent { get => _submitted.TraceParent; init => Change(ref _submitted.TraceParent, value, static (s, v) => s.TraceParent = v); }
 
     /// <summary>
     /// Every failed attempt's error, oldest first (type and message; the last one's stack trace is in
     /// <see cref="Error"/>), at most the last <see cref="Storage.JobAttemptHistory.MaxKept"/>.
     /// </summary>
-    public IReadOnlyList<JobAttemptError> AttemptErrors { get; init; } = [];
+    public IReadOnlyList<JobAttemptError> AttemptErrors { get => _submitted.AttemptErrors; init => Change(ref _submitted.AttemptErrors, value, static (s, v) => s.AttemptErrors = v); }
 
     /// <summary>
     /// The submit's <see cref="JobSubmitOptions.CacheResultFor"/>: read by the store when it inserts the
     /// job (a store need not keep it).
     /// </summary>
-    public TimeSpan? CacheResultFor { get => _cacheResultFor == NoTime ? null : new TimeSpan(_cacheResultFor); init => _cacheResultFor = value?.Ticks ?? NoTime; }
+    public TimeSpan? CacheResultFor { get => _submitted.CacheResultFor == NoTime ? null : new TimeSpan(_submitted.CacheResultFor); init => Change(ref _submitted.CacheResultFor, value?.Ticks ?? NoTime, static (s, v) => s.CacheResultFor = v); }
 
     /// <summary>The job's own retry timing (<see cref="JobSubmitOptions.Retry"/>), instead of its handler's; <see langword="null"/> for the handler's.</summary>
-    public JobRetryTiming? Retry { get; init; }
+    public JobRetryTiming? Retry { get => _submitted.Retry; init => Change(ref _submitted.Retry, value, static (s, v) => s.Retry = v); }
 
     /// <summary>When the job was served from a result cache: the completed job whose result it reused (it did not run).</summary>
-    public JobId? CachedFrom { get => OptionalId(_cachedFrom); init => _cachedFrom = value?.Value ?? Guid.Empty; }
+    public JobId? CachedFrom { get => OptionalId(_submitted.CachedFrom); init => Change(ref _submitted.CachedFrom, value?.Value ?? Guid.Empty, static (s, v) => s.CachedFrom = v); }
 
     /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
-    public JobId? RerunOf { get => OptionalId(_rerunOf); init => _rerunOf = value?.Value ?? Guid.Empty; }
+    public JobId? RerunOf { get => OptionalId(_submitted.RerunOf); init => Change(ref _submitted.RerunOf, value?.Value ?? Guid.Empty, static (s, v) => s.RerunOf = v); }
 
     /// <summary>
     /// The batch the job belongs to (<see cref="IJobManager.SubmitBatchAsync"/>), if any: its id is the
     /// batch's head job, which carries its own id here and waits for every member.
     /// </summary>
-    public JobId? BatchId { get => OptionalId(_batchId); init => _batchId = value?.Value ?? Guid.Empty; }
+    public JobId? BatchId { get => OptionalId(_submitted.BatchId); init => Change(ref _submitted.BatchId, value?.Value ?? Guid.Empty, static (s, v) => s.BatchId = v); }
 
     /// <summary>Whether this job is a batch's head (its <see cref="BatchId"/> is its own id): it runs once every member has finished.</summary>
-    public bool IsBatchHead => _batchId != Guid.Empty && _batchId == Id.Value;
+    public bool IsBatchHead => _submitted.BatchId != Guid.Empty && _submitted.BatchId == Id.Value;
 
     /// <summary>Reads the job's result as <typeparamref name="T"/>.</summary>
     /// <typeparam name="T">The handler's result type.</typeparam>
@@ -226,4 +258,64 @@ public sealed record JobSnapshot
     private static DateTimeOffset? Time(long ticks) => ticks == NoTime ? null : new DateTimeOffset(ticks, TimeSpan.Zero);
 
     private static JobId? OptionalId(Guid value) => value == Guid.Empty ? null : new JobId(value);
+
+    /// <summary>Sets one of the submit-time fields: unchanged, nothing happens; changed, on this snapshot's own copy of them.</summary>
+    /// <remarks><paramref name="current"/> is only read; the change is made through <paramref name="set"/>.</remarks>
+    private void Change<T>(ref T current, T value, Action<Submitted, T> set)
+    {
+        if (EqualityComparer<T>.Default.Equals(current, value))
+        {
+            return;
+        }
+
+        // Its own object is changed in place while the snapshot is being made; a shared one is copied first.
+        if (_submitted.Shared)
+        {
+            _submitted = _submitted.Copy();
+        }
+
+        set(_submitted, value);
+    }
+
+    /// <summary>The fields a job gets at submit and seldom changes; shared by the snapshots of one job, never changed once shared.</summary>
+    private sealed class Submitted : IEquatable<Submitted>
+    {
+        public static readonly Submitted Defaults = new() { Shared = true };
+
+        /// <summary>Whether more than one snapshot may hold this object (then it is never changed again).</summary>
+        public bool Shared;
+
+        public string? Title;
+        public IReadOnlyList<string> Tags = [];
+        public IReadOnlyList<JobId> DependsOn = [];
+        public DependencyFailureBehavior OnParentFailure;
+        public string? IdempotencyKey;
+        public long Timeout = NoTime;
+        public string? TraceParent;
+        public IReadOnlyList<JobAttemptError> AttemptErrors = [];
+        public long CacheResultFor = NoTime;
+        public JobRetryTiming? Retry;
+
+        // Optional ids as their GUID (16 bytes; a nullable JobId takes 24), Guid.Empty for none (never a job's id).
+        public Guid CachedFrom;
+        public Guid RerunOf;
+        public Guid BatchId;
+
+        public Submitted Copy()
+        {
+            var copy = (Submitted)MemberwiseClone();
+            copy.Shared = false;
+            return copy;
+        }
+
+        public bool Equals(Submitted? other) => other is not null && (ReferenceEquals(this, other) || (
+            Title == other.Title && Equals(Tags, other.Tags) && Equals(DependsOn, other.DependsOn) && OnParentFailure == other.OnParentFailure
+            && IdempotencyKey == other.IdempotencyKey && Timeout == other.Timeout && TraceParent == other.TraceParent
+            && Equals(AttemptErrors, other.AttemptErrors) && CacheResultFor == other.CacheResultFor && Equals(Retry, other.Retry)
+            && CachedFrom == other.CachedFrom && RerunOf == other.RerunOf && BatchId == other.BatchId));
+
+        public override bool Equals(object? obj) => Equals(obj as Submitted);
+
+        public override int GetHashCode() => HashCode.Combine(Title, Tags, DependsOn, IdempotencyKey, Timeout, TraceParent, BatchId);
+    }
 }

@@ -36,6 +36,48 @@ public sealed class JobSnapshotTests
         Assert.Null((linked with { RerunOf = null }).RerunOf);
     }
 
+    /// <summary>A snapshot with every property set to something other than its default.</summary>
+    private static JobSnapshot Full()
+    {
+        var at = new DateTimeOffset(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+        return new JobSnapshot
+        {
+            Id = JobId.New(), Type = "t", Queue = "q", Priority = 3, Payload = "{}", Status = JobStatus.Running, WaitReason = JobWaitReason.Scheduled,
+            Progress = new JobProgress(1, 2), Result = "1", Error = new JobError("E", "m"), Artifacts = [new JobArtifact("a", "text/plain", null, [1])],
+            Attempt = 2, MaxAttempts = 5, CreatedAt = at, ScheduledAt = at.AddSeconds(1), StartedAt = at.AddSeconds(2), CompletedAt = at.AddSeconds(3),
+            Title = "title", Tags = ["x"], DependsOn = [JobId.New()], OnParentFailure = DependencyFailureBehavior.Run, IdempotencyKey = "k",
+            Timeout = TimeSpan.FromMinutes(1), CancellationRequested = true, Owner = "w", TraceParent = "00-trace", AttemptErrors = [new JobAttemptError(1, at, "E", "m")],
+            CacheResultFor = TimeSpan.FromMinutes(2), Retry = new JobRetryTiming(RetryBackoff.Fixed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), 0),
+            CachedFrom = JobId.New(), RerunOf = JobId.New(), BatchId = JobId.New(),
+        };
+    }
+
+    [Fact]
+    public void With_CopiesEveryField_AndAChangeToASubmitTimeFieldLeavesTheOriginalAlone()
+    {
+        var original = Full();
+        foreach (var property in typeof(JobSnapshot).GetProperties().Where(p => p.SetMethod is not null))
+        {
+            var value = property.GetValue(original);
+            Assert.False(value is null || value.Equals(property.PropertyType.IsValueType ? Activator.CreateInstance(property.PropertyType) : null), $"Full() leaves {property.Name} at its default: set it, so that this test checks it is copied.");
+        }
+
+        var copy = original with { };
+        Assert.Equal(original, copy);
+        foreach (var property in typeof(JobSnapshot).GetProperties())
+        {
+            Assert.Equal(property.GetValue(original), property.GetValue(copy));
+        }
+
+        // Changing submit-time fields of a copy (several in one expression) leaves the original as it was.
+        var changed = copy with { Title = "other", Tags = ["y"], BatchId = null, Status = JobStatus.Completed };
+        Assert.Equal(("title", "x", JobStatus.Running), (original.Title, original.Tags[0], original.Status));
+        Assert.Equal(("title", "x"), (copy.Title, copy.Tags[0]));
+        Assert.Equal(("other", "y", (JobId?)null), (changed.Title, changed.Tags[0], changed.BatchId));
+        Assert.Equal(original.IdempotencyKey, changed.IdempotencyKey);
+        Assert.NotEqual(original, changed);
+    }
+
     [Fact]
     public async Task GetResultAndGetArgs_ReadTheStoredJsonAsTheHandlersTypes()
     {
