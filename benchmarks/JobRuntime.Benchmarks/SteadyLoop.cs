@@ -78,13 +78,16 @@ internal static class SteadyLoop
     {
         var allocated = GC.GetTotalAllocatedBytes(precise: true);
         var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var paused = GC.GetTotalPauseDuration();
+        var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var clock = Stopwatch.StartNew();
         await run();
         clock.Stop();
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
+        paused = GC.GetTotalPauseDuration() - paused;
         var result = (jobs / clock.Elapsed.TotalSeconds, cpu.TotalMicroseconds / jobs, allocated / (double)jobs);
-        Console.WriteLine(FormattableString.Invariant($"{name}: {jobs:N0} jobs in {clock.Elapsed.TotalMilliseconds:N0} ms = {result.Item1:N0} jobs/s, {result.Item2:N1} µs CPU per job, {result.Item3:N0} B allocated per job"));
+        Console.WriteLine(FormattableString.Invariant($"{name}: {jobs:N0} jobs in {clock.Elapsed.TotalMilliseconds:N0} ms = {result.Item1:N0} jobs/s, {result.Item2:N1} µs CPU per job, {result.Item3:N0} B allocated per job; GC paused {paused.TotalMilliseconds:N0} ms ({GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} gen0/1/2)"));
         return result;
     }
 

@@ -44,6 +44,11 @@ internal sealed partial class InMemoryJobStore
 
         public JobLease? Lease { get; set; }
 
+        /// <summary>While the job is in the ready jobs: the stamp it was added with (0: not ready); whether it is in their lane.</summary>
+        public int ReadyStamp { get; set; }
+
+        public bool InLane { get; set; }
+
         public int PendingParents { get; set; }
 
         public List<JobId>? Children { get; set; }

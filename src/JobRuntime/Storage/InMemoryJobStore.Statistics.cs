@@ -10,7 +10,7 @@ internal sealed partial class InMemoryJobStore : IJobStoreStatistics
         var queues = new Dictionary<string, (long Ready, long Running, DateTimeOffset? Oldest)>(StringComparer.Ordinal);
         lock (_gate)
         {
-            foreach (var entry in _ready)
+            foreach (var entry in _ready.Ordered())
             {
                 Count(entry.Job, ready: true);
             }

@@ -13,7 +13,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
 
     /// <summary>For result caching: the job that last completed (by running) with each idempotency key.</summary>
     private readonly Dictionary<string, JobId> _completedKeys = new(StringComparer.Ordinal);
-    private readonly SortedSet<Entry> _ready = new(ReadyOrder.Instance);
+    private readonly ReadyJobs _ready = new();
     private readonly SortedSet<Entry> _delayed = new(DueOrder.Instance);
     private readonly Queue<JobId> _finished = new();
     private readonly int _maxFinishedJobs;
@@ -173,7 +173,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
             {
                 List<Entry>? taken = null;
                 Dictionary<string, int>? perQueue = null;
-                foreach (var entry in _ready)
+                foreach (var entry in _ready.Ordered())
                 {
                     var queue = entry.Job.Queue;
                     var count = perQueue is not null && perQueue.TryGetValue(queue, out var c) ? c : 0;

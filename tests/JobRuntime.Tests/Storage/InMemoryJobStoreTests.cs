@@ -9,6 +9,31 @@ public sealed class InMemoryJobStoreTests : JobStoreConformanceTests
 {
     protected override Task<IJobStore> CreateStore(TimeProvider timeProvider) => Task.FromResult<IJobStore>(new InMemoryJobStore(timeProvider));
 
+    /// <summary>
+    /// Jobs ready in claim order take the store's fast lane, others its sorted set: claims still come out by
+    /// priority, then run time, then age, with cancelled jobs from the middle of the lane left out, whether one
+    /// at a time or by queue.
+    /// </summary>
+    [Fact]
+    public async Task ClaimOrder_HoldsAcrossTheLaneAndTheSortedSet_WithJobsCancelledFromTheMiddle()
+    {
+        var a = await Insert(NewJob());
+        var b = await Insert(NewJob());
+        var late = await Insert(NewJob(delay: TimeSpan.FromSeconds(5)));
+        var c = await Insert(NewJob());
+        var urgent = await Insert(NewJob(priority: 5));
+        var d = await Insert(NewJob(queue: "other"));
+        await Store.CancelAsync(b.Id);
+        Time.Advance(TimeSpan.FromSeconds(10));
+        var e = await Insert(NewJob());
+
+        // The delayed job, due now, runs after the jobs due before it and before the one submitted after it.
+        Assert.Equal(urgent.Id, (await ClaimOne()).Job.Id);
+        Assert.Equal([a.Id, c.Id, d.Id], (await Claim(3)).Select(j => j.Job.Id));
+        Assert.Equal([late.Id], (await Store.ClaimAsync(new ClaimRequest("w", 5, TimeSpan.FromMinutes(1)) { QueueLimits = new Dictionary<string, int> { ["other"] = 1, ["default"] = 1 } })).Jobs.Select(j => j.Job.Id));
+        Assert.Equal([e.Id], (await Claim()).Select(j => j.Job.Id));
+    }
+
     [Fact]
     public async Task LongRunOfJobs_KeepsAtMostTheLimitOfFinishedJobs_AndForgetsTheOldestFirst()
     {
