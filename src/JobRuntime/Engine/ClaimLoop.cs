@@ -105,7 +105,7 @@ internal sealed class ClaimLoop(
     private async ValueTask StartAsync(ClaimedJob claimed, CancellationToken token)
     {
         var job = claimed.Job;
-        var run = new JobRun(claimed, registry.TryGet(job.Type, out var descriptor) ? descriptor : null, parts, time.GetUtcNow());
+        var run = new JobRun(claimed, registry.TryGet(job.Type, out var descriptor) ? descriptor : null, parts, job.StartedAt ?? time.GetUtcNow());
         runs.Add(run);
         bool started;
         try

@@ -6,7 +6,7 @@ internal sealed partial class InMemoryJobStore
     {
         private JobSnapshot _job = job;
         private JobCompletion? _outcome;
-        private DateTimeOffset _outcomeAt;
+        private long _outcomeAt;   // UTC ticks: an entry is held while its job waits
 
         /// <summary>The job as it is now: a final outcome recorded with <see cref="RecordOutcome"/> is folded in at the first read.</summary>
         public JobSnapshot Job
@@ -15,7 +15,7 @@ internal sealed partial class InMemoryJobStore
             {
                 if (_outcome is { } outcome)
                 {
-                    _job = Finished(_job, outcome, _outcomeAt);
+                    _job = Finished(_job, outcome, new DateTimeOffset(_outcomeAt, TimeSpan.Zero));
                     _outcome = null;
                 }
 
@@ -39,7 +39,7 @@ internal sealed partial class InMemoryJobStore
         public void RecordOutcome(JobCompletion outcome, DateTimeOffset at)
         {
             _outcome = outcome;
-            _outcomeAt = at;
+            _outcomeAt = at.UtcTicks;
         }
 
         public JobLease? Lease { get; set; }

@@ -85,7 +85,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
             return new JobInsertResult(Snapshot(_jobs[existingId]), Created: false);
         }
 
-        if (JobResultCache.Since(job, _time.GetUtcNow()) is not null
+        if (job.CacheResultFor is not null && JobResultCache.Since(job, _time.GetUtcNow()) is not null
             && _completedKeys.TryGetValue(job.IdempotencyKey!, out var cachedId)
             && _jobs.TryGetValue(cachedId, out var cached)
             && JobResultCache.CanServe(job, cached.Job, _time.GetUtcNow()))
@@ -367,7 +367,9 @@ internal sealed partial class InMemoryJobStore : IJobStore
 
     private void Schedule(Entry entry)
     {
-        if (entry.Job.ScheduledAt > _time.GetUtcNow())
+        // A job due when it was made (most) is due now: no clock read for it.
+        var job = entry.Job;
+        if (job.ScheduledAt > job.CreatedAt && job.ScheduledAt > _time.GetUtcNow())
         {
             _delayed.Add(entry);
         }
@@ -431,6 +433,12 @@ internal sealed partial class InMemoryJobStore : IJobStore
 
     private JobSnapshot Snapshot(Entry entry)
     {
+        if (entry.Job is { Status: not JobStatus.Pending, WaitReason: JobWaitReason.None } notWaiting)
+        {
+            // Running or finished: it waits for nothing, and no clock read says so.
+            return notWaiting;
+        }
+
         var reason = JobWaitReasons.Of(entry.Job, entry.PendingParents > 0, _time.GetUtcNow());
         return entry.Job.WaitReason == reason ? entry.Job : entry.Job with { WaitReason = reason };
     }
