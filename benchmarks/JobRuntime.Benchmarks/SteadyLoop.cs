@@ -12,7 +12,7 @@ namespace JobRuntime.Benchmarks;
 /// each round also runs the same N through Coravel's queue, TPL Dataflow's <c>ActionBlock</c> and a
 /// raw channel in the same process, one after the other, and prints the ratios to JobRuntime.
 /// <c>--alloc-profile</c> prints where the last round's bytes went, by type.
-/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers] [--alloc-profile]
+/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers] [--alloc-profile] | --steady --retained [--jobs N]
 /// </summary>
 internal static class SteadyLoop
 {
@@ -22,6 +22,11 @@ internal static class SteadyLoop
         var jobs = int.Parse(Value(args, "--jobs") ?? "30000", CultureInfo.InvariantCulture);
         var rounds = int.Parse(Value(args, "--rounds") ?? "4", CultureInfo.InvariantCulture);
         var peers = args.Contains("--peers");
+        if (args.Contains("--retained"))
+        {
+            return await RetainedAsync(jobs);
+        }
+
         if (store is not ("memory" or "sqlite") || jobs < 1 || rounds < 1)
         {
             Console.Error.WriteLine("usage: --steady [--store memory|sqlite] [--jobs N ≥ 1] [--rounds N ≥ 1] [--peers]");
@@ -89,6 +94,30 @@ internal static class SteadyLoop
         var result = (jobs / clock.Elapsed.TotalSeconds, cpu.TotalMicroseconds / jobs, allocated / (double)jobs);
         Console.WriteLine(FormattableString.Invariant($"{name}: {jobs:N0} jobs in {clock.Elapsed.TotalMilliseconds:N0} ms = {result.Item1:N0} jobs/s, {result.Item2:N1} µs CPU per job, {result.Item3:N0} B allocated per job; GC paused {paused.TotalMilliseconds:N0} ms ({GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} gen0/1/2)"));
         return result;
+    }
+
+    /// <summary>
+    /// What a waiting job holds in memory: N no-op jobs submitted to an in-memory runtime, delayed so that none
+    /// runs, and the live heap after a full collection, before and after, per job. The backlog of a burst is
+    /// made of these, and every collection while it waits copies or scans them.
+    /// </summary>
+    private static async Task<int> RetainedAsync(int jobs)
+    {
+        await using var services = new ServiceCollection().AddJobRuntime(o => o.MaxConcurrency = 64).AddHandler<NoopHandler>("noop").Services.BuildServiceProvider();
+        using var burst = await NoopBurst.StartAsync(services);
+        var manager = services.GetRequiredService<IJobManager>();
+        var later = new JobSubmitOptions { Delay = TimeSpan.FromDays(1) };
+        await manager.SubmitAsync(new NoopArgs(-2), later);
+        var before = GC.GetTotalMemory(forceFullCollection: true);
+        for (var i = 0; i < jobs; i++)
+        {
+            await manager.SubmitAsync(new NoopArgs(i), later);
+        }
+
+        var after = GC.GetTotalMemory(forceFullCollection: true);
+        Console.WriteLine(FormattableString.Invariant($"{jobs:N0} waiting jobs hold {(after - before) / (double)jobs:N0} B each (live heap after a full collection)"));
+        GC.KeepAlive(manager);
+        return 0;
     }
 
     /// <summary>The value after <paramref name="name"/> on the command line, if any.</summary>
