@@ -118,7 +118,12 @@ internal static class PostgresBurnDown
 
             // Untimed warm-up, so that the workers' code is compiled (tiered JIT) before the clock runs.
             await BurnDownAsync(connection, schema, WarmUpJobs);
+            var workerCpu = workers.Sum(w => { w.Refresh(); return w.TotalProcessorTime.TotalMicroseconds; });
+            var serverCpu = ServerCpuMicroseconds();
             var elapsed = await BurnDownAsync(connection, schema, jobs);
+            workerCpu = workers.Sum(w => { w.Refresh(); return w.TotalProcessorTime.TotalMicroseconds; }) - workerCpu;
+            serverCpu = ServerCpuMicroseconds() - serverCpu;
+            Console.WriteLine(FormattableString.Invariant($"  CPU per job: workers {workerCpu / jobs:N1} µs, PostgreSQL server {serverCpu / jobs:N1} µs (its processes alive at both readings)"));
             await using var failed = new NpgsqlCommand($"SELECT COUNT(*) FROM \"{schema}\".jobs WHERE status <> 2", connection);
             var notCompleted = Convert.ToInt64(await failed.ExecuteScalarAsync(), CultureInfo.InvariantCulture);
             return notCompleted == 0 ? elapsed : throw new InvalidOperationException($"{notCompleted} jobs did not complete.");
@@ -132,6 +137,37 @@ internal static class PostgresBurnDown
                 worker.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The CPU time of the PostgreSQL server's processes now, from <c>/proc</c> (their command line is rewritten
+    /// by the server, so they are found by <c>comm</c>); a backend that ended meanwhile is not counted.
+    /// </summary>
+    private static double ServerCpuMicroseconds()
+    {
+        const double MicrosecondsPerTick = 1_000_000.0 / 100;   // USER_HZ
+        var total = 0.0;
+        foreach (var directory in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (!int.TryParse(Path.GetFileName(directory), out _) || File.ReadAllText(Path.Combine(directory, "comm")).Trim() != "postgres")
+                {
+                    continue;
+                }
+
+                // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+                var stat = File.ReadAllText(Path.Combine(directory, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                total += (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) * MicrosecondsPerTick;
+            }
+            catch (IOException)
+            {
+                // Ended between the listing and the reading.
+            }
+        }
+
+        return total;
     }
 
     /// <summary>Inserts <paramref name="jobs"/> no-op jobs in one statement and times them from its commit until none is ready or running.</summary>

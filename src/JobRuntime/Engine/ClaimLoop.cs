@@ -22,6 +22,12 @@ internal sealed class ClaimLoop(
     private readonly AsyncSignal _wake = new();
     private readonly IReadOnlyCollection<string>? _queues = options.Queues.Count > 0 ? [.. options.Queues] : null;
 
+    // A submitter may claim on its own thread only where a claim is a call in memory that ends at once.
+    private readonly bool _claimsInMemory = store is InMemoryJobStore;
+
+    /// <summary>1 while a claim is being made (by the loop or by a submitter), so that two never claim for the same free slots.</summary>
+    private int _claiming;
+
     /// <summary>Claims again now (a submit, a freed slot, a job that became ready).</summary>
     public void Wake() => _wake.Set();
 
@@ -38,15 +44,20 @@ internal sealed class ClaimLoop(
                 var free = executor.AvailableSlots;
                 if (free > 0)
                 {
-                    var request = new ClaimRequest(options.WorkerName, free, options.LeaseDuration)
+                    ClaimResult claimed;
+                    EnterClaim();
+                    try
                     {
-                        QueueLimits = executor.GetQueueAvailability(),
-                        Queues = _queues,
-                    };
-                    var claimed = await store.ClaimAsync(request, stopping).ConfigureAwait(false);
-                    foreach (var job in claimed.Jobs)
+                        free = executor.AvailableSlots;
+                        claimed = free > 0 ? await store.ClaimAsync(Request(free), stopping).ConfigureAwait(false) : ClaimResult.Empty;
+                        foreach (var job in claimed.Jobs)
+                        {
+                            await StartAsync(job, stopping).ConfigureAwait(false);
+                        }
+                    }
+                    finally
                     {
-                        await StartAsync(job, stopping).ConfigureAwait(false);
+                        Volatile.Write(ref _claiming, 0);
                     }
 
                     failures = 0;
@@ -98,6 +109,75 @@ internal sealed class ClaimLoop(
                     await Task.Yield();
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// After a submit: when the store claims in memory and a slot is free, claims one ready job on the calling
+    /// thread and hands it to the executor — a job submitted to an idle runtime is one thread-pool hop from its
+    /// handler instead of two (the loop's wake-up, then the run). Does nothing, and says so, when the store is
+    /// not in memory, no slot is free, the loop is claiming, or nothing was ready.
+    /// </summary>
+    /// <returns>Whether a job was claimed and handed over.</returns>
+    public bool TryClaimHere(CancellationToken stopping)
+    {
+        if (!_claimsInMemory || stopping.IsCancellationRequested || executor.AvailableSlots == 0 || Interlocked.CompareExchange(ref _claiming, 1, 0) != 0)
+        {
+            return false;
+        }
+
+        try
+        {
+            if (executor.AvailableSlots == 0)
+            {
+                return false;
+            }
+
+            // The in-memory store's claim ends before it returns; anything else is left to the loop.
+            var claim = store.ClaimAsync(Request(1), stopping);
+            if (!claim.IsCompletedSuccessfully)
+            {
+                _ = claim.AsTask().ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                return false;
+            }
+
+            var jobs = claim.Result.Jobs;
+            foreach (var job in jobs)
+            {
+                var start = StartAsync(job, stopping);
+                if (!start.IsCompletedSuccessfully)
+                {
+                    // Handing the job back to the store (the executor refused it) finishes on its own.
+                    _ = start.AsTask().ContinueWith(t => Telemetry.Log.StoreError(logger, t.Exception!.GetBaseException(), "hand back a job", TimeSpan.Zero), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                }
+            }
+
+            return jobs.Count > 0;
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The loop claims again, with its back-off if the store keeps failing.
+            return false;
+        }
+        finally
+        {
+            Volatile.Write(ref _claiming, 0);
+        }
+    }
+
+    private ClaimRequest Request(int count) => new(options.WorkerName, count, options.LeaseDuration)
+    {
+        QueueLimits = executor.GetQueueAvailability(),
+        Queues = _queues,
+    };
+
+    /// <summary>Waits (spinning: a submitter's claim takes microseconds) until no submitter is claiming.</summary>
+    private void EnterClaim()
+    {
+        var spinner = default(SpinWait);
+        while (Interlocked.CompareExchange(ref _claiming, 1, 0) != 0)
+        {
+            spinner.SpinOnce();
         }
     }
 

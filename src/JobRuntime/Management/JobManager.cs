@@ -281,7 +281,7 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
             if (!stored.IsTerminal)
             {
                 _engine.EnsureStarted();
-                _engine.Wake();
+                _engine.Submitted();
             }
         }
 
