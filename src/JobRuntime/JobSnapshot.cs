@@ -33,13 +33,13 @@ public sealed record JobSnapshot
     public JobProgress Progress { get; init; } = JobProgress.None;
 
     /// <summary>The result as JSON, once completed.</summary>
-    public string? Result { get; init; }
+    public string? Result { get => _ended.Result; init => ChangeEnded(ref _ended.Result, value, static (e, v) => e.Result = v); }
 
     /// <summary>The error of the last failed attempt, or why the job was cancelled or timed out.</summary>
-    public JobError? Error { get; init; }
+    public JobError? Error { get => _ended.Error; init => ChangeEnded(ref _ended.Error, value, static (e, v) => e.Error = v); }
 
     /// <summary>Named outputs of the job.</summary>
-    public IReadOnlyList<JobArtifact> Artifacts { get; init; } = [];
+    public IReadOnlyList<JobArtifact> Artifacts { get => _ended.Artifacts; init => ChangeEnded(ref _ended.Artifacts, value, static (e, v) => e.Artifacts = v); }
 
     /// <summary>The number of attempts started so far (1 while the first attempt runs).</summary>
     public int Attempt { get; init; }
@@ -54,12 +54,15 @@ public sealed record JobSnapshot
     private long _createdAt;
     private long _scheduledAt;
     private long _startedAt = NoTime;
-    private long _completedAt = NoTime;
 
     // What is set at submit and seldom after (title, tags, parents, key, timeout, trace, …) lives in one
     // shared object: a copy made at a transition (claim, outcome) takes its reference, not its ~120 bytes.
     // Setting one of them copies that object (only at submit, or when an attempt's error is appended).
     private Submitted _submitted = Submitted.Defaults;
+
+    // What an attempt's end leaves (result, error, artifacts, completion time) likewise: a waiting or running
+    // job has none of it, and its snapshots share one empty object.
+    private Ended _ended = Ended.Defaults;
 
     /// <summary>
     /// The copy a <c>with</c> expression starts from: every field, and the submit-time fields' object marked
@@ -75,19 +78,17 @@ public sealed record JobSnapshot
         Status = original.Status;
         WaitReason = original.WaitReason;
         Progress = original.Progress;
-        Result = original.Result;
-        Error = original.Error;
-        Artifacts = original.Artifacts;
         Attempt = original.Attempt;
         MaxAttempts = original.MaxAttempts;
         _createdAt = original._createdAt;
         _scheduledAt = original._scheduledAt;
         _startedAt = original._startedAt;
-        _completedAt = original._completedAt;
         CancellationRequested = original.CancellationRequested;
         Owner = original.Owner;
         original._submitted.Shared = true;
         _submitted = original._submitted;
+        original._ended.Shared = true;
+        _ended = original._ended;
     }
 
     /// <summary>A new snapshot (set its members with an object initializer).</summary>
@@ -105,7 +106,7 @@ public sealed record JobSnapshot
     public DateTimeOffset? StartedAt { get => Time(_startedAt); init => _startedAt = value?.UtcTicks ?? NoTime; }
 
     /// <summary>When the job reached a terminal state (UTC).</summary>
-    public DateTimeOffset? CompletedAt { get => Time(_completedAt); init => _completedAt = value?.UtcTicks ?? NoTime; }
+    public DateTimeOffset? CompletedAt { get => Time(_ended.CompletedAt); init => ChangeEnded(ref _ended.CompletedAt, value?.UtcTicks ?? NoTime, static (e, v) => e.CompletedAt = v); }
 
     /// <summary>How long the last attempt ran, once the job is terminal.</summary>
     public TimeSpan? Duration => StartedAt is { } started && CompletedAt is { } completed ? completed - started : null;
@@ -275,6 +276,48 @@ public sealed record JobSnapshot
         }
 
         set(_submitted, value);
+    }
+
+    /// <summary>Sets one of the end-of-attempt fields, as <see cref="Change{T}"/> does the submit-time ones.</summary>
+    private void ChangeEnded<T>(ref T current, T value, Action<Ended, T> set)
+    {
+        if (EqualityComparer<T>.Default.Equals(current, value))
+        {
+            return;
+        }
+
+        if (_ended.Shared)
+        {
+            _ended = _ended.Copy();
+        }
+
+        set(_ended, value);
+    }
+
+    /// <summary>The fields an attempt's end sets; shared by snapshots, never changed once shared.</summary>
+    private sealed class Ended : IEquatable<Ended>
+    {
+        public static readonly Ended Defaults = new() { Shared = true };
+
+        public bool Shared;
+        public string? Result;
+        public JobError? Error;
+        public IReadOnlyList<JobArtifact> Artifacts = [];
+        public long CompletedAt = NoTime;
+
+        public Ended Copy()
+        {
+            var copy = (Ended)MemberwiseClone();
+            copy.Shared = false;
+            return copy;
+        }
+
+        public bool Equals(Ended? other) => other is not null && (ReferenceEquals(this, other)
+            || (Result == other.Result && Equals(Error, other.Error) && Equals(Artifacts, other.Artifacts) && CompletedAt == other.CompletedAt));
+
+        public override bool Equals(object? obj) => Equals(obj as Ended);
+
+        public override int GetHashCode() => HashCode.Combine(Result, Error, CompletedAt);
     }
 
     /// <summary>The fields a job gets at submit and seldom changes; shared by the snapshots of one job, never changed once shared.</summary>
