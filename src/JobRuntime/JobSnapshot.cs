@@ -33,13 +33,13 @@ public sealed record JobSnapshot
     public JobProgress Progress { get; init; } = JobProgress.None;
 
     /// <summary>The result as JSON, once completed.</summary>
-    public string? Result { get => _ended.Result; init => ChangeEnded(ref _ended.Result, value, static (e, v) => e.Result = v); }
+    public string? Result { get => _ended.Result; init => Change(ref _ended, _ended.Result, value, static (e, v) => e.Result = v); }
 
     /// <summary>The error of the last failed attempt, or why the job was cancelled or timed out.</summary>
-    public JobError? Error { get => _ended.Error; init => ChangeEnded(ref _ended.Error, value, static (e, v) => e.Error = v); }
+    public JobError? Error { get => _ended.Error; init => Change(ref _ended, _ended.Error, value, static (e, v) => e.Error = v); }
 
     /// <summary>Named outputs of the job.</summary>
-    public IReadOnlyList<JobArtifact> Artifacts { get => _ended.Artifacts; init => ChangeEnded(ref _ended.Artifacts, value, static (e, v) => e.Artifacts = v); }
+    public IReadOnlyList<JobArtifact> Artifacts { get => _ended.Artifacts; init => Change(ref _ended, _ended.Artifacts, value, static (e, v) => e.Artifacts = v); }
 
     /// <summary>The number of attempts started so far (1 while the first attempt runs).</summary>
     public int Attempt { get; init; }
@@ -65,8 +65,8 @@ public sealed record JobSnapshot
     private Ended _ended = Ended.Defaults;
 
     /// <summary>
-    /// The copy a <c>with</c> expression starts from: every field, and the submit-time fields' object marked
-    /// shared, so that a change to one of them in the expression copies it once (and later ones change that copy).
+    /// The copy a <c>with</c> expression starts from: every field, and the shared parts marked shared, so that a
+    /// change to one of their fields in the expression copies that part once (and later ones change the copy).
     /// </summary>
     private JobSnapshot(JobSnapshot original)
     {
@@ -106,7 +106,7 @@ public sealed record JobSnapshot
     public DateTimeOffset? StartedAt { get => Time(_startedAt); init => _startedAt = value?.UtcTicks ?? NoTime; }
 
     /// <summary>When the job reached a terminal state (UTC).</summary>
-    public DateTimeOffset? CompletedAt { get => Time(_ended.CompletedAt); init => ChangeEnded(ref _ended.CompletedAt, value?.UtcTicks ?? NoTime, static (e, v) => e.CompletedAt = v); }
+    public DateTimeOffset? CompletedAt { get => Time(_ended.CompletedAt); init => Change(ref _ended, _ended.CompletedAt, value?.UtcTicks ?? NoTime, static (e, v) => e.CompletedAt = v); }
 
     /// <summary>How long the last attempt ran, once the job is terminal.</summary>
     public TimeSpan? Duration => StartedAt is { } started && CompletedAt is { } completed ? completed - started : null;
@@ -115,22 +115,22 @@ public sealed record JobSnapshot
     public bool IsTerminal => Status.IsTerminal();
 
     /// <summary>A human-readable title.</summary>
-    public string? Title { get => _submitted.Title; init => Change(ref _submitted.Title, value, static (s, v) => s.Title = v); }
+    public string? Title { get => _submitted.Title; init => Change(ref _submitted, _submitted.Title, value, static (s, v) => s.Title = v); }
 
     /// <summary>Free-form tags for filtering and display.</summary>
-    public IReadOnlyList<string> Tags { get => _submitted.Tags; init => Change(ref _submitted.Tags, value, static (s, v) => s.Tags = v); }
+    public IReadOnlyList<string> Tags { get => _submitted.Tags; init => Change(ref _submitted, _submitted.Tags, value, static (s, v) => s.Tags = v); }
 
     /// <summary>The jobs this job waits for.</summary>
-    public IReadOnlyList<JobId> DependsOn { get => _submitted.DependsOn; init => Change(ref _submitted.DependsOn, value, static (s, v) => s.DependsOn = v); }
+    public IReadOnlyList<JobId> DependsOn { get => _submitted.DependsOn; init => Change(ref _submitted, _submitted.DependsOn, value, static (s, v) => s.DependsOn = v); }
 
     /// <summary>What happens to this job when a parent does not complete.</summary>
-    public DependencyFailureBehavior OnParentFailure { get => _submitted.OnParentFailure; init => Change(ref _submitted.OnParentFailure, value, static (s, v) => s.OnParentFailure = v); }
+    public DependencyFailureBehavior OnParentFailure { get => _submitted.OnParentFailure; init => Change(ref _submitted, _submitted.OnParentFailure, value, static (s, v) => s.OnParentFailure = v); }
 
     /// <summary>The idempotency key the job was submitted with.</summary>
-    public string? IdempotencyKey { get => _submitted.IdempotencyKey; init => Change(ref _submitted.IdempotencyKey, value, static (s, v) => s.IdempotencyKey = v); }
+    public string? IdempotencyKey { get => _submitted.IdempotencyKey; init => Change(ref _submitted, _submitted.IdempotencyKey, value, static (s, v) => s.IdempotencyKey = v); }
 
     /// <summary>The time limit of one attempt, if any.</summary>
-    public TimeSpan? Timeout { get => _submitted.Timeout == NoTime ? null : new TimeSpan(_submitted.Timeout); init => Change(ref _submitted.Timeout, value?.Ticks ?? NoTime, static (s, v) => s.Timeout = v); }
+    public TimeSpan? Timeout { get => _submitted.Timeout == NoTime ? null : new TimeSpan(_submitted.Timeout); init => Change(ref _submitted, _submitted.Timeout, value?.Ticks ?? NoTime, static (s, v) => s.Timeout = v); }
 
     /// <summary>Whether a cancellation was requested while the job ran.</summary>
     public bool CancellationRequested { get; init; }
@@ -139,34 +139,34 @@ public sealed record JobSnapshot
     public string? Owner { get; init; }
 
     /// <summary>The W3C trace context of the submitter, used to link the run's activity.</summary>
-    public string? TraceParent { get => _submitted.TraceParent; init => Change(ref _submitted.TraceParent, value, static (s, v) => s.TraceParent = v); }
+    public string? TraceParent { get => _submitted.TraceParent; init => Change(ref _submitted, _submitted.TraceParent, value, static (s, v) => s.TraceParent = v); }
 
     /// <summary>
     /// Every failed attempt's error, oldest first (type and message; the last one's stack trace is in
     /// <see cref="Error"/>), at most the last <see cref="Storage.JobAttemptHistory.MaxKept"/>.
     /// </summary>
-    public IReadOnlyList<JobAttemptError> AttemptErrors { get => _submitted.AttemptErrors; init => Change(ref _submitted.AttemptErrors, value, static (s, v) => s.AttemptErrors = v); }
+    public IReadOnlyList<JobAttemptError> AttemptErrors { get => _submitted.AttemptErrors; init => Change(ref _submitted, _submitted.AttemptErrors, value, static (s, v) => s.AttemptErrors = v); }
 
     /// <summary>
     /// The submit's <see cref="JobSubmitOptions.CacheResultFor"/>: read by the store when it inserts the
     /// job (a store need not keep it).
     /// </summary>
-    public TimeSpan? CacheResultFor { get => _submitted.CacheResultFor == NoTime ? null : new TimeSpan(_submitted.CacheResultFor); init => Change(ref _submitted.CacheResultFor, value?.Ticks ?? NoTime, static (s, v) => s.CacheResultFor = v); }
+    public TimeSpan? CacheResultFor { get => _submitted.CacheResultFor == NoTime ? null : new TimeSpan(_submitted.CacheResultFor); init => Change(ref _submitted, _submitted.CacheResultFor, value?.Ticks ?? NoTime, static (s, v) => s.CacheResultFor = v); }
 
     /// <summary>The job's own retry timing (<see cref="JobSubmitOptions.Retry"/>), instead of its handler's; <see langword="null"/> for the handler's.</summary>
-    public JobRetryTiming? Retry { get => _submitted.Retry; init => Change(ref _submitted.Retry, value, static (s, v) => s.Retry = v); }
+    public JobRetryTiming? Retry { get => _submitted.Retry; init => Change(ref _submitted, _submitted.Retry, value, static (s, v) => s.Retry = v); }
 
     /// <summary>When the job was served from a result cache: the completed job whose result it reused (it did not run).</summary>
-    public JobId? CachedFrom { get => OptionalId(_submitted.CachedFrom); init => Change(ref _submitted.CachedFrom, value?.Value ?? Guid.Empty, static (s, v) => s.CachedFrom = v); }
+    public JobId? CachedFrom { get => OptionalId(_submitted.CachedFrom); init => Change(ref _submitted, _submitted.CachedFrom, value?.Value ?? Guid.Empty, static (s, v) => s.CachedFrom = v); }
 
     /// <summary>The job this one re-runs, if it was created by a re-run.</summary>
-    public JobId? RerunOf { get => OptionalId(_submitted.RerunOf); init => Change(ref _submitted.RerunOf, value?.Value ?? Guid.Empty, static (s, v) => s.RerunOf = v); }
+    public JobId? RerunOf { get => OptionalId(_submitted.RerunOf); init => Change(ref _submitted, _submitted.RerunOf, value?.Value ?? Guid.Empty, static (s, v) => s.RerunOf = v); }
 
     /// <summary>
     /// The batch the job belongs to (<see cref="IJobManager.SubmitBatchAsync"/>), if any: its id is the
     /// batch's head job, which carries its own id here and waits for every member.
     /// </summary>
-    public JobId? BatchId { get => OptionalId(_submitted.BatchId); init => Change(ref _submitted.BatchId, value?.Value ?? Guid.Empty, static (s, v) => s.BatchId = v); }
+    public JobId? BatchId { get => OptionalId(_submitted.BatchId); init => Change(ref _submitted, _submitted.BatchId, value?.Value ?? Guid.Empty, static (s, v) => s.BatchId = v); }
 
     /// <summary>Whether this job is a batch's head (its <see cref="BatchId"/> is its own id): it runs once every member has finished.</summary>
     public bool IsBatchHead => _submitted.BatchId != Guid.Empty && _submitted.BatchId == Id.Value;
@@ -260,57 +260,48 @@ public sealed record JobSnapshot
 
     private static JobId? OptionalId(Guid value) => value == Guid.Empty ? null : new JobId(value);
 
-    /// <summary>Sets one of the submit-time fields: unchanged, nothing happens; changed, on this snapshot's own copy of them.</summary>
-    /// <remarks><paramref name="current"/> is only read; the change is made through <paramref name="set"/>.</remarks>
-    private void Change<T>(ref T current, T value, Action<Submitted, T> set)
+    /// <summary>
+    /// Sets a field of one of the shared parts: unchanged, nothing happens; changed, on this snapshot's own
+    /// part (a shared one is copied first, once per snapshot being made).
+    /// </summary>
+    private static void Change<TPart, T>(ref TPart part, T current, T value, Action<TPart, T> set)
+        where TPart : SharedPart
     {
         if (EqualityComparer<T>.Default.Equals(current, value))
         {
             return;
         }
 
-        // Its own object is changed in place while the snapshot is being made; a shared one is copied first.
-        if (_submitted.Shared)
+        if (part.Shared)
         {
-            _submitted = _submitted.Copy();
+            part = (TPart)part.CopyUnshared();
         }
 
-        set(_submitted, value);
+        set(part, value);
     }
 
-    /// <summary>Sets one of the end-of-attempt fields, as <see cref="Change{T}"/> does the submit-time ones.</summary>
-    private void ChangeEnded<T>(ref T current, T value, Action<Ended, T> set)
+    /// <summary>Fields that several snapshots of a job share: marked shared when a copy takes it, and never changed after.</summary>
+    private abstract class SharedPart
     {
-        if (EqualityComparer<T>.Default.Equals(current, value))
-        {
-            return;
-        }
+        public bool Shared;
 
-        if (_ended.Shared)
+        public SharedPart CopyUnshared()
         {
-            _ended = _ended.Copy();
+            var copy = (SharedPart)MemberwiseClone();
+            copy.Shared = false;
+            return copy;
         }
-
-        set(_ended, value);
     }
 
-    /// <summary>The fields an attempt's end sets; shared by snapshots, never changed once shared.</summary>
-    private sealed class Ended : IEquatable<Ended>
+    /// <summary>The fields an attempt's end sets.</summary>
+    private sealed class Ended : SharedPart, IEquatable<Ended>
     {
         public static readonly Ended Defaults = new() { Shared = true };
 
-        public bool Shared;
         public string? Result;
         public JobError? Error;
         public IReadOnlyList<JobArtifact> Artifacts = [];
         public long CompletedAt = NoTime;
-
-        public Ended Copy()
-        {
-            var copy = (Ended)MemberwiseClone();
-            copy.Shared = false;
-            return copy;
-        }
 
         public bool Equals(Ended? other) => other is not null && (ReferenceEquals(this, other)
             || (Result == other.Result && Equals(Error, other.Error) && Equals(Artifacts, other.Artifacts) && CompletedAt == other.CompletedAt));
@@ -320,13 +311,10 @@ public sealed record JobSnapshot
         public override int GetHashCode() => HashCode.Combine(Result, Error, CompletedAt);
     }
 
-    /// <summary>The fields a job gets at submit and seldom changes; shared by the snapshots of one job, never changed once shared.</summary>
-    private sealed class Submitted : IEquatable<Submitted>
+    /// <summary>The fields a job gets at submit and seldom changes.</summary>
+    private sealed class Submitted : SharedPart, IEquatable<Submitted>
     {
         public static readonly Submitted Defaults = new() { Shared = true };
-
-        /// <summary>Whether more than one snapshot may hold this object (then it is never changed again).</summary>
-        public bool Shared;
 
         public string? Title;
         public IReadOnlyList<string> Tags = [];
@@ -343,13 +331,6 @@ public sealed record JobSnapshot
         public Guid CachedFrom;
         public Guid RerunOf;
         public Guid BatchId;
-
-        public Submitted Copy()
-        {
-            var copy = (Submitted)MemberwiseClone();
-            copy.Shared = false;
-            return copy;
-        }
 
         public bool Equals(Submitted? other) => other is not null && (ReferenceEquals(this, other) || (
             Title == other.Title && Equals(Tags, other.Tags) && Equals(DependsOn, other.DependsOn) && OnParentFailure == other.OnParentFailure
