@@ -3,7 +3,7 @@ namespace JobRuntime;
 /// <summary>Builds a new pending job the same way for a submit and for a recurring occurrence: the submit's options, else the handler's, else the runtime's.</summary>
 internal static class JobFactory
 {
-    public static JobSnapshot Create(JobHandlerDescriptor descriptor, string payload, JobRuntimeOptions runtime, DateTimeOffset now, DateTimeOffset scheduledAt, JobSubmitOptions options, string? traceParent, JobId? rerunOf = null) => new()
+    public static JobSnapshot Create(JobHandlerDescriptor descriptor, string payload, JobRuntimeOptions runtime, DateTimeOffset now, DateTimeOffset scheduledAt, JobSubmitOptions options, string? traceParent, JobId? rerunOf = null, JobId? batchId = null) => new()
     {
         Id = JobId.New(now),
         Type = descriptor.Name,
@@ -24,5 +24,6 @@ internal static class JobFactory
         TraceParent = traceParent,
         RerunOf = rerunOf,
         Retry = options.Retry is { } retry ? JobRetryTiming.Of(retry) : null,
+        BatchId = batchId,
     };
 }

@@ -83,7 +83,7 @@ internal sealed partial class JobManager
         for (var i = 0; i < prepared.Length; i++)
         {
             var member = prepared[i]!;
-            jobs[i] = JobFactory.Create(member.Descriptor, member.Payload, _options, now, ScheduledAt(member.Options, now), member.Options, traceParent) with { BatchId = headId };
+            jobs[i] = JobFactory.Create(member.Descriptor, member.Payload, _options, now, ScheduledAt(member.Options, now), member.Options, traceParent, batchId: headId);
             memberIds[i] = jobs[i].Id;
         }
 
