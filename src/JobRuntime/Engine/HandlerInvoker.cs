@@ -13,7 +13,6 @@ namespace JobRuntime.Engine;
 internal sealed class HandlerInvoker(
     IJobStore store,
     JobHandlerRegistry registry,
-    IServiceScopeFactory scopes,
     ILoggerFactory loggerFactory,
     LifecycleNotifier notifier,
     JobRuntimeOptions options,
@@ -35,8 +34,9 @@ internal sealed class HandlerInvoker(
 
         // A batch's head waits for every member but does not read them all (thousands): it asks for the batch's status.
         var parents = job.DependsOn.Count == 0 || job.IsBatchHead ? [] : await ReadParentsAsync(job, token).ConfigureAwait(false);
-        // Made on first use: a handler created without DI that never asks for a service needs none.
-        var scope = new LazyServiceScope(scopes);
+        // The run is the attempt's service provider: its scope is made on first use (a handler created
+        // without DI that never asks for a service needs none).
+        IServiceProvider scope = run;
         try
         {
             // TryGetValue first: the method group would be a new delegate on every call.
@@ -60,7 +60,7 @@ internal sealed class HandlerInvoker(
         }
         finally
         {
-            await scope.DisposeAsync().ConfigureAwait(false);
+            await run.DisposeServicesAsync().ConfigureAwait(false);
         }
     }
 

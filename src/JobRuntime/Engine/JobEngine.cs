@@ -62,13 +62,13 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         Lifecycle = new JobLifecycle(_options, time);
         _hangs = new HangReporter(dumps, Notifier, _logger);
         _leases = new LeaseKeeper(store, executor, _runs, _hangs, Notifier, _options, time, _logger);
-        var invoker = new HandlerInvoker(store, registry, scopes, loggerFactory, Notifier, _options, middleware?.Types ?? []);
+        var invoker = new HandlerInvoker(store, registry, loggerFactory, Notifier, _options, middleware?.Types ?? []);
 
         // The claim loop is built after the parts a run needs; the recorder and the maintenance wake it through this.
         ClaimLoop? claims = null;
         _wakeClaims = () => claims?.Wake();
         var recorder = new OutcomeRecorder(store, Lifecycle, Notifier, _runs, _wakeClaims, time, _logger);
-        var parts = new RunParts(invoker, _hangs, recorder, Notifier, _leases, time, _options.ProgressPersistPercentStep);
+        var parts = new RunParts(invoker, _hangs, recorder, Notifier, _leases, time, _options.ProgressPersistPercentStep, scopes);
         _claims = claims = new ClaimLoop(store, executor, _runs, registry, parts, _options, time, _logger);
         _maintenance = new Maintenance(store, leadership, Lifecycle, Notifier, _wakeClaims, _options, time, _logger);
         if (signals is not null)

@@ -8,7 +8,7 @@ namespace JobRuntime.Engine;
 /// the engine: <see cref="RunAsync"/> (the handler) and <see cref="OnFinished"/> (the outcome). It
 /// is its own lock (internal, never handed out: handlers see it only as <see cref="IJobRunSink"/>).
 /// </summary>
-internal sealed class JobRun : JobWorkItem, IJobRunSink
+internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
 {
     private readonly RunParts _parts;
     private readonly JobHandlerDescriptor? _descriptor;
@@ -16,10 +16,12 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
     private JobProgress? _progress;
     private JobProgress? _persisted;
     private string? _stage;
-    private DateTimeOffset _persistedAt;
+    private long _persistedAt;   // UTC ticks, as LastRenewal's: a run object per attempt
+    private long _lastRenewal;
     private bool _ended;
     private long _lastActivityTicks;
     private ThreadDumps.ThreadDump? _timeoutDump;
+    private LazyServiceScope _services;
 
     public JobRun(ClaimedJob claimed, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
     {
@@ -29,8 +31,8 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
         Lease = claimed.Lease;
         _progress = claimed.Job.Progress;
         _persisted = _progress;
-        _persistedAt = now;
-        LastRenewal = now;
+        _persistedAt = now.UtcTicks;
+        _lastRenewal = now.UtcTicks;
         LastActivity = now;
     }
 
@@ -66,7 +68,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
 
     public JobLease Lease { get; set; }
 
-    public DateTimeOffset LastRenewal { get; set; }
+    public DateTimeOffset LastRenewal { get => new(_lastRenewal, TimeSpan.Zero); set => _lastRenewal = value.UtcTicks; }
 
     public bool LeaseLost { get; set; }
 
@@ -102,6 +104,12 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
             }
         }
     }
+
+    /// <summary>The attempt's DI scope (<see cref="JobContext.Services"/>), made on first use.</summary>
+    public object? GetService(Type serviceType) => _services.GetService(_parts.Scopes, serviceType);
+
+    /// <summary>Disposes the attempt's scope, if one was made.</summary>
+    public ValueTask DisposeServicesAsync() => _services.DisposeAsync();
 
     public override ValueTask<object?> RunAsync(CancellationToken cancellationToken) => _parts.Invoker.InvokeAsync(this, _descriptor, cancellationToken);
 
@@ -186,13 +194,13 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink
 
             var stageChanged = _progress.Stage != _persisted?.Stage;
             var bigStep = (_progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= percentStep;
-            if (!stageChanged && !bigStep && now - _persistedAt < interval)
+            if (!stageChanged && !bigStep && now.UtcTicks - _persistedAt < interval.Ticks)
             {
                 return null;
             }
 
             _persisted = _progress;
-            _persistedAt = now;
+            _persistedAt = now.UtcTicks;
             return _progress;
         }
     }

@@ -4,14 +4,15 @@ namespace JobRuntime.Engine;
 
 /// <summary>
 /// An attempt's DI scope, made on first use: a handler created without DI that never touches
-/// <see cref="JobContext.Services"/> costs no scope. Disposed with the attempt (async when the
-/// scope supports it).
+/// <see cref="JobContext.Services"/> costs no scope. Disposed with the attempt (async when the scope
+/// supports it). A mutable struct kept in the run it serves (<see cref="JobRun"/>): no object of its own.
 /// </summary>
-internal sealed class LazyServiceScope(IServiceScopeFactory factory) : IServiceProvider, IAsyncDisposable
+internal struct LazyServiceScope
 {
     private IServiceScope? _scope;
 
-    public object? GetService(Type serviceType)
+    /// <summary>Resolves from the scope, making it first if this is the first use (once, whichever thread asks first).</summary>
+    public object? GetService(IServiceScopeFactory factory, Type serviceType)
     {
         var scope = Volatile.Read(ref _scope);
         if (scope is null)
@@ -32,6 +33,7 @@ internal sealed class LazyServiceScope(IServiceScopeFactory factory) : IServiceP
         return scope.ServiceProvider.GetService(serviceType);
     }
 
+    /// <summary>Disposes the scope if one was made.</summary>
     public ValueTask DisposeAsync()
     {
         switch (Interlocked.Exchange(ref _scope, null))

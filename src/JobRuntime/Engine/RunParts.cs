@@ -12,8 +12,12 @@ internal sealed class RunParts(
     LifecycleNotifier notifier,
     LeaseKeeper leases,
     TimeProvider time,
-    double progressPercentStep)
+    double progressPercentStep,
+    Microsoft.Extensions.DependencyInjection.IServiceScopeFactory scopes)
 {
+    /// <summary>Makes each attempt's DI scope (on first use).</summary>
+    public Microsoft.Extensions.DependencyInjection.IServiceScopeFactory Scopes { get; } = scopes;
+
     public HandlerInvoker Invoker { get; } = invoker;
 
     public HangReporter Hangs { get; } = hangs;

@@ -132,14 +132,13 @@ public sealed class HandlerCreationTests
         await using var root = services.BuildServiceProvider();
         var factory = new CountingScopeFactory(root.GetRequiredService<IServiceScopeFactory>());
 
-        await using (new JobRuntime.Engine.LazyServiceScope(factory))
-        {
-        }
+        var unused = default(JobRuntime.Engine.LazyServiceScope);
+        await unused.DisposeAsync();
 
         Assert.Equal(0, factory.Made);
-        var scope = new JobRuntime.Engine.LazyServiceScope(factory);
-        var thing = scope.GetService(typeof(ScopedThing));
-        Assert.Same(thing, scope.GetService(typeof(ScopedThing)));
+        var scope = default(JobRuntime.Engine.LazyServiceScope);
+        var thing = scope.GetService(factory, typeof(ScopedThing));
+        Assert.Same(thing, scope.GetService(factory, typeof(ScopedThing)));
         Assert.Equal(1, factory.Made);
         await scope.DisposeAsync();
         Assert.Equal(1, root.GetRequiredService<Tracker>().Disposed);
