@@ -44,10 +44,8 @@ internal sealed partial class InMemoryJobStore
 
         public JobLease? Lease { get; set; }
 
-        /// <summary>While the job is in the ready jobs: the stamp it was added with (0: not ready); whether it is in their lane.</summary>
+        /// <summary>While the job is ready: the lane's stamp it was added with, or −1 in the sorted set; 0 when it is not ready.</summary>
         public int ReadyStamp { get; set; }
-
-        public bool InLane { get; set; }
 
         public int PendingParents { get; set; }
 

@@ -19,22 +19,21 @@ internal sealed partial class InMemoryJobStore
 
         public void Add(Entry entry)
         {
-            if (entry.ReadyStamp > 0)
+            if (entry.ReadyStamp != 0)
             {
                 return;
             }
 
             Count++;
-            entry.ReadyStamp = ++_stamps;
             if (_lane.Count == 0 || ReadyOrder.Instance.Compare(_laneTail, entry) < 0)
             {
+                entry.ReadyStamp = ++_stamps;
                 _lane.Enqueue((entry, entry.ReadyStamp));
                 _laneTail = entry;
-                entry.InLane = true;
             }
             else
             {
-                entry.InLane = false;
+                entry.ReadyStamp = InSortedSet;
                 _sorted.Add(entry);
             }
         }
@@ -47,8 +46,9 @@ internal sealed partial class InMemoryJobStore
             }
 
             Count--;
+            var sorted = entry.ReadyStamp == InSortedSet;
             entry.ReadyStamp = 0;
-            if (!entry.InLane)
+            if (sorted)
             {
                 _sorted.Remove(entry);
             }
@@ -96,6 +96,9 @@ internal sealed partial class InMemoryJobStore
                 more = sorted.MoveNext();
             }
         }
+
+        /// <summary>An entry's <see cref="Entry.ReadyStamp"/> while it is in the sorted set (a lane's stamps are positive).</summary>
+        private const int InSortedSet = -1;
 
         private int _stamps;
 
