@@ -24,10 +24,14 @@ public sealed record JobSnapshot
     public required string Payload { get; init; }
 
     /// <summary>The lifecycle state.</summary>
-    public JobStatus Status { get; init; }
+    public JobStatus Status { get => (JobStatus)_status; init => _status = (uint)value <= byte.MaxValue ? (byte)value : throw new ArgumentOutOfRangeException(nameof(Status), value, "Not a job status."); }
 
     /// <summary>Why a pending job is not running yet; <see cref="JobWaitReason.None"/> otherwise.</summary>
-    public JobWaitReason WaitReason { get; init; }
+    public JobWaitReason WaitReason { get => (JobWaitReason)_waitReason; init => _waitReason = (uint)value <= byte.MaxValue ? (byte)value : throw new ArgumentOutOfRangeException(nameof(WaitReason), value, "Not a wait reason."); }
+
+    // The two enums as bytes (their values are small): with the flag below they share one word.
+    private byte _status;
+    private byte _waitReason;
 
     /// <summary>The last progress stored (stores persist progress throttled).</summary>
     public JobProgress Progress { get; init; } = JobProgress.None;
