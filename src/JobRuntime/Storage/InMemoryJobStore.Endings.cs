@@ -93,7 +93,11 @@ internal sealed partial class InMemoryJobStore
         }
     }
 
-    /// <summary>A job ended: its idempotency key may be used again, and it is in line to be forgotten.</summary>
+    /// <summary>
+    /// A job ended: its idempotency key may be used again, and it is in line to be forgotten — the oldest
+    /// finished jobs beyond the limit are forgotten now, not at the next submit (a burst's finished jobs
+    /// would otherwise all stay in memory until then).
+    /// </summary>
     private void Ended(Entry entry)
     {
         _finished.Enqueue(entry.Stable.Id);
@@ -109,6 +113,8 @@ internal sealed partial class InMemoryJobStore
                 _completedKeys[key] = entry.Stable.Id;
             }
         }
+
+        ForgetOldestFinished();
     }
 
     /// <summary>Removes a job, and the result-cache entry that points at it.</summary>
