@@ -68,7 +68,11 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
     public void Started(JobRun run)
     {
         var job = run.Job;
-        metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
+        if (metrics.StartedListened)
+        {
+            metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
+        }
+
         Log.Started(logger, job.Id, job.Type, job.Attempt);
         run.Activity = StartActivity(job);
         if (broker.HasSubscribers(job.Id))

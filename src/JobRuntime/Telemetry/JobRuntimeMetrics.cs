@@ -56,6 +56,9 @@ internal sealed class JobRuntimeMetrics : IDisposable
 
     public void Submitted(string type) => _submitted.Add(1, Tag(type));
 
+    /// <summary>Whether anyone listens to the started count or the queue wait (else the caller need not measure the wait).</summary>
+    public bool StartedListened => _started.Enabled || _queueWait.Enabled;
+
     public void Started(string type, TimeSpan queueWait)
     {
         _started.Add(1, Tag(type));
