@@ -113,15 +113,18 @@ internal sealed class ClaimLoop(
     }
 
     /// <summary>
-    /// After a submit: when the store claims in memory and a slot is free, claims one ready job on the calling
+    /// After a submit: when the store claims in memory and nothing runs here, claims one ready job on the calling
     /// thread and hands it to the executor — a job submitted to an idle runtime is one thread-pool hop from its
     /// handler instead of two (the loop's wake-up, then the run). Does nothing, and says so, when the store is
-    /// not in memory, no slot is free, the loop is claiming, or nothing was ready.
+    /// not in memory, jobs are running, the loop is claiming, or nothing was ready.
     /// </summary>
     /// <returns>Whether a job was claimed and handed over.</returns>
     public bool TryClaimHere(CancellationToken stopping)
     {
-        if (!_claimsInMemory || stopping.IsCancellationRequested || executor.AvailableSlots == 0 || Interlocked.CompareExchange(ref _claiming, 1, 0) != 0)
+        // Only an idle runtime claims on the submitter's thread: while jobs run, the loop claims for every slot
+        // freed meanwhile in one go, which costs less per job than a claim per submit (measured: a burst of
+        // 20,000 no-op jobs took 7.7–8.8 µs of CPU per job with claims per submit, 6.0–7.0 without).
+        if (!_claimsInMemory || stopping.IsCancellationRequested || executor.AvailableSlots < options.MaxConcurrency || Interlocked.CompareExchange(ref _claiming, 1, 0) != 0)
         {
             return false;
         }

@@ -141,7 +141,7 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
     /// <summary>Claims now (a submit, a cancelled job's dependents).</summary>
     public void Wake() => _claims.Wake();
 
-    /// <summary>After a submit: claims on this thread when the store is in memory and a slot is free; otherwise wakes the claim loop.</summary>
+    /// <summary>After a submit: claims on this thread when the store is in memory and nothing runs; otherwise wakes the claim loop.</summary>
     public void Submitted()
     {
         if (!_claims.TryClaimHere(_stopping.Token) || _executor.AvailableSlots > 0)
