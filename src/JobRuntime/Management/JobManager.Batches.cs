@@ -228,18 +228,14 @@ internal sealed partial class JobManager
     /// <summary>Counts a batch page by page, for a store that cannot count (<see cref="IJobStoreStatistics"/>).</summary>
     private async ValueTask<JobCounts> CountByListingAsync(JobQuery query, CancellationToken cancellationToken)
     {
-        var counts = JobCounts.None;
+        var jobs = new List<JobSnapshot>();
         while (true)
         {
             var page = await _store.ListAsync(query, cancellationToken).ConfigureAwait(false);
-            foreach (var job in page.Items)
-            {
-                counts = counts.Add(job);
-            }
-
+            jobs.AddRange(page.Items);
             if (page.NextCursor is not { } next)
             {
-                return counts;
+                return JobCounts.Of(jobs);
             }
 
             query = query with { After = next };

@@ -58,21 +58,29 @@ public sealed record JobCounts(long Pending, long Running, long Completed, long 
         return new(byStatus[0], byStatus[1], byStatus[2], byStatus[3], byStatus[4], byStatus[5], unfinishedProgress);
     }
 
-    /// <summary>Adds one job to the counts (for stores that count in memory).</summary>
-    /// <param name="job">The job.</param>
-    /// <returns>The new counts.</returns>
-    public JobCounts Add(JobSnapshot job)
+    /// <summary>Counts jobs (for stores that count in memory).</summary>
+    /// <param name="jobs">The jobs matching the query.</param>
+    /// <returns>The counts.</returns>
+    public static JobCounts Of(IEnumerable<JobSnapshot> jobs)
     {
-        ArgumentNullException.ThrowIfNull(job);
-        return job.Status switch
+        ArgumentNullException.ThrowIfNull(jobs);
+        Span<long> byStatus = stackalloc long[6];
+        var progress = 0.0;
+        foreach (var job in jobs)
         {
-            JobStatus.Pending => this with { Pending = Pending + 1, UnfinishedProgress = UnfinishedProgress + Fraction(job.Progress) },
-            JobStatus.Running => this with { Running = Running + 1, UnfinishedProgress = UnfinishedProgress + Fraction(job.Progress) },
-            JobStatus.Completed => this with { Completed = Completed + 1 },
-            JobStatus.Failed => this with { Failed = Failed + 1 },
-            JobStatus.Cancelled => this with { Cancelled = Cancelled + 1 },
-            _ => this with { TimedOut = TimedOut + 1 },
-        };
+            var status = (int)job.Status;
+            if (status is >= 0 and < 6)
+            {
+                byStatus[status]++;
+            }
+
+            if (!job.IsTerminal)
+            {
+                progress += Fraction(job.Progress);
+            }
+        }
+
+        return FromStatusCounts(byStatus, progress);
     }
 
     private static double Fraction(JobProgress progress) => progress.Total > 0 ? Math.Clamp((double)progress.Current / progress.Total, 0, 1) : 0;

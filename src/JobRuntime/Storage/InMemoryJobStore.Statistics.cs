@@ -51,18 +51,23 @@ internal sealed partial class InMemoryJobStore : IJobStoreStatistics
     {
         ArgumentNullException.ThrowIfNull(query);
         cancellationToken.ThrowIfCancellationRequested();
-        var counts = JobCounts.None;
+        JobCounts counts;
         lock (_gate)
         {
-            foreach (var entry in _jobs.Values)
-            {
-                if (JobListing.Matches(query, entry.Job))
-                {
-                    counts = counts.Add(entry.Job);
-                }
-            }
+            counts = JobCounts.Of(MatchingJobs(query));
         }
 
         return new(counts);
+    }
+
+    private IEnumerable<JobSnapshot> MatchingJobs(JobQuery query)
+    {
+        foreach (var entry in _jobs.Values)
+        {
+            if (JobListing.Matches(query, entry.Job))
+            {
+                yield return entry.Job;
+            }
+        }
     }
 }
