@@ -118,15 +118,16 @@ internal sealed partial class JobManager
         yield return status;
         while (!status.IsFinished)
         {
-            try
+            // An event of the head, or the interval: either way, read the counts again. (The head's stream ends
+            // after its terminal event; from then on only the interval paces the reads.)
+            if (headEvents.Reader.Completion.IsCompleted)
             {
-                await headEvents.WaitToReadAsTask(cancellationToken).WaitAsync(_options.BatchRefreshInterval, _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.BatchRefreshInterval, _time, cancellationToken).ConfigureAwait(false);
             }
-            catch (TimeoutException)
+            else
             {
-                // Time to read the counts again.
+                await WaitToReadOrPollAsync(headEvents, cancellationToken, _options.BatchRefreshInterval).ConfigureAwait(false);
             }
-
             while (headEvents.Reader.TryRead(out _))
             {
                 // Only the wake-up matters; the store has the state.
@@ -256,12 +257,7 @@ internal sealed partial class JobManager
             var descriptor = jobType is null ? _registry.GetByArgs(entry.ArgsType) : _registry.Get(jobType);
             jobType = descriptor.Name;
             var payload = entry.Payload(descriptor, _options.SerializerOptions);
-            var options = entry.Options ?? DefaultSubmitOptions;
-            foreach (var filter in _filters)
-            {
-                options = await filter.OnSubmitAsync(new JobSubmitContext(descriptor.Name, payload, options, null), cancellationToken).ConfigureAwait(false)
-                    ?? throw new InvalidOperationException($"The submit filter {filter.GetType().FullName} returned no options (return the options it was given to keep them).");
-            }
+            var options = await FilterAsync(descriptor, payload, entry.Options, null, cancellationToken).ConfigureAwait(false);
 
             var errors = options.Errors(now) ?? [];
             if (options.IdempotencyKey is not null)

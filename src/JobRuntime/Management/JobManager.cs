@@ -251,11 +251,11 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
     }
 
     /// <returns><see langword="true"/> when an event can be read; <see langword="false"/> after a poll interval without one.</returns>
-    private async Task<bool> WaitToReadOrPollAsync(JobEventSubscription subscription, CancellationToken cancellationToken)
+    private async Task<bool> WaitToReadOrPollAsync(JobEventSubscription subscription, CancellationToken cancellationToken, TimeSpan? interval = null)
     {
         try
         {
-            return await subscription.WaitToReadAsTask(cancellationToken).WaitAsync(_options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
+            return await subscription.WaitToReadAsTask(cancellationToken).WaitAsync(interval ?? _options.PollInterval, _time, cancellationToken).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -291,6 +291,15 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
     /// <summary>The submit filters, the options' checks and the new job: everything a submit does before it stores.</summary>
     private async ValueTask<JobSnapshot> PrepareCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, string? traceParent, CancellationToken cancellationToken)
     {
+        options = await FilterAsync(descriptor, payload, options, rerunOf, cancellationToken).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        Validate(options, now);
+        return JobFactory.Create(descriptor, payload, _options, now, ScheduledAt(options, now), options, traceParent ?? Activity.Current?.Id, rerunOf);
+    }
+
+    /// <summary>Runs the submit filters in the order they were added; returns the options to store.</summary>
+    private async ValueTask<JobSubmitOptions> FilterAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
+    {
         options ??= DefaultSubmitOptions;
         foreach (var filter in _filters)
         {
@@ -298,9 +307,7 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
                 ?? throw new InvalidOperationException($"The submit filter {filter.GetType().FullName} returned no options (return the options it was given to keep them).");
         }
 
-        var now = _time.GetUtcNow();
-        Validate(options, now);
-        return JobFactory.Create(descriptor, payload, _options, now, ScheduledAt(options, now), options, traceParent ?? Activity.Current?.Id, rerunOf);
+        return options;
     }
 
     private static readonly JobSubmitOptions DefaultSubmitOptions = new();
