@@ -116,6 +116,7 @@ internal sealed partial class SqliteJobStore
         }
 
         var (mine, theirs) = (Path.GetFullPath(DataSource), Path.GetFullPath(other));
-        return FileIdentity.Of(mine) is { } a && FileIdentity.Of(theirs) is { } b ? a == b : string.Equals(mine, theirs, StringComparison.Ordinal);
+        // Inode 0: the identity could not be read (as where the writer checks its file); compare the paths then.
+        return FileIdentity.Of(mine) is { Inode: not 0 } a && FileIdentity.Of(theirs) is { Inode: not 0 } b ? a == b : string.Equals(mine, theirs, StringComparison.Ordinal);
     }
 }

@@ -141,10 +141,14 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
     /// <summary>Claims now (a submit, a cancelled job's dependents).</summary>
     public void Wake() => _claims.Wake();
 
-    /// <summary>After a submit: claims on this thread when the store is in memory and nothing runs; otherwise wakes the claim loop.</summary>
+    /// <summary>
+    /// After a submit: claims on this thread when the store is in memory and nothing runs; otherwise wakes the
+    /// claim loop. (After a claim here the loop has nothing to do: an idle runtime had no other ready job, and a
+    /// job submitted meanwhile wakes it by its own submit.)
+    /// </summary>
     public void Submitted()
     {
-        if (!_claims.TryClaimHere(_stopping.Token) || _executor.AvailableSlots > 0)
+        if (!_claims.TryClaimHere(_stopping.Token))
         {
             _claims.Wake();
         }
