@@ -67,12 +67,9 @@ internal sealed partial class PostgreSqlJobStore : IJobStoreSchedules
                 return new ScheduleFireResult(false, []);
             }
 
-            var stored = new List<JobSnapshot>(fire.Jobs.Count);
-            foreach (var job in fire.Jobs)
-            {
-                // A job refused (an unknown parent) throws, and the transaction takes nothing with it.
-                stored.Add((await InsertCoreAsync(tx, job).ConfigureAwait(false)).Job);
-            }
+            // As a batch is stored (its notifications included): a job refused (an unknown parent) throws, and the
+            // transaction takes nothing with it.
+            var stored = fire.Jobs.Count == 0 ? [] : (await InsertAllAsync(tx, fire.Jobs).ConfigureAwait(false)).Select(r => r.Job).ToList();
 
             await tx.ExecuteAsync(
                 """
@@ -81,11 +78,6 @@ internal sealed partial class PostgreSqlJobStore : IJobStoreSchedules
                 WHERE name = @name
                 """,
                 ("name", fire.Name), ("fire", fire.FireAt?.UtcTicks), ("next", fire.NextFireAt?.UtcTicks), ("last", stored.Count > 0 ? Key(stored[^1].Id) : null)).ConfigureAwait(false);
-            foreach (var queue in stored.Where(j => j.Status == JobStatus.Pending && j.WaitReason != JobWaitReason.Dependencies).Select(j => j.Queue).Distinct())
-            {
-                await NotifyJobsAvailableAsync(tx, queue).ConfigureAwait(false);
-            }
-
             return new ScheduleFireResult(true, stored);
         }, cancellationToken).ConfigureAwait(false);
     }

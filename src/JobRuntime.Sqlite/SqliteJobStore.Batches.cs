@@ -12,14 +12,14 @@ internal sealed partial class SqliteJobStore
         return await WriteAsync("store jobs", c => InsertMany(c, jobs), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>One transaction (the writer's batch): every job, or none.</summary>
+    /// <summary>One transaction (the writer's batch): every job, or none (a batch, a recurring occurrence's jobs).</summary>
     private static IReadOnlyList<JobInsertResult> InsertMany(WriteContext c, IReadOnlyList<JobSnapshot> jobs)
     {
         // Everything that can refuse is checked before anything changes (the writer's rule: a refused write changes nothing).
         var coming = new HashSet<JobId>();
         foreach (var job in jobs)
         {
-            if (!coming.Add(job.Id) || Status(c, job.Id) is not null)
+            if (coming.Contains(job.Id) || Status(c, job.Id) is not null)
             {
                 throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(jobs));
             }
@@ -31,6 +31,8 @@ internal sealed partial class SqliteJobStore
                     throw new JobNotFoundException(parent);
                 }
             }
+
+            coming.Add(job.Id);
         }
 
         var results = new JobInsertResult[jobs.Count];

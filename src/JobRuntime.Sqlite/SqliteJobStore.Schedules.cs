@@ -102,26 +102,8 @@ internal sealed partial class SqliteJobStore : IJobStoreSchedules
             return new ScheduleFireResult(false, []);
         }
 
-        // Everything that can refuse is checked before anything changes (the writer's rule: a refused write changes nothing).
-        var coming = new HashSet<JobId>();
-        foreach (var job in fire.Jobs)
-        {
-            foreach (var parent in job.DependsOn)
-            {
-                if (!coming.Contains(parent) && Status(c, parent) is null)
-                {
-                    throw new JobNotFoundException(parent);
-                }
-            }
-
-            coming.Add(job.Id);
-        }
-
-        var stored = new List<JobSnapshot>(fire.Jobs.Count);
-        foreach (var job in fire.Jobs)
-        {
-            stored.Add(Insert(c, job).Job);
-        }
+        // The jobs all or none, checked before anything changes (the writer's rule: a refused write changes nothing).
+        var stored = InsertMany(c, fire.Jobs).Select(r => r.Job).ToList();
 
         var update = c.Command("""
             UPDATE jr_schedules SET next_fire_at = CASE WHEN $fire IS NULL THEN next_fire_at ELSE $next END,

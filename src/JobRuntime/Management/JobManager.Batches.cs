@@ -9,7 +9,6 @@ internal sealed partial class JobManager
     /// <summary>How many members <see cref="CancelBatchAsync"/> cancels at once.</summary>
     private const int CancelParallelism = 16;
 
-    private static readonly IReadOnlyList<JobStatus> Unfinished = [JobStatus.Pending, JobStatus.Running];
     private static readonly IReadOnlyList<JobStatus> NotCompleted = [JobStatus.Failed, JobStatus.Cancelled, JobStatus.TimedOut];
 
     public async ValueTask<JobBatchSubmitted> SubmitBatchAsync(JobBatch batch, CancellationToken cancellationToken = default)
@@ -163,7 +162,18 @@ internal sealed partial class JobManager
             cancelled++;
         }
 
-        var query = new JobQuery { BatchId = batchId, Statuses = Unfinished, PageSize = JobQuery.MaxPageSize };
+        // Pending members before running ones: a running member that stops frees its slot, which must not go to a
+        // sibling not cancelled yet.
+        cancelled += await CancelMembersAsync(batchId, JobStatus.Pending, cancellationToken).ConfigureAwait(false);
+        cancelled += await CancelMembersAsync(batchId, JobStatus.Running, cancellationToken).ConfigureAwait(false);
+        return cancelled;
+    }
+
+    /// <summary>Cancels a batch's members in one status, page by page, a few at a time; how many were cancelled or asked to stop.</summary>
+    private async Task<int> CancelMembersAsync(JobId batchId, JobStatus status, CancellationToken cancellationToken)
+    {
+        var cancelled = 0;
+        var query = new JobQuery { BatchId = batchId, Statuses = [status], PageSize = JobQuery.MaxPageSize };
         while (true)
         {
             var page = await _store.ListAsync(query, cancellationToken).ConfigureAwait(false);

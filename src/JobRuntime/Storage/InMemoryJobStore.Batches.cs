@@ -9,31 +9,39 @@ internal sealed partial class InMemoryJobStore
         cancellationToken.ThrowIfCancellationRequested();
         lock (_gate)
         {
-            // All or nothing: whatever can refuse is checked before any job is stored.
-            var coming = new HashSet<JobId>();
-            foreach (var job in jobs)
-            {
-                if (_jobs.ContainsKey(job.Id) || !coming.Add(job.Id))
-                {
-                    throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(jobs));
-                }
-
-                foreach (var parent in job.DependsOn)
-                {
-                    if (!_jobs.ContainsKey(parent) && !coming.Contains(parent))
-                    {
-                        throw new JobNotFoundException(parent);
-                    }
-                }
-            }
-
-            var results = new JobInsertResult[jobs.Count];
-            for (var i = 0; i < results.Length; i++)
-            {
-                results[i] = InsertLocked(jobs[i]);
-            }
-
-            return new(results);
+            return new(InsertManyLocked(jobs));
         }
+    }
+
+    /// <summary>Stores jobs all or none (a batch, a recurring occurrence's jobs); the caller holds the lock.</summary>
+    private JobInsertResult[] InsertManyLocked(IReadOnlyList<JobSnapshot> jobs)
+    {
+        // All or nothing: whatever can refuse is checked before any job is stored (a job may name an earlier one as parent).
+        var coming = new HashSet<JobId>();
+        foreach (var job in jobs)
+        {
+            if (_jobs.ContainsKey(job.Id) || coming.Contains(job.Id))
+            {
+                throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(jobs));
+            }
+
+            foreach (var parent in job.DependsOn)
+            {
+                if (!_jobs.ContainsKey(parent) && !coming.Contains(parent))
+                {
+                    throw new JobNotFoundException(parent);
+                }
+            }
+
+            coming.Add(job.Id);
+        }
+
+        var results = new JobInsertResult[jobs.Count];
+        for (var i = 0; i < results.Length; i++)
+        {
+            results[i] = InsertLocked(jobs[i]);
+        }
+
+        return results;
     }
 }

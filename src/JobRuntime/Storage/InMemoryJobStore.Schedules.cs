@@ -108,22 +108,7 @@ internal sealed partial class InMemoryJobStore : IJobStoreSchedules
                 return new(new ScheduleFireResult(false, []));
             }
 
-            // All or nothing: every parent must exist (or come earlier in this occurrence) before any job is stored.
-            var coming = new HashSet<JobId>();
-            foreach (var job in fire.Jobs)
-            {
-                foreach (var parent in job.DependsOn)
-                {
-                    if (!_jobs.ContainsKey(parent) && !coming.Contains(parent))
-                    {
-                        throw new JobNotFoundException(parent);
-                    }
-                }
-
-                coming.Add(job.Id);
-            }
-
-            var stored = fire.Jobs.Select(job => InsertLocked(job).Job).ToList();
+            var stored = InsertManyLocked(fire.Jobs).Select(r => r.Job).ToList();
             _schedules[fire.Name] = schedule with
             {
                 NextFireAt = fire.FireAt is null ? schedule.NextFireAt : fire.NextFireAt,
