@@ -94,14 +94,11 @@ internal sealed partial class SqliteJobStore
         return connection;
     }
 
-    private static long SchemaVersionOf(SqliteConnection connection, SqliteTransaction transaction)
+    private static int SchemaVersionOf(SqliteConnection connection, SqliteTransaction transaction)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
         try
         {
-            return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            return RecordedVersion(connection, transaction);
         }
         catch (SqliteException)
         {

@@ -128,10 +128,7 @@ internal sealed partial class SqliteJobStore
                 Execute(connection, null, $"PRAGMA busy_timeout = {(int)_options.BusyTimeout.TotalMilliseconds}");
                 using var transaction = connection.BeginTransaction(deferred: false);
                 Execute(connection, transaction, "CREATE TABLE IF NOT EXISTS jr_migrations (version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)");
-                using var read = connection.CreateCommand();
-                read.Transaction = transaction;
-                read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
-                var current = Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+                var current = RecordedVersion(connection, transaction);
                 if (current > SchemaVersion)
                 {
                     throw new SqliteJobStoreException(
@@ -211,9 +208,7 @@ internal sealed partial class SqliteJobStore
                 await using (connection.ConfigureAwait(false))
                 {
                     await connection.OpenAsync().ConfigureAwait(false);
-                    using var read = connection.CreateCommand();
-                    read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
-                    if (Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) == SchemaVersion)
+                    if (RecordedVersion(connection, null) == SchemaVersion)
                     {
                         return candidate;
                     }
@@ -226,5 +221,14 @@ internal sealed partial class SqliteJobStore
         }
 
         return null;
+    }
+
+    /// <summary>The newest schema version recorded in the file (0 for none); throws when it has no migrations table.</summary>
+    private static int RecordedVersion(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var read = connection.CreateCommand();
+        read.Transaction = transaction;
+        read.CommandText = "SELECT COALESCE(MAX(version), 0) FROM jr_migrations";
+        return Convert.ToInt32(read.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 }
