@@ -139,9 +139,15 @@ internal sealed partial class InMemoryJobStore : IJobStore
     {
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
+        return new(Claim(request));
+    }
+
+    /// <summary>The claim, as a call that ends before it returns (the engine claims on a submitter's thread with it).</summary>
+    internal ClaimResult Claim(ClaimRequest request)
+    {
         if (request.MaxCount <= 0)
         {
-            return new(ClaimResult.Empty);
+            return ClaimResult.Empty;
         }
 
         lock (_gate)
@@ -212,7 +218,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
                 into.Add(new ClaimedJob(Snapshot(entry), lease));
             }
 
-            return new(new ClaimResult(claimed ?? (IReadOnlyList<ClaimedJob>)[], _delayed.Min?.Job.ScheduledAt));
+            return new ClaimResult(claimed ?? (IReadOnlyList<ClaimedJob>)[], _delayed.Min?.Job.ScheduledAt);
         }
     }
 
