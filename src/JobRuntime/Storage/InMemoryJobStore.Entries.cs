@@ -2,6 +2,19 @@ namespace JobRuntime.Storage;
 
 internal sealed partial class InMemoryJobStore
 {
+    /// <summary>The job as a read gives it: its wait reason as of now.</summary>
+    private JobSnapshot Snapshot(Entry entry)
+    {
+        if (entry.Job is { Status: not JobStatus.Pending, WaitReason: JobWaitReason.None } notWaiting)
+        {
+            // Running or finished: it waits for nothing, and no clock read says so.
+            return notWaiting;
+        }
+
+        var reason = JobWaitReasons.Of(entry.Job, entry.PendingParents > 0, _time.GetUtcNow());
+        return entry.Job.WaitReason == reason ? entry.Job : entry.Job with { WaitReason = reason };
+    }
+
     private sealed class Entry(JobSnapshot job)
     {
         private JobSnapshot _job = job;

@@ -436,16 +436,4 @@ internal sealed partial class InMemoryJobStore : IJobStore
         Progress = completion.Progress ?? job.Progress,
         CompletedAt = now,
     };
-
-    private JobSnapshot Snapshot(Entry entry)
-    {
-        if (entry.Job is { Status: not JobStatus.Pending, WaitReason: JobWaitReason.None } notWaiting)
-        {
-            // Running or finished: it waits for nothing, and no clock read says so.
-            return notWaiting;
-        }
-
-        var reason = JobWaitReasons.Of(entry.Job, entry.PendingParents > 0, _time.GetUtcNow());
-        return entry.Job.WaitReason == reason ? entry.Job : entry.Job with { WaitReason = reason };
-    }
 }
