@@ -21,6 +21,9 @@ internal sealed class HandlerInvoker(
     // One logger per handler type, not one per attempt (a category name is built from the type each time).
     private readonly ConcurrentDictionary<Type, ILogger> _handlerLoggers = new();
 
+    /// <summary>The runtime's serializer settings: arguments, results, parents' results.</summary>
+    public System.Text.Json.JsonSerializerOptions SerializerOptions => options.SerializerOptions;
+
     public async ValueTask<object?> InvokeAsync(JobRun run, JobHandlerDescriptor? descriptor, CancellationToken token)
     {
         // Started here, on the thread that runs the job, so that the event precedes any the
@@ -49,7 +52,7 @@ internal sealed class HandlerInvoker(
             using var logScope = logger.IsEnabled(LogLevel.Critical)
                 ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) })
                 : null;
-            var context = new JobContext(job, token, logger, scope, parents, run, options.SerializerOptions);
+            var context = new JobContext(run, logger, parents);
             if (middleware.Count == 0)
             {
                 return await descriptor.InvokeAsync(scope, job.Payload, context, options.SerializerOptions).ConfigureAwait(false);

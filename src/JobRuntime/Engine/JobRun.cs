@@ -12,15 +12,12 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
 {
     private readonly RunParts _parts;
     private readonly JobHandlerDescriptor? _descriptor;
-    private List<JobArtifact>? _artifacts;
     private JobProgress? _progress;
-    private JobProgress? _persisted;
-    private string? _stage;
+    private Reports? _reports;
     private long _persistedAt;   // UTC ticks, as LastRenewal's: a run object per attempt
     private long _lastRenewal;
     private bool _ended;
     private long _lastActivityTicks;
-    private ThreadDumps.ThreadDump? _timeoutDump;
     private LazyServiceScope _services;
 
     public JobRun(ClaimedJob claimed, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
@@ -30,7 +27,6 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         Job = claimed.Job;
         Lease = claimed.Lease;
         _progress = claimed.Job.Progress;
-        _persisted = _progress;
         _persistedAt = now.UtcTicks;
         _lastRenewal = now.UtcTicks;
         LastActivity = now;
@@ -73,12 +69,10 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     public bool LeaseLost { get; set; }
 
     /// <summary>While the dump of the job's deadline is being made, a task that completes when it is; else <see langword="null"/>.</summary>
-    public Task? TimeoutDumpPending { get => Volatile.Read(ref _timeoutDumpPending); set => Volatile.Write(ref _timeoutDumpPending, value); }
-
-    private Task? _timeoutDumpPending;
+    public Task? TimeoutDumpPending { get => Volatile.Read(ref _reports)?.TimeoutDumpPending; set => Volatile.Write(ref GetReports().TimeoutDumpPending, value); }
 
     /// <summary>The dump captured at the job's deadline, if it timed out.</summary>
-    public ThreadDumps.ThreadDump? TimeoutDump { get => Volatile.Read(ref _timeoutDump); set => Volatile.Write(ref _timeoutDump, value); }
+    public ThreadDumps.ThreadDump? TimeoutDump { get => Volatile.Read(ref _reports)?.TimeoutDump; set => Volatile.Write(ref GetReports().TimeoutDump, value); }
 
     /// <summary>Set when the attempt ended; later reports are discarded.</summary>
     public bool Ended { get => Volatile.Read(ref _ended); set => Volatile.Write(ref _ended, value); }
@@ -100,10 +94,16 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         {
             lock (this)
             {
-                return _artifacts is null ? [] : [.. _artifacts];
+                return _reports?.Artifacts is { } artifacts ? [.. artifacts] : [];
             }
         }
     }
+
+    CancellationToken IJobRunSink.CancellationToken => Token;
+
+    IServiceProvider IJobRunSink.Services => this;
+
+    System.Text.Json.JsonSerializerOptions IJobRunSink.SerializerOptions => _parts.Invoker.SerializerOptions;
 
     /// <summary>The attempt's DI scope (<see cref="JobContext.Services"/>), made on first use.</summary>
     public object? GetService(Type serviceType) => _services.GetService(_parts.Scopes, serviceType);
@@ -128,11 +128,11 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
                 return;
             }
 
-            progress = new JobProgress(current, total, message, _stage);
+            progress = new JobProgress(current, total, message, _reports?.Stage);
             _progress = progress;
             LastActivity = _parts.Now;
             StallReported = false;
-            flushNow = (progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= _parts.ProgressPercentStep;
+            flushNow = (progress.Percentage ?? 0) - (Persisted?.Percentage ?? 0) >= _parts.ProgressPercentStep;
         }
 
         _parts.Notifier.Progress(this, progress);
@@ -152,7 +152,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
                 return;
             }
 
-            _stage = stage;
+            GetReports().Stage = stage;
             progress = (_progress ?? JobProgress.None) with { Stage = stage };
             _progress = progress;
             LastActivity = _parts.Now;
@@ -177,7 +177,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         {
             if (!Ended)
             {
-                (_artifacts ??= []).Add(artifact);
+                (GetReports().Artifacts ??= []).Add(artifact);
             }
         }
     }
@@ -187,21 +187,40 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     {
         lock (this)
         {
-            if (_progress is null || ReferenceEquals(_progress, _persisted))
+            var persisted = Persisted;
+            if (_progress is null || ReferenceEquals(_progress, persisted))
             {
                 return null;
             }
 
-            var stageChanged = _progress.Stage != _persisted?.Stage;
-            var bigStep = (_progress.Percentage ?? 0) - (_persisted?.Percentage ?? 0) >= percentStep;
+            var stageChanged = _progress.Stage != persisted?.Stage;
+            var bigStep = (_progress.Percentage ?? 0) - (persisted?.Percentage ?? 0) >= percentStep;
             if (!stageChanged && !bigStep && now.UtcTicks - _persistedAt < interval.Ticks)
             {
                 return null;
             }
 
-            _persisted = _progress;
+            GetReports().Persisted = _progress;
             _persistedAt = now.UtcTicks;
             return _progress;
         }
+    }
+
+    /// <summary>The progress last written to the store (the claimed job's until the first write).</summary>
+    private JobProgress? Persisted => _reports?.Persisted ?? Job.Progress;
+
+    private Reports GetReports() => Volatile.Read(ref _reports) ?? Interlocked.CompareExchange(ref _reports, new Reports(), null) ?? _reports!;
+
+    /// <summary>
+    /// What a run that reports a stage, writes progress, attaches artifacts or times out keeps: one
+    /// object made on first use (a short job that does none of it never pays for the fields).
+    /// </summary>
+    private sealed class Reports
+    {
+        public JobProgress? Persisted;
+        public string? Stage;
+        public List<JobArtifact>? Artifacts;
+        public ThreadDumps.ThreadDump? TimeoutDump;
+        public Task? TimeoutDumpPending;
     }
 }

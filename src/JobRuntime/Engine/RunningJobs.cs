@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 
 namespace JobRuntime.Engine;
@@ -9,33 +8,24 @@ namespace JobRuntime.Engine;
 /// </summary>
 internal sealed class RunningJobs
 {
-    private readonly ConcurrentDictionary<JobId, JobRun> _runs = new();
+    private readonly JobRegistry<JobRun> _runs = new();
     private int _active;
     private TaskCompletionSource? _drained;
 
     public int Count => _runs.Count;
 
-    public bool IsEmpty => _runs.IsEmpty;
+    public bool IsEmpty => _runs.Count == 0;
 
-    /// <summary>The runs now; enumerating takes no lock and copies nothing (the dictionary's Values would do both).</summary>
-    public IEnumerable<JobRun> All
-    {
-        get
-        {
-            foreach (var (_, run) in _runs)
-            {
-                yield return run;
-            }
-        }
-    }
+    /// <summary>A copy of the runs now.</summary>
+    public JobRun[] All => _runs.ToArray();
 
-    public bool Contains(JobId id) => _runs.ContainsKey(id);
+    public bool Contains(JobId id) => _runs.Contains(id);
 
-    public bool TryGet(JobId id, [MaybeNullWhen(false)] out JobRun run) => _runs.TryGetValue(id, out run);
+    public bool TryGet(JobId id, [MaybeNullWhen(false)] out JobRun run) => _runs.TryGet(id, out run);
 
     public void Add(JobRun run)
     {
-        _runs[run.Job.Id] = run;
+        _runs.Set(run.Job.Id, run);
 
         // Counted rather than collected: shutdown waits for the count to reach zero.
         Interlocked.Increment(ref _active);
@@ -43,7 +33,7 @@ internal sealed class RunningJobs
 
     public void Remove(JobRun run)
     {
-        _runs.TryRemove(new KeyValuePair<JobId, JobRun>(run.Job.Id, run));
+        _runs.Remove(run.Job.Id, run);
         if (Interlocked.Decrement(ref _active) == 0)
         {
             Volatile.Read(ref _drained)?.TrySetResult();

@@ -187,7 +187,7 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             throw new ArgumentOutOfRangeException(nameof(reason), reason, "A stop needs a reason.");
         }
 
-        var items = _running.Items.ToArray();
+        var items = _running.Items;
         foreach (var item in items)
         {
             item.Stop(reason);

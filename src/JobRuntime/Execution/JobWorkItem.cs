@@ -10,11 +10,14 @@ namespace JobRuntime;
 /// </summary>
 public abstract class JobWorkItem : IThreadPoolWorkItem
 {
-    private readonly CancellationTokenSource _cts = new();
+    private readonly CancellationTokenSource _cts;
+    private readonly CancellationToken _token;   // kept: the source's Token throws once it is disposed, a handler's copy must not
     private JobExecutor? _executor;
     private JobExecutionResult? _result;
-    private TaskCompletionSource<JobExecutionResult>? _outcome;
-    private CancellationTokenRegistration _callerRegistration;
+    private Rare? _rare;
+    private RunThread? _thread;
+    private long _startedAt;   // UTC ticks
+    private long _deadline;    // UTC ticks; 0 for none
     private int _stopReason;
 
     /// <summary>The item's id (a job's id); one item per id runs at a time.</summary>
@@ -58,12 +61,19 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     }
 
     /// <summary>When the item started.</summary>
-    internal DateTimeOffset StartedAt { get; private set; }
+    internal DateTimeOffset StartedAt => new(_startedAt, TimeSpan.Zero);
 
     /// <summary>The timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the start, for the duration.</summary>
     internal long StartTimestamp { get; private set; }
 
-    internal CancellationToken Token => _cts.Token;
+    /// <summary>Makes the item's token.</summary>
+    protected JobWorkItem()
+    {
+        _cts = new CancellationTokenSource();
+        _token = _cts.Token;
+    }
+
+    internal CancellationToken Token => _token;
 
     internal JobStopReason StopReason => (JobStopReason)Volatile.Read(ref _stopReason);
 
@@ -85,9 +95,10 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
                 return Task.FromResult(done);
             }
 
-            var outcome = Volatile.Read(ref _outcome)
-                ?? Interlocked.CompareExchange(ref _outcome, new TaskCompletionSource<JobExecutionResult>(TaskCreationOptions.RunContinuationsAsynchronously), null)
-                ?? _outcome;
+            var rare = GetRare();
+            var outcome = Volatile.Read(ref rare.Outcome)
+                ?? Interlocked.CompareExchange(ref rare.Outcome, new TaskCompletionSource<JobExecutionResult>(TaskCreationOptions.RunContinuationsAsynchronously), null)
+                ?? rare.Outcome;
 
             // The item may have finished between the check above and the source's publication.
             if (Result is { } finished)
@@ -100,22 +111,26 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     }
 
     /// <summary>The managed thread the work started on (dedicated threads keep it throughout).</summary>
-    internal int ManagedThreadId { get; private set; }
+    internal int ManagedThreadId => Volatile.Read(ref _thread)?.ManagedId ?? 0;
 
     /// <summary>The OS id of that thread (gettid), or 0.</summary>
-    internal long OsThreadId { get; private set; }
+    internal long OsThreadId => Volatile.Read(ref _thread)?.OsId ?? 0;
 
     /// <summary>That thread's name.</summary>
-    internal string? ThreadName { get; private set; }
+    internal string? ThreadName => Volatile.Read(ref _thread)?.Name;
 
     /// <summary>The work's task while it is suspended: the root of its async call chain.</summary>
     internal Task? RootTask { get; set; }
 
     /// <summary>The capture of the thread dump at the item's deadline, while it runs (abandonment waits for it).</summary>
-    internal Task? TimeoutCapture { get; set; }
+    internal Task? TimeoutCapture { get => Volatile.Read(ref _rare)?.TimeoutCapture; set => GetRare().TimeoutCapture = value; }
 
     /// <summary>The deadline, if the item has a timeout.</summary>
-    internal DateTimeOffset? Deadline { get; set; }
+    internal DateTimeOffset? Deadline
+    {
+        get => Volatile.Read(ref _deadline) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+        set => Volatile.Write(ref _deadline, value?.UtcTicks ?? 0);
+    }
 
     /// <summary>Binds the item to its executor as it starts; <see langword="false"/> when it was started before.</summary>
     internal bool TryBind(JobExecutor executor, DateTimeOffset startedAt, long startTimestamp)
@@ -125,14 +140,14 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
             return false;
         }
 
-        StartedAt = startedAt;
+        _startedAt = startedAt.UtcTicks;
         StartTimestamp = startTimestamp;
         return true;
     }
 
     /// <summary>Stops the item with <see cref="JobStopReason.Cancelled"/> when the caller's token trips (until the item finishes).</summary>
     internal void LinkCallerToken(CancellationToken cancellationToken)
-        => _callerRegistration = cancellationToken.UnsafeRegister(static s => ((JobWorkItem)s!).Stop(JobStopReason.Cancelled), this);
+        => GetRare().CallerRegistration = cancellationToken.UnsafeRegister(static s => ((JobWorkItem)s!).Stop(JobStopReason.Cancelled), this);
 
     void IThreadPoolWorkItem.Execute() => _ = JobExecutor.RunAsync(this);
 
@@ -177,13 +192,7 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     }
 
     /// <summary>Records the thread the work starts on; called on that thread.</summary>
-    internal void RecordThread()
-    {
-        var thread = Thread.CurrentThread;
-        ManagedThreadId = thread.ManagedThreadId;
-        ThreadName = thread.Name;
-        OsThreadId = NativeThread.CurrentId();
-    }
+    internal void RecordThread() => Volatile.Write(ref _thread, RunThread.Current);
 
     /// <summary>Asks the work to stop. The first reason wins.</summary>
     internal bool Stop(JobStopReason reason)
@@ -230,9 +239,9 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
             return false;
         }
 
-        _callerRegistration.Unregister();
+        Volatile.Read(ref _rare)?.CallerRegistration.Unregister();
         _executor?.FreeSlotsOf(this);
-        Volatile.Read(ref _outcome)?.TrySetResult(result);
+        Volatile.Read(ref _rare)?.Outcome?.TrySetResult(result);
         OnFinished(result);
         return true;
     }
@@ -245,6 +254,45 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     };
 
     internal void DisposeToken() => _cts.Dispose();
+
+    private Rare GetRare() => Volatile.Read(ref _rare) ?? Interlocked.CompareExchange(ref _rare, new Rare(), null) ?? _rare!;
+
+    /// <summary>What few items need (a caller awaiting the outcome or linking a token, a timeout's capture): one object made on first use.</summary>
+    private sealed class Rare
+    {
+        public TaskCompletionSource<JobExecutionResult>? Outcome;
+        public CancellationTokenRegistration CallerRegistration;
+        public Task? TimeoutCapture;
+    }
+
+    /// <summary>A thread as thread dumps name it, recorded once per thread (items share it instead of copying three fields each).</summary>
+    private sealed class RunThread(int managedId, long osId, string? name)
+    {
+        [ThreadStatic]
+        private static RunThread? t_current;
+
+        public int ManagedId { get; } = managedId;
+
+        public long OsId { get; } = osId;
+
+        public string? Name { get; } = name;
+
+        /// <summary>The current thread's record; made again if the thread was renamed since.</summary>
+        public static RunThread Current
+        {
+            get
+            {
+                var thread = Thread.CurrentThread;
+                var current = t_current;
+                if (current is null || !ReferenceEquals(current.Name, thread.Name))
+                {
+                    current = t_current = new RunThread(thread.ManagedThreadId, NativeThread.CurrentId(), thread.Name);
+                }
+
+                return current;
+            }
+        }
+    }
 }
 
 /// <summary>An item of the public <see cref="IJobExecutor.ExecuteAsync"/>: the work and its settings come from a request.</summary>

@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-
 namespace JobRuntime;
 
 /// <summary>
@@ -8,27 +6,18 @@ namespace JobRuntime;
 /// </summary>
 internal sealed class RunningWorkItems
 {
-    private readonly ConcurrentDictionary<JobId, JobWorkItem> _items = new();
+    private readonly JobRegistry<JobWorkItem> _items = new();
 
     public int Count => _items.Count;
 
-    /// <summary>The items now; enumerating takes no lock and copies nothing (the dictionary's Values would do both).</summary>
-    public IEnumerable<JobWorkItem> Items
-    {
-        get
-        {
-            foreach (var (_, item) in _items)
-            {
-                yield return item;
-            }
-        }
-    }
+    /// <summary>A copy of the items now.</summary>
+    public JobWorkItem[] Items => _items.ToArray();
 
-    public bool Contains(JobId jobId) => _items.ContainsKey(jobId);
+    public bool Contains(JobId jobId) => _items.Contains(jobId);
 
-    public bool TryGet(JobId jobId, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out JobWorkItem item) => _items.TryGetValue(jobId, out item);
+    public bool TryGet(JobId jobId, [System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out JobWorkItem item) => _items.TryGet(jobId, out item);
 
     public bool TryAdd(JobWorkItem item) => _items.TryAdd(item.JobId, item);
 
-    public void Remove(JobWorkItem item) => _items.TryRemove(new KeyValuePair<JobId, JobWorkItem>(item.JobId, item));
+    public void Remove(JobWorkItem item) => _items.Remove(item.JobId, item);
 }

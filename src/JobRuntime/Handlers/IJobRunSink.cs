@@ -1,8 +1,22 @@
+using System.Text.Json;
+
 namespace JobRuntime;
 
-/// <summary>Where a <see cref="JobContext"/> sends what the handler reports.</summary>
+/// <summary>The attempt behind a <see cref="JobContext"/>: what the context shows and where the handler's reports go.</summary>
 internal interface IJobRunSink
 {
+    /// <summary>The job as it was claimed.</summary>
+    JobSnapshot Job { get; }
+
+    /// <summary>Trips when the attempt is stopped.</summary>
+    CancellationToken CancellationToken { get; }
+
+    /// <summary>The attempt's services (its DI scope, made on first use).</summary>
+    IServiceProvider Services { get; }
+
+    /// <summary>The runtime's serializer settings (for parents' results).</summary>
+    JsonSerializerOptions SerializerOptions { get; }
+
     void ReportProgress(long current, long total, string? message);
 
     void SetStage(string stage);

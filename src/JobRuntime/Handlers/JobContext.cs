@@ -6,22 +6,19 @@ namespace JobRuntime;
 /// <summary>What a running job sees of the runtime: its identity, token, progress reporting, events and parents' results.</summary>
 public sealed class JobContext
 {
+    // The run holds the job, its token, its services and the serializer settings: a context per
+    // attempt keeps only what is its own (one object of three fields).
     private readonly IJobRunSink _sink;
-    private readonly JsonSerializerOptions _serializerOptions;
 
-    internal JobContext(JobSnapshot job, CancellationToken cancellationToken, ILogger logger, IServiceProvider services, IReadOnlyList<JobSnapshot> parents, IJobRunSink sink, JsonSerializerOptions serializerOptions)
+    internal JobContext(IJobRunSink sink, ILogger logger, IReadOnlyList<JobSnapshot> parents)
     {
-        Job = job;
-        CancellationToken = cancellationToken;
-        Logger = logger;
-        Services = services;
-        Parents = parents;
         _sink = sink;
-        _serializerOptions = serializerOptions;
+        Logger = logger;
+        Parents = parents;
     }
 
     /// <summary>The job as it was claimed.</summary>
-    public JobSnapshot Job { get; }
+    public JobSnapshot Job => _sink.Job;
 
     /// <summary>The job's id.</summary>
     public JobId JobId => Job.Id;
@@ -36,13 +33,13 @@ public sealed class JobContext
     public int MaxAttempts => Job.MaxAttempts;
 
     /// <summary>Trips when the job is cancelled, times out or the runtime shuts down.</summary>
-    public CancellationToken CancellationToken { get; }
+    public CancellationToken CancellationToken => _sink.CancellationToken;
 
     /// <summary>A logger whose scope carries the job's id and type.</summary>
     public ILogger Logger { get; }
 
     /// <summary>The attempt's DI scope (made on first use; disposed when the attempt ends).</summary>
-    public IServiceProvider Services { get; }
+    public IServiceProvider Services => _sink.Services;
 
     /// <summary>
     /// The parent jobs (all terminal; completed unless the job runs on parent failure). Empty for a batch's
@@ -136,6 +133,6 @@ public sealed class JobContext
             throw new InvalidOperationException($"Parent job {parent.Id} ended {parent.Status} and has no result.");
         }
 
-        return JsonSerializer.Deserialize<T>(parent.Result, _serializerOptions)!;
+        return JsonSerializer.Deserialize<T>(parent.Result, _sink.SerializerOptions)!;
     }
 }

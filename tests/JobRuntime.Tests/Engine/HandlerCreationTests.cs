@@ -152,6 +152,35 @@ public sealed class HandlerCreationTests
         Assert.False(JobHandlerDescriptor<DisposableHandler, Probe, int>.AsksForNothing());
     }
 
+    /// <summary>Keeps its context past the attempt (a handler may hand it to work that outlives it).</summary>
+    public sealed class KeepingHandler : IJobHandler<Probe, int>
+    {
+        public static JobContext? Kept { get; private set; }
+
+        public ValueTask<int> ExecuteAsync(Probe args, JobContext context)
+        {
+            Kept = context;
+            return ValueTask.FromResult(0);
+        }
+    }
+
+    [Fact]
+    public async Task AContextKeptPastItsAttempt_StillAnswers_ItsTokenUntripped()
+    {
+        await using var runtime = TestSupport.TestRuntime.Create(builder: b => b.AddHandler<KeepingHandler>("keeping"));
+        var id = await runtime.Manager.SubmitAsync("keeping", new Probe(false));
+        Assert.Equal(0, await runtime.Manager.WaitForResultAsync<int>(id).WaitAsync(Guard));
+
+        // The attempt's token source is disposed by now; the context reads what the attempt was.
+        var kept = KeepingHandler.Kept!;
+        Assert.Equal(id, kept.JobId);
+        Assert.Equal("keeping", kept.JobType);
+        Assert.Equal(1, kept.Attempt);
+        Assert.False(kept.CancellationToken.IsCancellationRequested);
+        Assert.Empty(kept.Parents);
+        Assert.NotNull(kept.Logger);
+    }
+
     public sealed class DisposableHandler : IJobHandler<Probe, int>, IDisposable
     {
         public ValueTask<int> ExecuteAsync(Probe args, JobContext context) => ValueTask.FromResult(0);
