@@ -12,7 +12,7 @@ namespace JobRuntime.Benchmarks;
 /// each round also runs the same N through Coravel's queue, TPL Dataflow's <c>ActionBlock</c> and a
 /// raw channel in the same process, one after the other, and prints the ratios to JobRuntime.
 /// <c>--alloc-profile</c> prints where the last round's bytes went, by type.
-/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers] [--alloc-profile] | --steady --retained [--jobs N]
+/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers] [--alloc-profile] [--max-finished N] | --steady --retained [--jobs N]
 /// </summary>
 internal static class SteadyLoop
 {
@@ -41,6 +41,11 @@ internal static class SteadyLoop
             if (database is not null)
             {
                 builder.UseSqlite($"Data Source={database}");
+            }
+            else if (Value(args, "--max-finished") is { } keep)
+            {
+                // A diagnostic: how much of the cost is the finished jobs the store keeps for reading.
+                builder.UseInMemoryStore(int.Parse(keep, CultureInfo.InvariantCulture));
             }
 
             try
@@ -109,13 +114,18 @@ internal static class SteadyLoop
         var later = new JobSubmitOptions { Delay = TimeSpan.FromDays(1) };
         await manager.SubmitAsync(new NoopArgs(-2), later);
         var before = GC.GetTotalMemory(forceFullCollection: true);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
         for (var i = 0; i < jobs; i++)
         {
             await manager.SubmitAsync(new NoopArgs(i), later);
         }
 
+        clock.Stop();
+        cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu;
         var after = GC.GetTotalMemory(forceFullCollection: true);
         Console.WriteLine(FormattableString.Invariant($"{jobs:N0} waiting jobs hold {(after - before) / (double)jobs:N0} B each (live heap after a full collection)"));
+        Console.WriteLine(FormattableString.Invariant($"submitting them took {clock.Elapsed.TotalMilliseconds * 1000 / jobs:N2} µs each, {cpu.TotalMicroseconds / jobs:N2} µs of CPU (GC included)"));
         GC.KeepAlive(manager);
         return 0;
     }
