@@ -22,7 +22,7 @@ internal sealed partial class InMemoryJobStore
         {
             if (_jobs.ContainsKey(job.Id) || coming.Contains(job.Id))
             {
-                throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(jobs));
+                throw TakenId(job.Id, nameof(jobs));
             }
 
             foreach (var parent in job.DependsOn)

@@ -2,6 +2,8 @@ namespace JobRuntime.Storage;
 
 internal sealed partial class InMemoryJobStore
 {
+    private static ArgumentException TakenId(JobId id, string parameter = "job") => new($"A job with id {id} already exists.", parameter);
+
     /// <summary>The job as a read gives it: its wait reason as of now.</summary>
     private JobSnapshot Snapshot(Entry entry)
     {
@@ -9,6 +11,12 @@ internal sealed partial class InMemoryJobStore
         {
             // Running or finished: it waits for nothing, and no clock read says so.
             return notWaiting;
+        }
+
+        if (entry.PendingParents == 0 && entry.Job is { WaitReason: JobWaitReason.None } due && due.ScheduledAt <= due.CreatedAt)
+        {
+            // Due when it was made (most jobs, as a submit returns them): it waits for nothing now either.
+            return due;
         }
 
         var reason = JobWaitReasons.Of(entry.Job, entry.PendingParents > 0, _time.GetUtcNow());

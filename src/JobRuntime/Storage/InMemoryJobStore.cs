@@ -75,9 +75,13 @@ internal sealed partial class InMemoryJobStore : IJobStore
     private JobInsertResult InsertLocked(JobSnapshot job)
     {
         ForgetOldestFinished();
-        if (_jobs.ContainsKey(job.Id))
+
+        // Most jobs have no key, no cache window and no parents: their id is checked by the add itself
+        // (nothing else changed before it), one lookup in a table of every stored job instead of two.
+        var plain = job.IdempotencyKey is null && job.CacheResultFor is null && job.DependsOn.Count == 0;
+        if (!plain && _jobs.ContainsKey(job.Id))
         {
-            throw new ArgumentException($"A job with id {job.Id} already exists.", nameof(job));
+            throw TakenId(job.Id);
         }
 
         if (job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var existingId))
@@ -113,7 +117,11 @@ internal sealed partial class InMemoryJobStore : IJobStore
             }
         }
 
-        _jobs.Add(job.Id, entry);
+        if (!_jobs.TryAdd(job.Id, entry))
+        {
+            throw TakenId(job.Id);
+        }
+
         if (entry.Job.Status == JobStatus.Cancelled)
         {
             _finished.Enqueue(job.Id);
