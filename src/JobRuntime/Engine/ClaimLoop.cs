@@ -28,6 +28,9 @@ internal sealed class ClaimLoop(
     /// <summary>1 while a claim is being made (by the loop or by a submitter), so that two never claim for the same free slots.</summary>
     private int _claiming;
 
+    // The in-memory claim's list, reused: only the holder of the claim flag fills it.
+    private readonly List<InMemoryJobStore.LocalClaim> _claimed = [];
+
     /// <summary>Claims again now (a submit, a freed slot, a job that became ready).</summary>
     public void Wake() => _wake.Set();
 
@@ -44,15 +47,28 @@ internal sealed class ClaimLoop(
                 var free = executor.AvailableSlots;
                 if (free > 0)
                 {
-                    ClaimResult claimed;
+                    int count;
                     EnterClaim();
                     try
                     {
                         free = executor.AvailableSlots;
-                        claimed = free > 0 ? await store.ClaimAsync(Request(free), stopping).ConfigureAwait(false) : ClaimResult.Empty;
-                        foreach (var job in claimed.Jobs)
+                        if (free <= 0)
                         {
-                            await StartAsync(job, stopping).ConfigureAwait(false);
+                            count = 0;
+                        }
+                        else if (_memory is { } memory)
+                        {
+                            (count, nextDue) = ClaimInMemory(memory, free);
+                        }
+                        else
+                        {
+                            var claimed = await store.ClaimAsync(Request(free), stopping).ConfigureAwait(false);
+                            foreach (var job in claimed.Jobs)
+                            {
+                                await StartAsync(job, stopping).ConfigureAwait(false);
+                            }
+
+                            (count, nextDue) = (claimed.Jobs.Count, claimed.NextDueAt);
                         }
                     }
                     finally
@@ -61,12 +77,10 @@ internal sealed class ClaimLoop(
                     }
 
                     failures = 0;
-                    if (claimed.Jobs.Count == free)
+                    if (count == free)
                     {
                         continue;
                     }
-
-                    nextDue = claimed.NextDueAt;
                 }
             }
             catch (OperationCanceledException) when (stopping.IsCancellationRequested)
@@ -137,18 +151,7 @@ internal sealed class ClaimLoop(
                 return false;
             }
 
-            var jobs = _memory.Claim(Request(1)).Jobs;
-            foreach (var job in jobs)
-            {
-                var start = StartAsync(job, stopping);
-                if (!start.IsCompletedSuccessfully)
-                {
-                    // Handing the job back to the store (the executor refused it) finishes on its own.
-                    _ = start.AsTask().ContinueWith(t => Telemetry.Log.StoreError(logger, t.Exception!.GetBaseException(), "hand back a job", TimeSpan.Zero), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-                }
-            }
-
-            return jobs.Count > 0;
+            return ClaimInMemory(_memory, 1).Count > 0;
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -158,6 +161,34 @@ internal sealed class ClaimLoop(
         finally
         {
             Volatile.Write(ref _claiming, 0);
+        }
+    }
+
+    /// <summary>
+    /// Claims from the in-memory store and starts what it gave: no lease or claimed-job object per job
+    /// (the run completes with its claim number). The caller holds the claim flag.
+    /// </summary>
+    private (int Count, DateTimeOffset? NextDue) ClaimInMemory(InMemoryJobStore memory, int free)
+    {
+        var claimed = _claimed;
+        try
+        {
+            var nextDue = memory.ClaimLocal(Request(free), claimed);
+            foreach (var (job, claim, expiresAt) in claimed)
+            {
+                var run = new JobRun(job, claim, expiresAt, Descriptor(job), parts, job.StartedAt ?? time.GetUtcNow());
+                if (!TryStart(run))
+                {
+                    // Another user of the executor took the slot between the count and the claim: hand the job back.
+                    memory.Complete(job.Id, claim, JobCompletion.Release());
+                }
+            }
+
+            return (claimed.Count, nextDue);
+        }
+        finally
+        {
+            claimed.Clear();
         }
     }
 
@@ -181,7 +212,18 @@ internal sealed class ClaimLoop(
     private async ValueTask StartAsync(ClaimedJob claimed, CancellationToken token)
     {
         var job = claimed.Job;
-        var run = new JobRun(claimed, registry.TryGet(job.Type, out var descriptor) ? descriptor : null, parts, job.StartedAt ?? time.GetUtcNow());
+        if (!TryStart(new JobRun(claimed, Descriptor(job), parts, job.StartedAt ?? time.GetUtcNow())))
+        {
+            // Another user of the executor took the slot between the count and the claim: hand the job back.
+            await store.CompleteAsync(claimed.Lease, JobCompletion.Release(), token).ConfigureAwait(false);
+        }
+    }
+
+    private JobHandlerDescriptor? Descriptor(JobSnapshot job) => registry.TryGet(job.Type, out var descriptor) ? descriptor : null;
+
+    /// <summary>Starts a run; <see langword="false"/> when the executor had no slot or shut down (the job is to be handed back).</summary>
+    private bool TryStart(JobRun run)
+    {
         runs.Add(run);
         bool started;
         try
@@ -197,14 +239,14 @@ internal sealed class ClaimLoop(
         {
             // The executor refused it (a run of the same id still holds a slot here): that attempt fails.
             parts.Recorder.Record(run, new JobExecutionResult(JobExecutionStatus.Faulted) { Exception = ex, StartedAt = time.GetUtcNow() });
-            return;
+            return true;
         }
 
         if (!started)
         {
-            // Another user of the executor took the slot between the count and the claim: hand the job back.
             runs.Remove(run);
-            await store.CompleteAsync(claimed.Lease, JobCompletion.Release(), token).ConfigureAwait(false);
         }
+
+        return started;
     }
 }

@@ -122,19 +122,27 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
                 _hangs.ListenForSigquit();
             }
 
-            var stopping = _stopping.Token;
-            _leaseLoop = Task.Run(() => _leases.RunAsync(stopping));
-            _maintenanceLoop = Task.Run(() => _maintenance.RunAsync(stopping));
-            _claimLoop = Task.Run(() => _claims.RunAsync(stopping));
-            if (_relay is not null)
-            {
-                _signalLoop = Task.Run(() => _relay.RunAsync(stopping));
-            }
+            StartLoops(_stopping.Token);
+        }
+    }
 
-            if (_scheduler is not null)
-            {
-                _scheduleLoop = Task.Run(() => _scheduler.RunAsync(stopping));
-            }
+    /// <summary>
+    /// Starts the loops (once, under the gate). A method of its own: the lambdas' closure is then made
+    /// only here, not on every call of <see cref="EnsureStarted"/> (every submit calls it).
+    /// </summary>
+    private void StartLoops(CancellationToken stopping)
+    {
+        _leaseLoop = Task.Run(() => _leases.RunAsync(stopping));
+        _maintenanceLoop = Task.Run(() => _maintenance.RunAsync(stopping));
+        _claimLoop = Task.Run(() => _claims.RunAsync(stopping));
+        if (_relay is not null)
+        {
+            _signalLoop = Task.Run(() => _relay.RunAsync(stopping));
+        }
+
+        if (_scheduler is not null)
+        {
+            _scheduleLoop = Task.Run(() => _scheduler.RunAsync(stopping));
         }
     }
 

@@ -20,13 +20,25 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     private long _lastActivityTicks;
     private LazyServiceScope _services;
 
+    /// <summary>A run of a job claimed from a store through the store contract, with its lease.</summary>
     public JobRun(ClaimedJob claimed, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
+        : this(claimed.Job, descriptor, parts, now)
+        => _lease = claimed.Lease;
+
+    /// <summary>A run of a job claimed from the in-memory store: its claim number stands for the lease (made only if asked for).</summary>
+    public JobRun(JobSnapshot job, long claim, long leaseExpiresAt, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
+        : this(job, descriptor, parts, now)
+    {
+        LocalClaim = claim;
+        _leaseExpiresAt = leaseExpiresAt;
+    }
+
+    private JobRun(JobSnapshot job, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
     {
         _parts = parts;
         _descriptor = descriptor;
-        Job = claimed.Job;
-        Lease = claimed.Lease;
-        _progress = claimed.Job.Progress;
+        Job = job;
+        _progress = job.Progress;
         _persistedAt = now.UtcTicks;
         _lastRenewal = now.UtcTicks;
         LastActivity = now;
@@ -62,7 +74,14 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     /// <summary>The run's trace activity, if anyone listens; stopped once the outcome is written.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }
 
-    public JobLease Lease { get; set; }
+    /// <summary>The lease the attempt runs under (for a run claimed in memory, made on first use from the claim number).</summary>
+    public JobLease Lease => _lease ??= new JobLease(Job.Id, Job.Owner ?? string.Empty, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_leaseExpiresAt, TimeSpan.Zero));
+
+    private JobLease? _lease;
+    private readonly long _leaseExpiresAt;
+
+    /// <summary>For a run claimed from the in-memory store, the claim that started it (<see cref="InMemoryJobStore.Complete"/> is fenced by it); else 0.</summary>
+    public long LocalClaim { get; }
 
     public DateTimeOffset LastRenewal { get => new(_lastRenewal, TimeSpan.Zero); set => _lastRenewal = value.UtcTicks; }
 

@@ -22,6 +22,9 @@ internal sealed class OutcomeRecorder(
 
     private Exception? _lastError;
 
+    // A run claimed in memory completes with its claim number: no lease object, no lookup by lease.
+    private readonly InMemoryJobStore? _memory = store as InMemoryJobStore;
+
     /// <summary>
     /// A run's work ended (or was abandoned). Called once per run on the thread that finished the
     /// work, right after its slot was freed; a store that answers at once (in memory) costs no
@@ -59,7 +62,9 @@ internal sealed class OutcomeRecorder(
             ValueTask<JobWriteResult> write;
             try
             {
-                write = store.CompleteAsync(run.Lease, completion, CancellationToken.None);
+                write = run.LocalClaim != 0 && _memory is { } memory
+                    ? new(memory.Complete(run.Job.Id, run.LocalClaim, completion))
+                    : store.CompleteAsync(run.Lease, completion, CancellationToken.None);
             }
             catch (Exception ex)
             {

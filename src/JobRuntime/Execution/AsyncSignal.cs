@@ -21,6 +21,14 @@ internal sealed class AsyncSignal : IValueTaskSource<bool>, IDisposable
 
     public void Set()
     {
+        // Already set and not yet taken: the next wait returns at once and sees whatever the caller
+        // changed before this call (the flag is taken under the lock, after this read). Many setters
+        // (a submit, every finished job) then cost a read, not a lock.
+        if (Volatile.Read(ref _set))
+        {
+            return;
+        }
+
         lock (_gate)
         {
             if (!_waiting)

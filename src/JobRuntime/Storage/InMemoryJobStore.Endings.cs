@@ -50,10 +50,10 @@ internal sealed partial class InMemoryJobStore
             var now = _time.GetUtcNow();
             List<JobSnapshot>? recovered = null;
             var cancelled = new List<JobId>();
-            foreach (var entry in _jobs.Values.Where(e => e.Lease is { } l && l.ExpiresAt <= now).ToList())
+            foreach (var entry in _jobs.Values.Where(e => e.Claim != 0 && e.LeaseExpiresAt <= now.UtcTicks).ToList())
             {
                 var job = entry.Job;
-                entry.Lease = null;
+                entry.Claim = 0;
                 if (job.CancellationRequested)
                 {
                     // A stored cancel request outlives the worker that never acknowledged it.

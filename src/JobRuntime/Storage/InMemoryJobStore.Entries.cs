@@ -2,6 +2,9 @@ namespace JobRuntime.Storage;
 
 internal sealed partial class InMemoryJobStore
 {
+    /// <summary>A job the engine claimed in this process: its running snapshot, the claim and the lease's expiry (UTC ticks).</summary>
+    internal readonly record struct LocalClaim(JobSnapshot Job, long Claim, long ExpiresAt);
+
     private static ArgumentException TakenId(JobId id, string parameter = "job") => new($"A job with id {id} already exists.", parameter);
 
     /// <summary>The job as a read gives it: its wait reason as of now.</summary>
@@ -63,7 +66,11 @@ internal sealed partial class InMemoryJobStore
             _outcomeAt = at.UtcTicks;
         }
 
-        public JobLease? Lease { get; set; }
+        /// <summary>While the job runs: the claim that started its attempt (its lease's token); 0 otherwise.</summary>
+        public long Claim { get; set; }
+
+        /// <summary>While the job runs: when its lease expires (UTC ticks).</summary>
+        public long LeaseExpiresAt { get; set; }
 
         /// <summary>While the job is ready: the lane's stamp it was added with, or −1 in the sorted set; 0 when it is not ready.</summary>
         public int ReadyStamp { get; set; }

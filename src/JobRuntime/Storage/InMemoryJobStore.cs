@@ -150,12 +150,38 @@ internal sealed partial class InMemoryJobStore : IJobStore
         return new(Claim(request));
     }
 
-    /// <summary>The claim, as a call that ends before it returns (the engine claims on a submitter's thread with it).</summary>
+    /// <summary>The claim of the store contract: each job with a lease object.</summary>
     internal ClaimResult Claim(ClaimRequest request)
+    {
+        var claimed = new List<LocalClaim>();
+        var nextDue = ClaimLocal(request, claimed);
+        if (claimed.Count == 0)
+        {
+            return new ClaimResult([], nextDue);
+        }
+
+        var jobs = new ClaimedJob[claimed.Count];
+        for (var i = 0; i < jobs.Length; i++)
+        {
+            var (job, claim, expiresAt) = claimed[i];
+            jobs[i] = new ClaimedJob(job, new JobLease(job.Id, request.Owner, LeaseToken(claim), new DateTimeOffset(expiresAt, TimeSpan.Zero)));
+        }
+
+        return new ClaimResult(jobs, nextDue);
+    }
+
+    /// <summary>
+    /// The engine's claim in this process: each claimed job with its claim number and lease expiry,
+    /// added to <paramref name="into"/>, instead of a lease and a claimed-job object per job (the
+    /// engine completes with <see cref="Complete"/>). A call that ends before it returns (the engine
+    /// claims on a submitter's thread with it).
+    /// </summary>
+    /// <returns>When the next delayed job is due, if any.</returns>
+    internal DateTimeOffset? ClaimLocal(ClaimRequest request, List<LocalClaim> into)
     {
         if (request.MaxCount <= 0)
         {
-            return ClaimResult.Empty;
+            return null;
         }
 
         lock (_gate)
@@ -167,20 +193,19 @@ internal sealed partial class InMemoryJobStore : IJobStore
                 _ready.Add(due);
             }
 
-            List<ClaimedJob>? claimed = null;
-
-            // One token per claim, as the durable stores do: a lease is the job's id and the token.
-            // Tokens only need to differ between this store's claims: a counter, not Guid.NewGuid
-            // (a system call for random bytes on every claim).
-            var token = LeaseToken(++_claims);
+            // One claim number per claim, as the durable stores have one token per claim: a lease is the
+            // job's id and the claim. Claims only need to differ within this store: a counter.
+            var claim = ++_claims;
+            var expiresAt = (now + request.LeaseDuration).UtcTicks;
+            var limit = into.Count + request.MaxCount;
             if (request.QueueLimits is null && request.Queues is null)
             {
                 // Every ready job may be taken: the first ones in queue order, without enumerating
                 // the set (its enumerator allocates a stack per claim).
-                while (_ready.Min is { } entry && (claimed?.Count ?? 0) < request.MaxCount)
+                while (into.Count < limit && _ready.Min is { } entry)
                 {
                     _ready.Remove(entry);
-                    Take(entry, claimed ??= new List<ClaimedJob>(Math.Min(request.MaxCount, _ready.Count + 1)));
+                    Take(entry);
                 }
             }
             else
@@ -207,14 +232,14 @@ internal sealed partial class InMemoryJobStore : IJobStore
                 foreach (var entry in taken ?? [])
                 {
                     _ready.Remove(entry);
-                    Take(entry, claimed ??= new List<ClaimedJob>(taken!.Count));
+                    Take(entry);
                 }
             }
 
-            void Take(Entry entry, List<ClaimedJob> into)
+            void Take(Entry entry)
             {
-                var lease = new JobLease(entry.Job.Id, request.Owner, token, now + request.LeaseDuration);
-                entry.Lease = lease;
+                entry.Claim = claim;
+                entry.LeaseExpiresAt = expiresAt;
                 entry.Job = entry.Job with
                 {
                     Status = JobStatus.Running,
@@ -223,10 +248,10 @@ internal sealed partial class InMemoryJobStore : IJobStore
                     Owner = request.Owner,
                     CancellationRequested = false,
                 };
-                into.Add(new ClaimedJob(Snapshot(entry), lease));
+                into.Add(new LocalClaim(Snapshot(entry), claim, expiresAt));
             }
 
-            return new ClaimResult(claimed ?? (IReadOnlyList<ClaimedJob>)[], _delayed.Min?.Job.ScheduledAt);
+            return _delayed.Min?.Job.ScheduledAt;
         }
     }
 
@@ -242,7 +267,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
                 return new(LeaseState.Lost);
             }
 
-            entry.Lease = lease with { ExpiresAt = expiresAt };
+            entry.LeaseExpiresAt = expiresAt.UtcTicks;
             if (progress is not null)
             {
                 entry.Job = entry.Job with { Progress = progress };
@@ -258,16 +283,25 @@ internal sealed partial class InMemoryJobStore : IJobStore
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(completion);
         cancellationToken.ThrowIfCancellationRequested();
+        return new(ClaimOf(lease.Token) is { } claim ? Complete(lease.JobId, claim, completion) : JobWriteResult.Rejected);
+    }
+
+    /// <summary>
+    /// Writes an attempt's outcome, fenced by the claim that started it (<see cref="ClaimLocal"/>):
+    /// the engine's completion in this process, without a lease object.
+    /// </summary>
+    internal JobWriteResult Complete(JobId id, long claim, JobCompletion completion)
+    {
         lock (_gate)
         {
-            if (!TryGetLeased(lease, out var entry))
+            if (!_jobs.TryGetValue(id, out var entry) || entry.Job.Status != JobStatus.Running || entry.Claim != claim)
             {
-                return new(JobWriteResult.Rejected);
+                return JobWriteResult.Rejected;
             }
 
             var now = _time.GetUtcNow();
             var job = entry.Job;
-            entry.Lease = null;
+            entry.Claim = 0;
             switch (completion.Kind)
             {
                 case JobCompletionKind.Retry:
@@ -281,24 +315,24 @@ internal sealed partial class InMemoryJobStore : IJobStore
                         Owner = null,
                     };
                     Schedule(entry);
-                    return new(JobWriteResult.Applied);
+                    return JobWriteResult.Applied;
                 case JobCompletionKind.Release:
                     entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null, ScheduledAt = completion.RetryAt ?? job.ScheduledAt };
                     Schedule(entry);
-                    return new(JobWriteResult.Applied);
+                    return JobWriteResult.Applied;
                 default:
                     if (entry.Children is null)
                     {
                         // Most jobs have no dependents: nothing to walk, nothing to allocate.
                         entry.RecordOutcome(completion, now);
                         Ended(entry);
-                        return new(JobWriteResult.Applied);
+                        return JobWriteResult.Applied;
                     }
 
                     entry.Job = Finished(job, completion, now);
                     var cancelled = new List<JobId>();
                     Finish(entry, now, cancelled);
-                    return new(new JobWriteResult(true, cancelled));
+                    return new JobWriteResult(true, cancelled);
             }
         }
     }
@@ -366,18 +400,28 @@ internal sealed partial class InMemoryJobStore : IJobStore
         }
     }
 
-    private static Guid LeaseToken(long claim)
+    /// <summary>A claim number as a lease's token (the number in the first eight bytes, the rest zero).</summary>
+    internal static Guid LeaseToken(long claim)
     {
         Span<byte> bytes = stackalloc byte[16];
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(bytes, claim);
         return new Guid(bytes);
     }
 
+    /// <summary>The claim number a lease's token holds, or <see langword="null"/> for a token this store did not make.</summary>
+    private static long? ClaimOf(Guid token)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        token.TryWriteBytes(bytes);
+        var claim = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes);
+        return claim > 0 && System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes[8..]) == 0 ? claim : null;
+    }
+
     private bool TryGetLeased(JobLease lease, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
         => _jobs.TryGetValue(lease.JobId, out entry)
             && entry.Job.Status == JobStatus.Running
-            && entry.Lease is { } held
-            && held.Token == lease.Token;
+            && entry.Claim != 0
+            && ClaimOf(lease.Token) == entry.Claim;
 
     private void Schedule(Entry entry)
     {
