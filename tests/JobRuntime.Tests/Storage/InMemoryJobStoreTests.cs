@@ -34,6 +34,42 @@ public sealed class InMemoryJobStoreTests : JobStoreConformanceTests
         Assert.Equal([e.Id], (await Claim()).Select(j => j.Job.Id));
     }
 
+    /// <summary>
+    /// The engine's claims in this process carry a claim number instead of a lease object: an outcome is
+    /// written only with the claim that started the attempt, and a lease made from it works through the
+    /// store contract as any other (renewal, completion), while a token this store never made is refused.
+    /// </summary>
+    [Fact]
+    public async Task LocalClaims_FenceOutcomesByTheirClaimNumber_AndTheirLeasesWorkThroughTheContract()
+    {
+        var store = (InMemoryJobStore)Store;
+        var first = await Insert(NewJob());
+        var second = await Insert(NewJob());
+        var claimed = new List<InMemoryJobStore.LocalClaim>();
+        store.ClaimLocal(new ClaimRequest("w", 1, TimeSpan.FromMinutes(1)), claimed);
+        store.ClaimLocal(new ClaimRequest("w", 1, TimeSpan.FromMinutes(1)), claimed);
+        Assert.Equal([first.Id, second.Id], claimed.Select(c => c.Job.Id));
+        Assert.All(claimed, c => Assert.Equal(JobStatus.Running, c.Job.Status));
+        Assert.NotEqual(claimed[0].Claim, claimed[1].Claim);
+
+        // Another claim's number, a foreign token: refused, the job still runs.
+        Assert.False(store.Complete(first.Id, claimed[1].Claim, JobCompletion.Completed("1")).Accepted);
+        var foreign = new JobLease(first.Id, "w", Guid.NewGuid(), Time.GetUtcNow().AddMinutes(1));
+        Assert.False((await Store.CompleteAsync(foreign, JobCompletion.Completed("1"))).Accepted);
+        Assert.Equal(JobStatus.Running, (await Store.GetAsync(first.Id))!.Status);
+
+        // Its own claim: written once.
+        Assert.True(store.Complete(first.Id, claimed[0].Claim, JobCompletion.Completed("7")).Accepted);
+        Assert.False(store.Complete(first.Id, claimed[0].Claim, JobCompletion.Completed("8")).Accepted);
+        Assert.Equal("7", (await Store.GetAsync(first.Id))!.Result);
+
+        // A lease made from a claim (as a run renews) is the contract's lease for that attempt.
+        var lease = new JobLease(second.Id, "w", InMemoryJobStore.LeaseToken(claimed[1].Claim), new DateTimeOffset(claimed[1].ExpiresAt, TimeSpan.Zero));
+        Assert.Equal(LeaseState.Active, await Store.RenewAsync(lease, Time.GetUtcNow().AddMinutes(5), null));
+        Assert.True((await Store.CompleteAsync(lease, JobCompletion.Completed("2"))).Accepted);
+        Assert.Equal(JobStatus.Completed, (await Store.GetAsync(second.Id))!.Status);
+    }
+
     [Fact]
     public async Task LongRunOfJobs_KeepsAtMostTheLimitOfFinishedJobs_AndForgetsTheOldestFirst()
     {
