@@ -18,10 +18,14 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
     private readonly TimeProvider _time;
     private readonly IJobSubmitFilter[] _filters;
 
+    // In memory the insert is a call that ends at once: made without the store contract's result object.
+    private readonly InMemoryJobStore? _memory;
+
     public JobManager(IJobStore store, IProgressBroker broker, JobHandlerRegistry registry, JobEngine engine, IOptions<JobRuntimeOptions> options, TimeProvider time, IEnumerable<IJobSubmitFilter>? filters = null)
     {
         _filters = filters?.ToArray() ?? [];
         _store = store;
+        _memory = store as InMemoryJobStore;
         _broker = broker;
         _registry = registry;
         _engine = engine;
@@ -270,11 +274,22 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
         submit?.SetTag("jobruntime.job.type", descriptor.Name);
         var job = await PrepareCoreAsync(descriptor, payload, options, rerunOf, submit?.Id, cancellationToken).ConfigureAwait(false);
 
-        var result = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
-        var stored = result.Job;
+        JobSnapshot stored;
+        bool created;
+        if (_memory is not null)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            (stored, created) = _memory.Insert(job);
+        }
+        else
+        {
+            var result = await _store.InsertAsync(job, cancellationToken).ConfigureAwait(false);
+            (stored, created) = (result.Job, result.Created);
+        }
+
         submit?.SetTag("jobruntime.job.id", stored.Id.ToString());
         submit?.SetTag("jobruntime.job.queue", stored.Queue);
-        if (result.Created)
+        if (created)
         {
             // Cancelled on arrival when a parent had already failed.
             _engine.Notifier.Submitted(stored);

@@ -39,7 +39,8 @@ internal sealed partial class InMemoryJobStore
         var results = new JobInsertResult[jobs.Count];
         for (var i = 0; i < results.Length; i++)
         {
-            results[i] = InsertLocked(jobs[i]);
+            var (stored, created) = InsertLocked(jobs[i]);
+            results[i] = new JobInsertResult(stored, created);
         }
 
         return results;

@@ -63,16 +63,23 @@ internal sealed partial class InMemoryJobStore : IJobStore
     /// <inheritdoc />
     public ValueTask<JobInsertResult> InsertAsync(JobSnapshot job, CancellationToken cancellationToken = default)
     {
-        JobStoreText.ThrowIfNotNew(job);
         cancellationToken.ThrowIfCancellationRequested();
+        var (stored, created) = Insert(job);
+        return new(new JobInsertResult(stored, created));
+    }
+
+    /// <summary>The insert as the manager in this process calls it: no result object.</summary>
+    internal (JobSnapshot Job, bool Created) Insert(JobSnapshot job)
+    {
+        JobStoreText.ThrowIfNotNew(job);
         lock (_gate)
         {
-            return new(InsertLocked(job));
+            return InsertLocked(job);
         }
     }
 
     /// <summary>Stores a new job; the caller holds the lock.</summary>
-    private JobInsertResult InsertLocked(JobSnapshot job)
+    private (JobSnapshot Job, bool Created) InsertLocked(JobSnapshot job)
     {
         ForgetOldestFinished();
 
@@ -86,7 +93,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
 
         if (job.IdempotencyKey is { } key && _activeKeys.TryGetValue(key, out var existingId))
         {
-            return new JobInsertResult(Snapshot(_jobs[existingId]), Created: false);
+            return (Snapshot(_jobs[existingId]), false);
         }
 
         if (job.CacheResultFor is not null && JobResultCache.Since(job, _time.GetUtcNow()) is not null
@@ -97,7 +104,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
             var served = new Entry(JobResultCache.Served(job, cached.Job, _time.GetUtcNow()));
             _jobs.Add(job.Id, served);
             _finished.Enqueue(job.Id);
-            return new JobInsertResult(served.Job, Created: true);
+            return (served.Job, true);
         }
 
         Entry entry;
@@ -139,7 +146,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
             }
         }
 
-        return new JobInsertResult(Snapshot(entry), Created: true);
+        return (Snapshot(entry), true);
     }
 
     /// <inheritdoc />
@@ -292,6 +299,8 @@ internal sealed partial class InMemoryJobStore : IJobStore
     /// </summary>
     internal JobWriteResult Complete(JobId id, long claim, JobCompletion completion)
     {
+        // Read before the lock: the store's lock is held by submits, claims and completions alike.
+        var now = _time.GetUtcNow();
         lock (_gate)
         {
             if (!_jobs.TryGetValue(id, out var entry) || entry.Job.Status != JobStatus.Running || entry.Claim != claim)
@@ -299,7 +308,6 @@ internal sealed partial class InMemoryJobStore : IJobStore
                 return JobWriteResult.Rejected;
             }
 
-            var now = _time.GetUtcNow();
             var job = entry.Job;
             entry.Claim = 0;
             switch (completion.Kind)
