@@ -174,13 +174,12 @@ internal sealed class ClaimLoop(
         try
         {
             var nextDue = memory.ClaimLocal(Request(free), claimed);
-            foreach (var (job, claim, expiresAt) in claimed)
+            foreach (var claim in claimed)
             {
-                var run = new JobRun(job, claim, expiresAt, Descriptor(job), parts, job.StartedAt ?? time.GetUtcNow());
-                if (!TryStart(run))
+                if (!TryStart(new JobRun(claim, options.WorkerName, Descriptor(claim.Pending), parts)))
                 {
                     // Another user of the executor took the slot between the count and the claim: hand the job back.
-                    memory.Complete(job.Id, claim, JobCompletion.Release());
+                    memory.Complete(claim.Pending.Id, claim.Claim, JobCompletion.Release());
                 }
             }
 

@@ -29,7 +29,8 @@ internal sealed class HandlerInvoker(
         // Started here, on the thread that runs the job, so that the event precedes any the
         // handler publishes, and the run's trace activity is current while the handler runs.
         notifier.Started(run);
-        var job = run.Job;
+        // The submit-time fields: the running snapshot (context.Job) is made only if the handler reads it.
+        var job = run.Definition;
         if (descriptor is null)
         {
             throw new UnknownJobTypeException(job.Type, registry.Names);
@@ -50,7 +51,7 @@ internal sealed class HandlerInvoker(
 
             // The scope's state is built only when something logs at all.
             using var logScope = logger.IsEnabled(LogLevel.Critical)
-                ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", job.Attempt) })
+                ? logger.BeginScope(new KeyValuePair<string, object>[] { new("JobId", job.Id), new("JobType", job.Type), new("Attempt", run.Attempt) })
                 : null;
             var context = new JobContext(run, logger, parents);
             if (middleware.Count == 0)

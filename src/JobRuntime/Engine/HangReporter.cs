@@ -21,7 +21,7 @@ internal sealed class HangReporter(IThreadDumpService dumps, LifecycleNotifier n
         run.TimeoutDumpPending = pending.Task;
         try
         {
-            var dump = await dumps.CaptureAsync(run.Job.Id, "timeout", run.Trip, cancellationToken).ConfigureAwait(false);
+            var dump = await dumps.CaptureAsync(run.JobId, "timeout", run.Trip, cancellationToken).ConfigureAwait(false);
             run.TimeoutDump = dump;
             notifier.TimeoutCaptured(run, dump);
         }
@@ -36,7 +36,7 @@ internal sealed class HangReporter(IThreadDumpService dumps, LifecycleNotifier n
     {
         try
         {
-            var dump = await dumps.CaptureAsync(run.Job.Id, "stall", CancellationToken.None).ConfigureAwait(false);
+            var dump = await dumps.CaptureAsync(run.JobId, "stall", CancellationToken.None).ConfigureAwait(false);
             notifier.Stalled(run, silent, dump);
         }
         catch (Exception ex) when (ex is InvalidOperationException or OperationCanceledException)

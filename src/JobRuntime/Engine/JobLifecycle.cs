@@ -35,7 +35,7 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
     /// <summary>The completion to write for a run that ended with <paramref name="result"/>.</summary>
     public JobCompletion Completion(JobRun run, JobExecutionResult result)
     {
-        var job = run.Job;
+        var job = run.Definition;
         var progress = run.Progress;
         switch (result.Status)
         {
@@ -57,10 +57,10 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
             default:
                 var error = JobError.FromException(result.Exception!);
                 var policy = run.Descriptor?.Options.Retry;
-                if (IsRetryable(result.Exception) && (policy is null || policy.Retries(result.Exception!)) && job.Attempt < job.MaxAttempts && !run.LeaseLost)
+                if (IsRetryable(result.Exception) && (policy is null || policy.Retries(result.Exception!)) && run.Attempt < job.MaxAttempts && !run.LeaseLost)
                 {
                     // The submit's timing, if it gave one; which exceptions are retried is the handler's either way.
-                    return JobCompletion.Retry(error, time.GetUtcNow() + RetryDelay(job.Attempt, job.Retry?.ToPolicy() ?? policy), progress);
+                    return JobCompletion.Retry(error, time.GetUtcNow() + RetryDelay(run.Attempt, job.Retry?.ToPolicy() ?? policy), progress);
                 }
 
                 return JobCompletion.Ended(JobStatus.Failed, error, run.Artifacts, progress);

@@ -22,23 +22,32 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
 
     /// <summary>A run of a job claimed from a store through the store contract, with its lease.</summary>
     public JobRun(ClaimedJob claimed, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
-        : this(claimed.Job, descriptor, parts, now)
-        => _lease = claimed.Lease;
-
-    /// <summary>A run of a job claimed from the in-memory store: its claim number stands for the lease (made only if asked for).</summary>
-    public JobRun(JobSnapshot job, long claim, long leaseExpiresAt, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
-        : this(job, descriptor, parts, now)
+        : this(claimed.Job, claimed.Job.Attempt, descriptor, parts, now)
     {
-        LocalClaim = claim;
-        _leaseExpiresAt = leaseExpiresAt;
+        _job = claimed.Job;
+        _lease = claimed.Lease;
     }
 
-    private JobRun(JobSnapshot job, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
+    /// <summary>
+    /// A run of a job claimed from the in-memory store: its claim number stands for the lease, and its
+    /// running snapshot is made from the waiting one only if read (both made on first use).
+    /// </summary>
+    public JobRun(InMemoryJobStore.LocalClaim claim, string owner, JobHandlerDescriptor? descriptor, RunParts parts)
+        : this(claim.Pending, claim.Pending.Attempt + 1, descriptor, parts, new DateTimeOffset(claim.StartedAt, TimeSpan.Zero))
+    {
+        LocalClaim = claim.Claim;
+        _leaseExpiresAt = claim.ExpiresAt;
+        _owner = owner;
+    }
+
+    private JobRun(JobSnapshot definition, int attempt, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
     {
         _parts = parts;
         _descriptor = descriptor;
-        Job = job;
-        _progress = job.Progress;
+        Definition = definition;
+        Attempt = attempt;
+        _progress = definition.Progress;
+        _claimedAt = now.UtcTicks;
         _persistedAt = now.UtcTicks;
         _lastRenewal = now.UtcTicks;
         LastActivity = now;
@@ -54,28 +63,45 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     /// <summary>Whether the current stall was already reported.</summary>
     public bool StallReported { get; set; }
 
-    public JobSnapshot Job { get; }
+    /// <summary>
+    /// The job as claimed (status running, this attempt). For a run claimed in memory it is made on first
+    /// read: what the engine reads on every run comes from <see cref="Definition"/> and <see cref="Attempt"/>.
+    /// </summary>
+    public JobSnapshot Job => Volatile.Read(ref _job)
+        ?? Interlocked.CompareExchange(ref _job, InMemoryJobStore.Running(Definition, _owner!, new DateTimeOffset(_claimedAt, TimeSpan.Zero)), null)
+        ?? _job!;
+
+    private JobSnapshot? _job;
+    private readonly string? _owner;
+
+    /// <summary>The job's submit-time fields (id, type, queue, arguments, timeout, parents, retry timing …): what no attempt changes.</summary>
+    public JobSnapshot Definition { get; }
+
+    /// <summary>This attempt's number, from 1.</summary>
+    public int Attempt { get; }
+
+    private readonly long _claimedAt;   // UTC ticks: the running snapshot's start
 
     /// <summary>The job type's registration (<see langword="null"/> when no handler serves the type).</summary>
     public JobHandlerDescriptor? Descriptor => _descriptor;
 
-    public override JobId JobId => Job.Id;
+    public override JobId JobId => Definition.Id;
 
-    public override string Name => Job.Type;
+    public override string Name => Definition.Type;
 
-    public override string? Queue => Job.Queue;
+    public override string? Queue => Definition.Queue;
 
     public override bool DedicatedThread => _descriptor?.Options.DedicatedThread ?? false;
 
-    public override TimeSpan? Timeout => Job.Timeout;
+    public override TimeSpan? Timeout => Definition.Timeout;
 
-    public override bool HasDeadlineAction => Job.Timeout is not null;
+    public override bool HasDeadlineAction => Definition.Timeout is not null;
 
     /// <summary>The run's trace activity, if anyone listens; stopped once the outcome is written.</summary>
     public System.Diagnostics.Activity? Activity { get; set; }
 
     /// <summary>The lease the attempt runs under (for a run claimed in memory, made on first use from the claim number).</summary>
-    public JobLease Lease => _lease ??= new JobLease(Job.Id, Job.Owner ?? string.Empty, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_leaseExpiresAt, TimeSpan.Zero));
+    public JobLease Lease => _lease ??= new JobLease(JobId, _owner ?? Job.Owner ?? string.Empty, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_leaseExpiresAt, TimeSpan.Zero));
 
     private JobLease? _lease;
     private readonly long _leaseExpiresAt;
@@ -226,7 +252,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     }
 
     /// <summary>The progress last written to the store (the claimed job's until the first write).</summary>
-    private JobProgress? Persisted => _reports?.Persisted ?? Job.Progress;
+    private JobProgress? Persisted => _reports?.Persisted ?? Definition.Progress;
 
     private Reports GetReports() => Volatile.Read(ref _reports) ?? Interlocked.CompareExchange(ref _reports, new Reports(), null) ?? _reports!;
 

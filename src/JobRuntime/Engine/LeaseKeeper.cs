@@ -89,13 +89,13 @@ internal sealed class LeaseKeeper(
             run.LastRenewal = now;
             if (state == LeaseState.CancellationRequested && !ended)
             {
-                executor.TryStop(run.Job.Id, JobStopReason.Cancelled);
+                executor.TryStop(run.JobId, JobStopReason.Cancelled);
             }
             else if (state == LeaseState.Lost && !run.Ended)
             {
                 run.LeaseLost = true;
-                notifier.LeaseLost(run.Job.Id);
-                executor.TryStop(run.Job.Id, JobStopReason.Cancelled);
+                notifier.LeaseLost(run.JobId);
+                executor.TryStop(run.JobId, JobStopReason.Cancelled);
             }
         }
         catch (Exception ex)

@@ -67,41 +67,42 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
     /// <summary>An attempt started running here: its trace activity begins (current while the handler runs).</summary>
     public void Started(JobRun run)
     {
-        var job = run.Job;
+        // The submit-time fields and the attempt: no running snapshot is made for what a start reports.
+        var job = run.Definition;
         if (metrics.StartedListened)
         {
             metrics.Started(job.Type, Now - (job.ScheduledAt > job.CreatedAt ? job.ScheduledAt : job.CreatedAt));
         }
 
-        Log.Started(logger, job.Id, job.Type, job.Attempt);
-        run.Activity = StartActivity(job);
+        Log.Started(logger, job.Id, job.Type, run.Attempt);
+        run.Activity = StartActivity(job, run.Attempt);
         if (broker.HasSubscribers(job.Id))
         {
-            broker.Publish(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = job.Attempt, Progress = job.Progress });
+            broker.Publish(new JobEvent(job.Id, JobEventKind.Started, JobStatus.Running, Now) { JobType = job.Type, Attempt = run.Attempt, Progress = job.Progress });
         }
     }
 
     public void Progress(JobRun run, JobProgress progress)
     {
-        if (broker.HasSubscribers(run.Job.Id))
+        if (broker.HasSubscribers(run.JobId))
         {
-            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Progress, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress });
+            broker.Publish(new JobEvent(run.JobId, JobEventKind.Progress, JobStatus.Running, Now) { JobType = run.Name, Attempt = run.Attempt, Progress = progress });
         }
     }
 
     public void StageChanged(JobRun run, JobProgress progress, string stage)
     {
-        if (broker.HasSubscribers(run.Job.Id))
+        if (broker.HasSubscribers(run.JobId))
         {
-            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.StageChanged, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Progress = progress, Name = stage });
+            broker.Publish(new JobEvent(run.JobId, JobEventKind.StageChanged, JobStatus.Running, Now) { JobType = run.Name, Attempt = run.Attempt, Progress = progress, Name = stage });
         }
     }
 
     public void Custom(JobRun run, string name, object? data)
     {
-        if (broker.HasSubscribers(run.Job.Id))
+        if (broker.HasSubscribers(run.JobId))
         {
-            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Custom, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Data = data });
+            broker.Publish(new JobEvent(run.JobId, JobEventKind.Custom, JobStatus.Running, Now) { JobType = run.Name, Attempt = run.Attempt, Name = name, Data = data });
         }
     }
 
@@ -116,7 +117,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
     /// <summary>A running job reported nothing for the stall timeout; it keeps running.</summary>
     public void Stalled(JobRun run, TimeSpan silent, ThreadDump dump)
     {
-        Log.Stalled(logger, run.Job.Id, run.Job.Type, silent, dump.ToText());
+        Log.Stalled(logger, run.JobId, run.Name, silent, dump.ToText());
         Warn(run, "stall", new JobError("Stall", $"No progress for {silent}. {dump.Summary}"), dump);
     }
 
@@ -140,8 +141,8 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
     /// <summary>A run ignored cancellation past the grace period; its slot was freed and its late result will be discarded.</summary>
     public void Abandoned(JobRun run)
     {
-        Log.Abandoned(logger, run.Job.Id, run.Job.Type);
-        metrics.Abandoned(run.Job.Type);
+        Log.Abandoned(logger, run.JobId, run.Name);
+        metrics.Abandoned(run.Name);
     }
 
     /// <summary>Another worker took the job over (its lease expired): this run's outcome was not written.</summary>
@@ -241,7 +242,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
 
     private void Ended(JobRun run, JobCompletion completion, JobExecutionResult result)
     {
-        var job = run.Job;
+        var job = run.Definition;
         var activity = run.Activity;
         var status = completion.ResultingStatus;
         switch (status)
@@ -251,7 +252,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
                 activity?.SetStatus(ActivityStatusCode.Ok);
                 break;
             case JobStatus.Failed:
-                Log.Failed(logger, result.Exception, job.Id, job.Type, job.Attempt, job.MaxAttempts);
+                Log.Failed(logger, result.Exception, job.Id, job.Type, run.Attempt, job.MaxAttempts);
                 activity?.SetStatus(ActivityStatusCode.Error, completion.Error?.Message);
                 break;
             case JobStatus.Cancelled:
@@ -270,7 +271,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
             broker.Publish(new JobEvent(job.Id, JobEvent.KindFor(status), status, Now)
             {
                 JobType = job.Type,
-                Attempt = job.Attempt,
+                Attempt = run.Attempt,
                 Progress = completion.Progress,
                 Error = completion.Error,
             });
@@ -278,19 +279,20 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
 
         if (finalFailures is not null && status is JobStatus.Failed or JobStatus.TimedOut)
         {
-            finalFailures.Failed(run.Descriptor, job with { Status = status, Error = completion.Error, CompletedAt = Now, Progress = completion.Progress ?? job.Progress, Owner = null });
+            var running = run.Job;
+            finalFailures.Failed(run.Descriptor, running with { Status = status, Error = completion.Error, CompletedAt = Now, Progress = completion.Progress ?? running.Progress, Owner = null });
         }
     }
 
     private void Warn(JobRun run, string name, JobError error, object data)
     {
-        if (broker.HasSubscribers(run.Job.Id))
+        if (broker.HasSubscribers(run.JobId))
         {
-            broker.Publish(new JobEvent(run.Job.Id, JobEventKind.Warning, JobStatus.Running, Now) { JobType = run.Job.Type, Attempt = run.Job.Attempt, Name = name, Error = error, Data = data });
+            broker.Publish(new JobEvent(run.JobId, JobEventKind.Warning, JobStatus.Running, Now) { JobType = run.Name, Attempt = run.Attempt, Name = name, Error = error, Data = data });
         }
     }
 
-    private static Activity? StartActivity(JobSnapshot job)
+    private static Activity? StartActivity(JobSnapshot job, int attempt)
     {
         if (!JobRuntimeMetrics.ActivitySource.HasListeners())
         {
@@ -309,7 +311,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         activity?.SetTag("jobruntime.job.id", job.Id.ToString());
         activity?.SetTag("jobruntime.job.type", job.Type);
         activity?.SetTag("jobruntime.job.queue", job.Queue);
-        activity?.SetTag("jobruntime.job.attempt", job.Attempt);
+        activity?.SetTag("jobruntime.job.attempt", attempt);
         return activity;
     }
 }

@@ -63,7 +63,7 @@ internal sealed class OutcomeRecorder(
             try
             {
                 write = run.LocalClaim != 0 && _memory is { } memory
-                    ? new(memory.Complete(run.Job.Id, run.LocalClaim, completion))
+                    ? new(memory.Complete(run.JobId, run.LocalClaim, completion))
                     : store.CompleteAsync(run.Lease, completion, CancellationToken.None);
             }
             catch (Exception ex)
@@ -83,7 +83,7 @@ internal sealed class OutcomeRecorder(
         }
         catch (Exception ex)
         {
-            notifier.OutcomeLost(run.Job.Id, ex);
+            notifier.OutcomeLost(run.JobId, ex);
         }
         finally
         {
@@ -102,7 +102,7 @@ internal sealed class OutcomeRecorder(
         }
         catch (Exception ex)
         {
-            notifier.OutcomeLost(run.Job.Id, ex);
+            notifier.OutcomeLost(run.JobId, ex);
         }
         finally
         {
@@ -136,7 +136,7 @@ internal sealed class OutcomeRecorder(
             }
             catch (Exception ex)
             {
-                notifier.OutcomeLost(run.Job.Id, ex);
+                notifier.OutcomeLost(run.JobId, ex);
                 return null;
             }
         }
@@ -152,7 +152,7 @@ internal sealed class OutcomeRecorder(
         }
         else if (write is not null)
         {
-            notifier.LeaseLost(run.Job.Id);
+            notifier.LeaseLost(run.JobId);
         }
     }
 

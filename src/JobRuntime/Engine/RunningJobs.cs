@@ -25,7 +25,7 @@ internal sealed class RunningJobs
 
     public void Add(JobRun run)
     {
-        _runs.Set(run.Job.Id, run);
+        _runs.Set(run.JobId, run);
 
         // Counted rather than collected: shutdown waits for the count to reach zero.
         Interlocked.Increment(ref _active);
@@ -33,7 +33,7 @@ internal sealed class RunningJobs
 
     public void Remove(JobRun run)
     {
-        _runs.Remove(run.Job.Id, run);
+        _runs.Remove(run.JobId, run);
         if (Interlocked.Decrement(ref _active) == 0)
         {
             Volatile.Read(ref _drained)?.TrySetResult();

@@ -2,8 +2,22 @@ namespace JobRuntime.Storage;
 
 internal sealed partial class InMemoryJobStore
 {
-    /// <summary>A job the engine claimed in this process: its running snapshot, the claim and the lease's expiry (UTC ticks).</summary>
-    internal readonly record struct LocalClaim(JobSnapshot Job, long Claim, long ExpiresAt);
+    /// <summary>
+    /// A job the engine claimed in this process: the job as it waited (its running snapshot is
+    /// <see cref="Running"/> of it, made only when read), the claim, the lease's expiry and the start (UTC ticks).
+    /// </summary>
+    internal readonly record struct LocalClaim(JobSnapshot Pending, long Claim, long ExpiresAt, long StartedAt);
+
+    /// <summary>The snapshot of a claimed job: the waiting job, running its next attempt for <paramref name="owner"/> since <paramref name="startedAt"/>.</summary>
+    internal static JobSnapshot Running(JobSnapshot pending, string owner, DateTimeOffset startedAt) => pending with
+    {
+        Status = JobStatus.Running,
+        WaitReason = JobWaitReason.None,
+        Attempt = pending.Attempt + 1,
+        StartedAt = startedAt,
+        Owner = owner,
+        CancellationRequested = false,
+    };
 
     private static ArgumentException TakenId(JobId id, string parameter = "job") => new($"A job with id {id} already exists.", parameter);
 
@@ -30,16 +44,28 @@ internal sealed partial class InMemoryJobStore
     {
         private JobSnapshot _job = job;
         private JobCompletion? _outcome;
-        private long _outcomeAt;   // UTC ticks: an entry is held while its job waits
+        private string? _runOwner;   // set while a claim's running state is not folded in yet
+        private long _runStartedAt;  // UTC ticks
+        private long _at;            // UTC ticks: the lease's expiry while the job runs, the outcome's time once it ended
 
-        /// <summary>The job as it is now: a final outcome recorded with <see cref="RecordOutcome"/> is folded in at the first read.</summary>
+        /// <summary>
+        /// The job as it is now. A claim (<see cref="StartRun"/>) and a final outcome (<see cref="RecordOutcome"/>)
+        /// are folded in at the first read: most jobs are never read while they run or before they are
+        /// forgotten, so most never pay those copies.
+        /// </summary>
         public JobSnapshot Job
         {
             get
             {
+                if (_runOwner is { } owner)
+                {
+                    _job = Running(_job, owner, new DateTimeOffset(_runStartedAt, TimeSpan.Zero));
+                    _runOwner = null;
+                }
+
                 if (_outcome is { } outcome)
                 {
-                    _job = Finished(_job, outcome, new DateTimeOffset(_outcomeAt, TimeSpan.Zero));
+                    _job = Finished(_job, outcome, new DateTimeOffset(_at, TimeSpan.Zero));
                     _outcome = null;
                 }
 
@@ -50,11 +76,24 @@ internal sealed partial class InMemoryJobStore
             {
                 _job = value;
                 _outcome = null;
+                _runOwner = null;
             }
         }
 
-        /// <summary>The job without a pending outcome folded in: for what an outcome never changes (id, idempotency key).</summary>
+        /// <summary>The job's status, without folding anything in.</summary>
+        public JobStatus Status => _outcome is { } outcome ? outcome.ResultingStatus : _runOwner is not null ? JobStatus.Running : _job.Status;
+
+        /// <summary>The job without a claim or an outcome folded in: for what neither changes (id, type, arguments, idempotency key).</summary>
         public JobSnapshot Stable => _job;
+
+        /// <summary>A claim started an attempt (under the store's lock): the running snapshot is made when first read.</summary>
+        public void StartRun(string owner, long startedAt, long claim, long leaseExpiresAt)
+        {
+            _runOwner = owner;
+            _runStartedAt = startedAt;
+            Claim = claim;
+            _at = leaseExpiresAt;
+        }
 
         /// <summary>
         /// Records a final outcome without copying the snapshot yet (always under the store's lock):
@@ -63,14 +102,14 @@ internal sealed partial class InMemoryJobStore
         public void RecordOutcome(JobCompletion outcome, DateTimeOffset at)
         {
             _outcome = outcome;
-            _outcomeAt = at.UtcTicks;
+            _at = at.UtcTicks;
         }
 
         /// <summary>While the job runs: the claim that started its attempt (its lease's token); 0 otherwise.</summary>
         public long Claim { get; set; }
 
-        /// <summary>While the job runs: when its lease expires (UTC ticks).</summary>
-        public long LeaseExpiresAt { get; set; }
+        /// <summary>While the job runs (<see cref="Claim"/> not 0): when its lease expires (UTC ticks).</summary>
+        public long LeaseExpiresAt { get => _at; set => _at = value; }
 
         /// <summary>While the job is ready: the lane's stamp it was added with, or −1 in the sorted set; 0 when it is not ready.</summary>
         public int ReadyStamp { get; set; }

@@ -170,7 +170,8 @@ internal sealed partial class InMemoryJobStore : IJobStore
         var jobs = new ClaimedJob[claimed.Count];
         for (var i = 0; i < jobs.Length; i++)
         {
-            var (job, claim, expiresAt) = claimed[i];
+            var (pending, claim, expiresAt, startedAt) = claimed[i];
+            var job = Running(pending, request.Owner, new DateTimeOffset(startedAt, TimeSpan.Zero));
             jobs[i] = new ClaimedJob(job, new JobLease(job.Id, request.Owner, LeaseToken(claim), new DateTimeOffset(expiresAt, TimeSpan.Zero)));
         }
 
@@ -245,17 +246,9 @@ internal sealed partial class InMemoryJobStore : IJobStore
 
             void Take(Entry entry)
             {
-                entry.Claim = claim;
-                entry.LeaseExpiresAt = expiresAt;
-                entry.Job = entry.Job with
-                {
-                    Status = JobStatus.Running,
-                    Attempt = entry.Job.Attempt + 1,
-                    StartedAt = now,
-                    Owner = request.Owner,
-                    CancellationRequested = false,
-                };
-                into.Add(new LocalClaim(Snapshot(entry), claim, expiresAt));
+                var pending = entry.Job;
+                entry.StartRun(request.Owner, now.UtcTicks, claim, expiresAt);
+                into.Add(new LocalClaim(pending, claim, expiresAt, now.UtcTicks));
             }
 
             return _delayed.Min?.Job.ScheduledAt;
@@ -303,16 +296,17 @@ internal sealed partial class InMemoryJobStore : IJobStore
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            if (!_jobs.TryGetValue(id, out var entry) || entry.Job.Status != JobStatus.Running || entry.Claim != claim)
+            if (!_jobs.TryGetValue(id, out var entry) || entry.Status != JobStatus.Running || entry.Claim != claim)
             {
                 return JobWriteResult.Rejected;
             }
 
-            var job = entry.Job;
             entry.Claim = 0;
+            JobSnapshot job;
             switch (completion.Kind)
             {
                 case JobCompletionKind.Retry:
+                    job = entry.Job;
                     entry.Job = job with
                     {
                         Status = JobStatus.Pending,
@@ -325,6 +319,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
                     Schedule(entry);
                     return JobWriteResult.Applied;
                 case JobCompletionKind.Release:
+                    job = entry.Job;
                     entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null, ScheduledAt = completion.RetryAt ?? job.ScheduledAt };
                     Schedule(entry);
                     return JobWriteResult.Applied;
@@ -337,7 +332,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
                         return JobWriteResult.Applied;
                     }
 
-                    entry.Job = Finished(job, completion, now);
+                    entry.Job = Finished(entry.Job, completion, now);
                     var cancelled = new List<JobId>();
                     Finish(entry, now, cancelled);
                     return new JobWriteResult(true, cancelled);
@@ -427,7 +422,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
 
     private bool TryGetLeased(JobLease lease, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Entry? entry)
         => _jobs.TryGetValue(lease.JobId, out entry)
-            && entry.Job.Status == JobStatus.Running
+            && entry.Status == JobStatus.Running
             && entry.Claim != 0
             && ClaimOf(lease.Token) == entry.Claim;
 

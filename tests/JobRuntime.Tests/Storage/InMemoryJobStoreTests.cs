@@ -48,9 +48,14 @@ public sealed class InMemoryJobStoreTests : JobStoreConformanceTests
         var claimed = new List<InMemoryJobStore.LocalClaim>();
         store.ClaimLocal(new ClaimRequest("w", 1, TimeSpan.FromMinutes(1)), claimed);
         store.ClaimLocal(new ClaimRequest("w", 1, TimeSpan.FromMinutes(1)), claimed);
-        Assert.Equal([first.Id, second.Id], claimed.Select(c => c.Job.Id));
-        Assert.All(claimed, c => Assert.Equal(JobStatus.Running, c.Job.Status));
+        Assert.Equal([first.Id, second.Id], claimed.Select(c => c.Pending.Id));
         Assert.NotEqual(claimed[0].Claim, claimed[1].Claim);
+
+        // A claim hands over the job as it waited; the store reads it as running, and the running snapshot made
+        // from the claim is the same.
+        var running = (await Store.GetAsync(first.Id))!;
+        Assert.Equal((JobStatus.Running, 1, "w"), (running.Status, running.Attempt, running.Owner));
+        Assert.Equal(running, InMemoryJobStore.Running(claimed[0].Pending, "w", new DateTimeOffset(claimed[0].StartedAt, TimeSpan.Zero)));
 
         // Another claim's number, a foreign token: refused, the job still runs.
         Assert.False(store.Complete(first.Id, claimed[1].Claim, JobCompletion.Completed("1")).Accepted);
