@@ -176,7 +176,7 @@ internal sealed class ClaimLoop(
             var nextDue = memory.ClaimLocal(Request(free), claimed);
             foreach (var claim in claimed)
             {
-                if (!TryStart(new JobRun(claim, options.WorkerName, Descriptor(claim.Pending), parts)))
+                if (!TryStart(new JobRun(claim, Descriptor(claim.Pending), parts)))
                 {
                     // Another user of the executor took the slot between the count and the claim: hand the job back.
                     memory.Complete(claim.Pending.Id, claim.Claim, JobCompletion.Release());

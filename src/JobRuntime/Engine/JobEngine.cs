@@ -68,7 +68,7 @@ internal sealed class JobEngine : IAsyncDisposable, IDisposable
         ClaimLoop? claims = null;
         _wakeClaims = () => claims?.Wake();
         var recorder = new OutcomeRecorder(store, Lifecycle, Notifier, _runs, _wakeClaims, time, _logger);
-        var parts = new RunParts(invoker, _hangs, recorder, Notifier, _leases, time, _options.ProgressPersistPercentStep, scopes);
+        var parts = new RunParts(invoker, _hangs, recorder, Notifier, _leases, time, _options, scopes);
         _claims = claims = new ClaimLoop(store, executor, _runs, registry, parts, _options, time, _logger);
         _maintenance = new Maintenance(store, leadership, Lifecycle, Notifier, _wakeClaims, _options, time, _logger);
         if (signals is not null)

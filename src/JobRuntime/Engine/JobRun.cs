@@ -32,13 +32,9 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     /// A run of a job claimed from the in-memory store: its claim number stands for the lease, and its
     /// running snapshot is made from the waiting one only if read (both made on first use).
     /// </summary>
-    public JobRun(InMemoryJobStore.LocalClaim claim, string owner, JobHandlerDescriptor? descriptor, RunParts parts)
+    public JobRun(InMemoryJobStore.LocalClaim claim, JobHandlerDescriptor? descriptor, RunParts parts)
         : this(claim.Pending, claim.Pending.Attempt + 1, descriptor, parts, new DateTimeOffset(claim.StartedAt, TimeSpan.Zero))
-    {
-        LocalClaim = claim.Claim;
-        _leaseExpiresAt = claim.ExpiresAt;
-        _owner = owner;
-    }
+        => LocalClaim = claim.Claim;
 
     private JobRun(JobSnapshot definition, int attempt, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
     {
@@ -68,11 +64,10 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     /// read: what the engine reads on every run comes from <see cref="Definition"/> and <see cref="Attempt"/>.
     /// </summary>
     public JobSnapshot Job => Volatile.Read(ref _job)
-        ?? Interlocked.CompareExchange(ref _job, InMemoryJobStore.Running(Definition, _owner!, new DateTimeOffset(_claimedAt, TimeSpan.Zero)), null)
+        ?? Interlocked.CompareExchange(ref _job, InMemoryJobStore.Running(Definition, _parts.WorkerName, new DateTimeOffset(_claimedAt, TimeSpan.Zero)), null)
         ?? _job!;
 
     private JobSnapshot? _job;
-    private readonly string? _owner;
 
     /// <summary>The job's submit-time fields (id, type, queue, arguments, timeout, parents, retry timing …): what no attempt changes.</summary>
     public JobSnapshot Definition { get; }
@@ -101,10 +96,9 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     public System.Diagnostics.Activity? Activity { get; set; }
 
     /// <summary>The lease the attempt runs under (for a run claimed in memory, made on first use from the claim number).</summary>
-    public JobLease Lease => _lease ??= new JobLease(JobId, _owner ?? Job.Owner ?? string.Empty, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_leaseExpiresAt, TimeSpan.Zero));
+    public JobLease Lease => _lease ??= new JobLease(JobId, _parts.WorkerName, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_claimedAt, TimeSpan.Zero) + _parts.LeaseDuration);
 
     private JobLease? _lease;
-    private readonly long _leaseExpiresAt;
 
     /// <summary>For a run claimed from the in-memory store, the claim that started it (<see cref="InMemoryJobStore.Complete"/> is fenced by it); else 0.</summary>
     public long LocalClaim { get; }

@@ -12,7 +12,7 @@ internal sealed class RunParts(
     LifecycleNotifier notifier,
     LeaseKeeper leases,
     TimeProvider time,
-    double progressPercentStep,
+    JobRuntimeOptions options,
     Microsoft.Extensions.DependencyInjection.IServiceScopeFactory scopes)
 {
     /// <summary>Makes each attempt's DI scope (on first use).</summary>
@@ -28,7 +28,13 @@ internal sealed class RunParts(
 
     public LeaseKeeper Leases { get; } = leases;
 
-    public double ProgressPercentStep { get; } = progressPercentStep;
+    public double ProgressPercentStep { get; } = options.ProgressPersistPercentStep;
+
+    /// <summary>This process's worker name: the owner of the jobs it claims.</summary>
+    public string WorkerName { get; } = options.WorkerName;
+
+    /// <summary>How long a claim's lease lasts before it is renewed.</summary>
+    public TimeSpan LeaseDuration { get; } = options.LeaseDuration;
 
     public DateTimeOffset Now => time.GetUtcNow();
 }
