@@ -179,7 +179,7 @@ internal sealed class ClaimLoop(
                 if (!TryStart(new JobRun(claim, Descriptor(claim.Pending), parts)))
                 {
                     // Another user of the executor took the slot between the count and the claim: hand the job back.
-                    memory.Complete(claim.Pending.Id, claim.Claim, JobCompletion.Release());
+                    memory.Complete(claim.Entry, claim.Claim, JobCompletion.Release());
                 }
             }
 

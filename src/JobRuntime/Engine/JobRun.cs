@@ -34,7 +34,10 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     /// </summary>
     public JobRun(InMemoryJobStore.LocalClaim claim, JobHandlerDescriptor? descriptor, RunParts parts)
         : this(claim.Pending, claim.Pending.Attempt + 1, descriptor, parts, new DateTimeOffset(claim.StartedAt, TimeSpan.Zero))
-        => LocalClaim = claim.Claim;
+    {
+        LocalClaim = claim.Claim;
+        LocalEntry = claim.Entry;
+    }
 
     private JobRun(JobSnapshot definition, int attempt, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
     {
@@ -102,6 +105,9 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
 
     /// <summary>For a run claimed from the in-memory store, the claim that started it (<see cref="InMemoryJobStore.Complete"/> is fenced by it); else 0.</summary>
     public long LocalClaim { get; }
+
+    /// <summary>For a run claimed from the in-memory store, the store's record of the job (opaque here); else <see langword="null"/>.</summary>
+    public object? LocalEntry { get; }
 
     public DateTimeOffset LastRenewal { get => new(_lastRenewal, TimeSpan.Zero); set => _lastRenewal = value.UtcTicks; }
 

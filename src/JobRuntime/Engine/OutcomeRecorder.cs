@@ -62,8 +62,8 @@ internal sealed class OutcomeRecorder(
             ValueTask<JobWriteResult> write;
             try
             {
-                write = run.LocalClaim != 0 && _memory is { } memory
-                    ? new(memory.Complete(run.JobId, run.LocalClaim, completion))
+                write = run.LocalEntry is { } entry && _memory is { } memory
+                    ? new(memory.Complete(entry, run.LocalClaim, completion))
                     : store.CompleteAsync(run.Lease, completion, CancellationToken.None);
             }
             catch (Exception ex)

@@ -6,7 +6,9 @@ internal sealed partial class InMemoryJobStore
     /// A job the engine claimed in this process: the job as it waited (its running snapshot is
     /// <see cref="Running"/> of it, made only when read), the claim, the lease's expiry and the start (UTC ticks).
     /// </summary>
-    internal readonly record struct LocalClaim(JobSnapshot Pending, long Claim, long ExpiresAt, long StartedAt);
+    /// <remarks><see cref="Entry"/> is the store's record of the job, opaque outside the store: the completion
+    /// goes to it directly instead of looking the job up among every stored one.</remarks>
+    internal readonly record struct LocalClaim(JobSnapshot Pending, long Claim, long ExpiresAt, long StartedAt, object Entry);
 
     /// <summary>The snapshot of a claimed job: the waiting job, running its next attempt for <paramref name="owner"/> since <paramref name="startedAt"/>.</summary>
     internal static JobSnapshot Running(JobSnapshot pending, string owner, DateTimeOffset startedAt) => pending with

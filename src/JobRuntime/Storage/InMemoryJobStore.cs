@@ -170,7 +170,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
         var jobs = new ClaimedJob[claimed.Count];
         for (var i = 0; i < jobs.Length; i++)
         {
-            var (pending, claim, expiresAt, startedAt) = claimed[i];
+            var (pending, claim, expiresAt, startedAt, _) = claimed[i];
             var job = Running(pending, request.Owner, new DateTimeOffset(startedAt, TimeSpan.Zero));
             jobs[i] = new ClaimedJob(job, new JobLease(job.Id, request.Owner, LeaseToken(claim), new DateTimeOffset(expiresAt, TimeSpan.Zero)));
         }
@@ -248,7 +248,7 @@ internal sealed partial class InMemoryJobStore : IJobStore
             {
                 var pending = entry.Job;
                 entry.StartRun(request.Owner, now.UtcTicks, claim, expiresAt);
-                into.Add(new LocalClaim(pending, claim, expiresAt, now.UtcTicks));
+                into.Add(new LocalClaim(pending, claim, expiresAt, now.UtcTicks, entry));
             }
 
             return _delayed.Min?.Job.ScheduledAt;
@@ -283,20 +283,34 @@ internal sealed partial class InMemoryJobStore : IJobStore
         ArgumentNullException.ThrowIfNull(lease);
         ArgumentNullException.ThrowIfNull(completion);
         cancellationToken.ThrowIfCancellationRequested();
-        return new(ClaimOf(lease.Token) is { } claim ? Complete(lease.JobId, claim, completion) : JobWriteResult.Rejected);
+        if (ClaimOf(lease.Token) is not { } claim)
+        {
+            return new(JobWriteResult.Rejected);
+        }
+
+        lock (_gate)
+        {
+            // The store's lock is re-entrant: the lookup and the write are one step.
+            return new(_jobs.TryGetValue(lease.JobId, out var entry) ? Complete(entry, claim, completion) : JobWriteResult.Rejected);
+        }
     }
 
     /// <summary>
     /// Writes an attempt's outcome, fenced by the claim that started it (<see cref="ClaimLocal"/>):
     /// the engine's completion in this process, without a lease object.
     /// </summary>
-    internal JobWriteResult Complete(JobId id, long claim, JobCompletion completion)
+    /// <param name="record">The claim's <see cref="LocalClaim.Entry"/>: a running job is never removed, so its record is the stored one.</param>
+    /// <param name="claim">The claim's number.</param>
+    /// <param name="completion">The outcome.</param>
+    internal JobWriteResult Complete(object record, long claim, JobCompletion completion)
     {
+        var entry = (Entry)record;
+
         // Read before the lock: the store's lock is held by submits, claims and completions alike.
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            if (!_jobs.TryGetValue(id, out var entry) || entry.Status != JobStatus.Running || entry.Claim != claim)
+            if (entry.Status != JobStatus.Running || entry.Claim != claim)
             {
                 return JobWriteResult.Rejected;
             }

@@ -58,14 +58,14 @@ public sealed class InMemoryJobStoreTests : JobStoreConformanceTests
         Assert.Equal(running, InMemoryJobStore.Running(claimed[0].Pending, "w", new DateTimeOffset(claimed[0].StartedAt, TimeSpan.Zero)));
 
         // Another claim's number, a foreign token: refused, the job still runs.
-        Assert.False(store.Complete(first.Id, claimed[1].Claim, JobCompletion.Completed("1")).Accepted);
+        Assert.False(store.Complete(claimed[0].Entry, claimed[1].Claim, JobCompletion.Completed("1")).Accepted);
         var foreign = new JobLease(first.Id, "w", Guid.NewGuid(), Time.GetUtcNow().AddMinutes(1));
         Assert.False((await Store.CompleteAsync(foreign, JobCompletion.Completed("1"))).Accepted);
         Assert.Equal(JobStatus.Running, (await Store.GetAsync(first.Id))!.Status);
 
         // Its own claim: written once.
-        Assert.True(store.Complete(first.Id, claimed[0].Claim, JobCompletion.Completed("7")).Accepted);
-        Assert.False(store.Complete(first.Id, claimed[0].Claim, JobCompletion.Completed("8")).Accepted);
+        Assert.True(store.Complete(claimed[0].Entry, claimed[0].Claim, JobCompletion.Completed("7")).Accepted);
+        Assert.False(store.Complete(claimed[0].Entry, claimed[0].Claim, JobCompletion.Completed("8")).Accepted);
         Assert.Equal("7", (await Store.GetAsync(first.Id))!.Result);
 
         // A lease made from a claim (as a run renews) is the contract's lease for that attempt.
