@@ -267,10 +267,34 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
         }
     }
 
-    private async ValueTask<JobId> SubmitCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
+    private ValueTask<JobId> SubmitCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
+    {
+        if (_memory is not null && _filters.Length == 0 && !Telemetry.JobRuntimeMetrics.ActivitySource.HasListeners())
+        {
+            // In memory, with no submit filter and nobody tracing, nothing is awaited: no state machine runs.
+            // Its errors come back in the returned task, as the awaited path's do.
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var (stored, created) = _memory.Insert(Prepare(descriptor, payload, options ?? DefaultSubmitOptions, rerunOf, Activity.Current?.Id));
+                Stored(stored, created);
+                return new(stored.Id);
+            }
+            catch (Exception ex)
+            {
+                return ValueTask.FromException<JobId>(ex);
+            }
+        }
+
+        return SubmitTracedAsync(descriptor, payload, options, rerunOf, cancellationToken);
+    }
+
+    private async ValueTask<JobId> SubmitTracedAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, CancellationToken cancellationToken)
     {
         // A span of its own for the submit (when anyone listens), a child of the caller's; the run's span links to it.
-        using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity($"submit {descriptor.Name}", ActivityKind.Producer);
+        using var submit = Telemetry.JobRuntimeMetrics.ActivitySource.HasListeners()
+            ? Telemetry.JobRuntimeMetrics.ActivitySource.StartActivity($"submit {descriptor.Name}", ActivityKind.Producer)
+            : null;
         submit?.SetTag("jobruntime.job.type", descriptor.Name);
         var job = await PrepareCoreAsync(descriptor, payload, options, rerunOf, submit?.Id, cancellationToken).ConfigureAwait(false);
 
@@ -289,9 +313,15 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
 
         submit?.SetTag("jobruntime.job.id", stored.Id.ToString());
         submit?.SetTag("jobruntime.job.queue", stored.Queue);
+        Stored(stored, created);
+        return stored.Id;
+    }
+
+    /// <summary>After a submit's insert: the submitted event, and the engine told (a job cancelled on arrival, when a parent had already failed, is not).</summary>
+    private void Stored(JobSnapshot stored, bool created)
+    {
         if (created)
         {
-            // Cancelled on arrival when a parent had already failed.
             _engine.Notifier.Submitted(stored);
             if (!stored.IsTerminal)
             {
@@ -299,17 +329,21 @@ internal sealed partial class JobManager : IJobManager, IJobSubmitPreparer
                 _engine.Submitted();
             }
         }
-
-        return stored.Id;
     }
 
     /// <summary>The submit filters, the options' checks and the new job: everything a submit does before it stores.</summary>
     private async ValueTask<JobSnapshot> PrepareCoreAsync(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions? options, JobId? rerunOf, string? traceParent, CancellationToken cancellationToken)
     {
         options = await FilterAsync(descriptor, payload, options, rerunOf, cancellationToken).ConfigureAwait(false);
+        return Prepare(descriptor, payload, options, rerunOf, traceParent ?? Activity.Current?.Id);
+    }
+
+    /// <summary>The options' checks and the new job, once the filters ran.</summary>
+    private JobSnapshot Prepare(JobHandlerDescriptor descriptor, string payload, JobSubmitOptions options, JobId? rerunOf, string? traceParent)
+    {
         var now = _time.GetUtcNow();
         Validate(options, now);
-        return JobFactory.Create(descriptor, payload, _options, now, ScheduledAt(options, now), options, traceParent ?? Activity.Current?.Id, rerunOf);
+        return JobFactory.Create(descriptor, payload, _options, now, ScheduledAt(options, now), options, traceParent, rerunOf);
     }
 
     /// <summary>Runs the submit filters in the order they were added; returns the options to store.</summary>

@@ -113,6 +113,23 @@ public sealed class JobManagerTests
     }
 
     [Fact]
+    public async Task SubmitAsync_InMemoryWithoutFiltersOrTracing_ReportsBadOptionsThroughItsTask_AndStoresNothing()
+    {
+        // The in-memory submit that awaits nothing still reports a problem in the task it returns, as every other
+        // submit does: a caller holding the task before awaiting it sees no exception at the call.
+        await using var runtime = TestRuntime.Create();
+        var submit = runtime.Manager.SubmitAsync(new EchoArgs(1), new JobSubmitOptions { Timeout = TimeSpan.FromSeconds(-1) });
+
+        Assert.True(submit.IsFaulted);
+        await Assert.ThrowsAsync<ArgumentException>(async () => await submit);
+        Assert.Empty((await runtime.Manager.ListAsync()).Items);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await runtime.Manager.SubmitAsync(new EchoArgs(2), cancellationToken: cancelled.Token));
+        Assert.Empty((await runtime.Manager.ListAsync()).Items);
+    }
+
+    [Fact]
     public async Task SubmitAsync_HostileNamesAndLimits_ThrowWithEveryErrorAndStoreNothing()
     {
         await using var runtime = TestRuntime.Create();
