@@ -12,7 +12,7 @@ namespace JobRuntime.Benchmarks;
 /// each round also runs the same N through Coravel's queue, TPL Dataflow's <c>ActionBlock</c> and a
 /// raw channel in the same process, one after the other, and prints the ratios to JobRuntime.
 /// <c>--alloc-profile</c> prints where the last round's bytes went, by type.
-/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers] [--alloc-profile] [--max-finished N] | --steady --retained [--jobs N]
+/// Usage: --steady [--store memory|sqlite] [--jobs 30000] [--rounds 4] [--peers] [--alloc-profile] [--max-finished N] [--reuse] | --steady --retained [--jobs N]
 /// </summary>
 internal static class SteadyLoop
 {
@@ -33,54 +33,120 @@ internal static class SteadyLoop
             return 2;
         }
 
-        for (var round = 1; round <= rounds; round++)
+        // --reuse (in memory): one runtime and one Coravel queue for every round, as an application keeps them,
+        // instead of new ones per round (whose tables then grow again during each burst).
+        var reuse = args.Contains("--reuse") && store == "memory";
+        var ratios = new List<(double JobRuntime, double Coravel)>();
+        ServiceProvider? kept = null;
+        NoopBurst? keptBurst = null;
+        (ServiceProvider Services, Coravel.Queuing.Queue Queue)? keptCoravel = null;
+        try
         {
-            var concurrency = int.Parse(Value(args, "--concurrency") ?? "64", CultureInfo.InvariantCulture);
-            var builder = new ServiceCollection().AddJobRuntime(o => o.MaxConcurrency = concurrency).AddHandler<NoopHandler>("noop");
-            var database = store == "sqlite" ? Path.Combine(Path.GetTempPath(), $"jobruntime-steady-{Guid.NewGuid():N}.db") : null;
-            if (database is not null)
+            for (var round = 1; round <= rounds; round++)
             {
-                builder.UseSqlite($"Data Source={database}");
-            }
-            else if (Value(args, "--max-finished") is { } keep)
-            {
-                // A diagnostic: how much of the cost is the finished jobs the store keeps for reading.
-                builder.UseInMemoryStore(int.Parse(keep, CultureInfo.InvariantCulture));
-            }
-
-            try
-            {
-                await using var services = builder.Services.BuildServiceProvider();
-                using var burst = await NoopBurst.StartAsync(services);
-                using var profile = args.Contains("--alloc-profile") && round == rounds ? new AllocationProfile() : null;
-                profile?.Start();
-                var result = await Measure($"{store} round {round}", jobs, () => burst.RunAsync(jobs));
-                profile?.Stop();
-                profile?.Print(jobs);
-                if (peers)
+                var database = store == "sqlite" ? Path.Combine(Path.GetTempPath(), $"jobruntime-steady-{Guid.NewGuid():N}.db") : null;
+                ServiceProvider? services = null;
+                try
                 {
-                    var (coravelServices, coravel) = Peers.StartCoravel();
-                    await using (coravelServices)
+                    NoopBurst burst;
+                    if (reuse && keptBurst is not null)
                     {
+                        burst = keptBurst;
+                    }
+                    else
+                    {
+                        services = Runtime(args, database);
+                        burst = await NoopBurst.StartAsync(services);
+                        if (reuse)
+                        {
+                            (kept, keptBurst, services) = (services, burst, null);
+                        }
+                    }
+
+                    using var profile = args.Contains("--alloc-profile") && round == rounds ? new AllocationProfile() : null;
+                    profile?.Start();
+                    var result = await Measure($"{store} round {round}", jobs, () => burst.RunAsync(jobs));
+                    profile?.Stop();
+                    profile?.Print(jobs);
+                    if (peers)
+                    {
+                        var (coravelServices, coravel) = keptCoravel ?? Peers.StartCoravel();
+                        if (reuse)
+                        {
+                            keptCoravel = (coravelServices, coravel);
+                        }
+
                         await Peers.CoravelAsync(coravel, 100);
                         var c = await Measure($"Coravel round {round}", jobs, () => Peers.CoravelAsync(coravel, jobs));
                         var a = await Measure($"ActionBlock round {round}", jobs, () => Peers.ActionBlockAsync(jobs));
                         var r = await Measure($"raw channel round {round}", jobs, () => Peers.RawChannelAsync(jobs));
                         Console.WriteLine(FormattableString.Invariant(
                             $"  JobRuntime ÷ Coravel: {result.JobsPerSecond / c.JobsPerSecond:0.00}× jobs/s, {result.CpuMicroseconds / c.CpuMicroseconds:0.00}× CPU, {result.Bytes / c.Bytes:0.00}× bytes; ÷ ActionBlock {result.JobsPerSecond / a.JobsPerSecond:0.000}× jobs/s; share of the raw channel {100 * result.JobsPerSecond / r.JobsPerSecond:0.0} %"));
+                        if (round >= Math.Min(3, rounds))
+                        {
+                            ratios.Add((result.JobsPerSecond, c.JobsPerSecond));
+                        }
+
+                        if (!reuse)
+                        {
+                            await coravelServices.DisposeAsync();
+                        }
+                    }
+                }
+                finally
+                {
+                    if (services is not null)
+                    {
+                        await services.DisposeAsync();
+                    }
+
+                    if (database is not null)
+                    {
+                        BenchDatabase.Delete(database);
                     }
                 }
             }
-            finally
+        }
+        finally
+        {
+            if (kept is not null)
             {
-                if (database is not null)
-                {
-                    BenchDatabase.Delete(database);
-                }
+                await kept.DisposeAsync();
+            }
+
+            if (keptCoravel is { } coravel)
+            {
+                await coravel.Services.DisposeAsync();
             }
         }
 
+        if (ratios.Count > 0)
+        {
+            // Rounds vary on a shared machine (±30 % here): the median of the warmed-up rounds, each ratio from one round.
+            static double Median(IEnumerable<double> values) => values.Order().ElementAt(values.Count() / 2);
+            Console.WriteLine(FormattableString.Invariant(
+                $"median of rounds {Math.Min(3, rounds)}–{rounds}: JobRuntime {Median(ratios.Select(x => x.JobRuntime)):N0} jobs/s, Coravel {Median(ratios.Select(x => x.Coravel)):N0} jobs/s, JobRuntime ÷ Coravel {Median(ratios.Select(x => x.JobRuntime / x.Coravel)):0.00}× (range {ratios.Min(x => x.JobRuntime / x.Coravel):0.00}–{ratios.Max(x => x.JobRuntime / x.Coravel):0.00}×)"));
+        }
+
         return 0;
+    }
+
+    /// <summary>A runtime as a round uses it: in memory (optionally keeping N finished jobs) or on a new SQLite file.</summary>
+    private static ServiceProvider Runtime(string[] args, string? database)
+    {
+        var concurrency = int.Parse(Value(args, "--concurrency") ?? "64", CultureInfo.InvariantCulture);
+        var builder = new ServiceCollection().AddJobRuntime(o => o.MaxConcurrency = concurrency).AddHandler<NoopHandler>("noop");
+        if (database is not null)
+        {
+            builder.UseSqlite($"Data Source={database}");
+        }
+        else if (Value(args, "--max-finished") is { } keep)
+        {
+            // A diagnostic: how much of the cost is the finished jobs the store keeps for reading.
+            builder.UseInMemoryStore(int.Parse(keep, CultureInfo.InvariantCulture));
+        }
+
+        return builder.Services.BuildServiceProvider();
     }
 
     /// <summary>Runs one burst and prints its jobs/s, the process's CPU per job and the bytes allocated per job.</summary>
