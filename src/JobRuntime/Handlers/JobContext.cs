@@ -21,16 +21,16 @@ public sealed class JobContext
     public JobSnapshot Job => _sink.Job;
 
     /// <summary>The job's id.</summary>
-    public JobId JobId => Job.Id;
+    public JobId JobId => _sink.Definition.Id;
 
     /// <summary>The job's type.</summary>
-    public string JobType => Job.Type;
+    public string JobType => _sink.Definition.Type;
 
     /// <summary>The attempt, starting at 1.</summary>
-    public int Attempt => Job.Attempt;
+    public int Attempt => _sink.Attempt;
 
     /// <summary>The most attempts the job may make.</summary>
-    public int MaxAttempts => Job.MaxAttempts;
+    public int MaxAttempts => _sink.Definition.MaxAttempts;
 
     /// <summary>Trips when the job is cancelled, times out or the runtime shuts down.</summary>
     public CancellationToken CancellationToken => _sink.CancellationToken;

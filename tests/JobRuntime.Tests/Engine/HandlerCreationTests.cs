@@ -179,6 +179,12 @@ public sealed class HandlerCreationTests
         Assert.False(kept.CancellationToken.IsCancellationRequested);
         Assert.Empty(kept.Parents);
         Assert.NotNull(kept.Logger);
+
+        // Its identity is read without the running snapshot, which is made on first read: both agree.
+        Assert.Equal((kept.JobId, kept.JobType, kept.Attempt, kept.MaxAttempts), (kept.Job.Id, kept.Job.Type, kept.Job.Attempt, kept.Job.MaxAttempts));
+        Assert.Equal(JobStatus.Running, kept.Job.Status);
+        Assert.NotNull(kept.Job.StartedAt);
+        Assert.Same(kept.Job, kept.Job);
     }
 
     public sealed class DisposableHandler : IJobHandler<Probe, int>, IDisposable
