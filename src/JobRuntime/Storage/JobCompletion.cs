@@ -18,7 +18,12 @@ public sealed record JobCompletion
     public JobError? Error { get; private init; }
 
     /// <summary>When the retry may run, for <see cref="JobCompletionKind.Retry"/>; for a <see cref="JobCompletionKind.Release"/>, the job's new run time if it was postponed (else it keeps its run time).</summary>
-    public DateTimeOffset? RetryAt { get; private init; }
+    public DateTimeOffset? RetryAt { get => _retryAt == NoTime ? null : new DateTimeOffset(_retryAt, TimeSpan.Zero); private init => _retryAt = value?.UtcTicks ?? NoTime; }
+
+    // As UTC ticks (the instant read back with offset zero): a completion is made per job and kept by the
+    // in-memory store until its job is read, so its size counts (a nullable DateTimeOffset is 24 bytes).
+    private const long NoTime = long.MinValue;
+    private readonly long _retryAt = NoTime;
 
     /// <summary>The final progress, if the attempt reported any.</summary>
     public JobProgress? Progress { get; private init; }
