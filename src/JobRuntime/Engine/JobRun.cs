@@ -14,7 +14,6 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     private readonly JobHandlerDescriptor? _descriptor;
     private JobProgress? _progress;
     private Reports? _reports;
-    private long _persistedAt;   // UTC ticks, as LastRenewal's: a run object per attempt
     private long _lastRenewal;
     private bool _ended;
     private long _lastActivityTicks;
@@ -25,7 +24,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         : this(claimed.Job, claimed.Job.Attempt, descriptor, parts, now)
     {
         _job = claimed.Job;
-        _lease = claimed.Lease;
+        _leaseOrRecord = claimed.Lease;
     }
 
     /// <summary>
@@ -36,7 +35,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         : this(claim.Pending, claim.Pending.Attempt + 1, descriptor, parts, new DateTimeOffset(claim.StartedAt, TimeSpan.Zero))
     {
         LocalClaim = claim.Claim;
-        LocalEntry = claim.Entry;
+        _leaseOrRecord = claim.Entry;
     }
 
     private JobRun(JobSnapshot definition, int attempt, JobHandlerDescriptor? descriptor, RunParts parts, DateTimeOffset now)
@@ -47,7 +46,6 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         Attempt = attempt;
         _progress = definition.Progress;
         _claimedAt = now.UtcTicks;
-        _persistedAt = now.UtcTicks;
         _lastRenewal = now.UtcTicks;
         LastActivity = now;
     }
@@ -96,18 +94,31 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     public override bool HasDeadlineAction => Definition.Timeout is not null;
 
     /// <summary>The run's trace activity, if anyone listens; stopped once the outcome is written.</summary>
-    public System.Diagnostics.Activity? Activity { get; set; }
+    public System.Diagnostics.Activity? Activity
+    {
+        get => Volatile.Read(ref _reports)?.Activity;
+        set
+        {
+            if (value is not null || Volatile.Read(ref _reports) is not null)
+            {
+                GetReports().Activity = value;
+            }
+        }
+    }
 
     /// <summary>The lease the attempt runs under (for a run claimed in memory, made on first use from the claim number).</summary>
-    public JobLease Lease => _lease ??= new JobLease(JobId, _parts.WorkerName, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_claimedAt, TimeSpan.Zero) + _parts.LeaseDuration);
+    /// <remarks>A run claimed in memory makes it on each use: only a renewal asks for it.</remarks>
+    public JobLease Lease => _leaseOrRecord as JobLease
+        ?? new JobLease(JobId, _parts.WorkerName, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_claimedAt, TimeSpan.Zero) + _parts.LeaseDuration);
 
-    private JobLease? _lease;
+    // The lease of a run claimed through the store contract, or the in-memory store's record of the job: one field for either.
+    private readonly object? _leaseOrRecord;
 
     /// <summary>For a run claimed from the in-memory store, the claim that started it (<see cref="InMemoryJobStore.Complete"/> is fenced by it); else 0.</summary>
     public long LocalClaim { get; }
 
     /// <summary>For a run claimed from the in-memory store, the store's record of the job (opaque here); else <see langword="null"/>.</summary>
-    public object? LocalEntry { get; }
+    public object? LocalEntry => LocalClaim != 0 ? _leaseOrRecord : null;
 
     public DateTimeOffset LastRenewal { get => new(_lastRenewal, TimeSpan.Zero); set => _lastRenewal = value.UtcTicks; }
 
@@ -240,13 +251,14 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
 
             var stageChanged = _progress.Stage != persisted?.Stage;
             var bigStep = (_progress.Percentage ?? 0) - (persisted?.Percentage ?? 0) >= percentStep;
-            if (!stageChanged && !bigStep && now.UtcTicks - _persistedAt < interval.Ticks)
+            if (!stageChanged && !bigStep && now.UtcTicks - (_reports?.PersistedAt ?? _claimedAt) < interval.Ticks)
             {
                 return null;
             }
 
-            GetReports().Persisted = _progress;
-            _persistedAt = now.UtcTicks;
+            var reports = GetReports();
+            reports.Persisted = _progress;
+            reports.PersistedAt = now.UtcTicks;
             return _progress;
         }
     }
@@ -257,12 +269,14 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     private Reports GetReports() => Volatile.Read(ref _reports) ?? Interlocked.CompareExchange(ref _reports, new Reports(), null) ?? _reports!;
 
     /// <summary>
-    /// What a run that reports a stage, writes progress, attaches artifacts or times out keeps: one
+    /// What a run that reports a stage, writes progress, attaches artifacts, is traced or times out keeps: one
     /// object made on first use (a short job that does none of it never pays for the fields).
     /// </summary>
     private sealed class Reports
     {
         public JobProgress? Persisted;
+        public long? PersistedAt;   // UTC ticks; the claim's time until the first write
+        public System.Diagnostics.Activity? Activity;
         public string? Stage;
         public List<JobArtifact>? Artifacts;
         public ThreadDumps.ThreadDump? TimeoutDump;

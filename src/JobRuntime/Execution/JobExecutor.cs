@@ -379,12 +379,6 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     {
         _running.Remove(item);
         FreeSlots(item.Queue);
-
-        // The token source is disposed only when the work itself ended; an abandoned item may still hold its token.
-        if (item.Result is { Abandoned: false })
-        {
-            item.DisposeToken();
-        }
     }
 
     /// <summary>Frees the slots of an item that ended or never started.</summary>

@@ -10,14 +10,16 @@ namespace JobRuntime;
 /// </summary>
 public abstract class JobWorkItem : IThreadPoolWorkItem
 {
-    private readonly CancellationTokenSource _cts;
-    private readonly CancellationToken _token;   // kept: the source's Token throws once it is disposed, a handler's copy must not
+    // Never disposed: it has no timer and is linked to no other token (a caller's token is linked by a
+    // registration, removed when the item finishes), so disposing would only release a wait handle made if
+    // someone asked for one, which its finalizer releases as well. Undisposed, the token stays readable for
+    // a handler that kept its context past the attempt.
+    private readonly CancellationTokenSource _cts = new();
     private JobExecutor? _executor;
     private JobExecutionResult? _result;
     private Rare? _rare;
     private RunThread? _thread;
     private long _startedAt;   // UTC ticks
-    private long _deadline;    // UTC ticks; 0 for none
     private int _stopReason;
 
     /// <summary>The item's id (a job's id); one item per id runs at a time.</summary>
@@ -66,14 +68,7 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     /// <summary>The timestamp (<see cref="TimeProvider.GetTimestamp"/>) of the start, for the duration.</summary>
     internal long StartTimestamp { get; private set; }
 
-    /// <summary>Makes the item's token.</summary>
-    protected JobWorkItem()
-    {
-        _cts = new CancellationTokenSource();
-        _token = _cts.Token;
-    }
-
-    internal CancellationToken Token => _token;
+    internal CancellationToken Token => _cts.Token;
 
     internal JobStopReason StopReason => (JobStopReason)Volatile.Read(ref _stopReason);
 
@@ -128,8 +123,14 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     /// <summary>The deadline, if the item has a timeout.</summary>
     internal DateTimeOffset? Deadline
     {
-        get => Volatile.Read(ref _deadline) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
-        set => Volatile.Write(ref _deadline, value?.UtcTicks ?? 0);
+        get => Volatile.Read(ref _rare) is { } rare && Volatile.Read(ref rare.Deadline) is var ticks and not 0 ? new DateTimeOffset(ticks, TimeSpan.Zero) : null;
+        set
+        {
+            if (value is not null || Volatile.Read(ref _rare) is not null)
+            {
+                Volatile.Write(ref GetRare().Deadline, value?.UtcTicks ?? 0);
+            }
+        }
     }
 
     /// <summary>Binds the item to its executor as it starts; <see langword="false"/> when it was started before.</summary>
@@ -222,10 +223,6 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
             // A handler's cancellation callback threw; the token is tripped all the same and the
             // work's own outcome reports what went wrong.
         }
-        catch (ObjectDisposedException)
-        {
-            // The work ended (and released its token) in the meantime.
-        }
     }
 
     /// <summary>
@@ -253,16 +250,16 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
         _ => JobExecutionStatus.Cancelled,
     };
 
-    internal void DisposeToken() => _cts.Dispose();
 
     private Rare GetRare() => Volatile.Read(ref _rare) ?? Interlocked.CompareExchange(ref _rare, new Rare(), null) ?? _rare!;
 
-    /// <summary>What few items need (a caller awaiting the outcome or linking a token, a timeout's capture): one object made on first use.</summary>
+    /// <summary>What few items need (a caller awaiting the outcome or linking a token, a deadline and its capture): one object made on first use.</summary>
     private sealed class Rare
     {
         public TaskCompletionSource<JobExecutionResult>? Outcome;
         public CancellationTokenRegistration CallerRegistration;
         public Task? TimeoutCapture;
+        public long Deadline;   // UTC ticks; 0 for none
     }
 
     /// <summary>A thread as thread dumps name it, recorded once per thread (items share it instead of copying three fields each).</summary>
