@@ -106,8 +106,8 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         }
     }
 
-    /// <summary>The lease the attempt runs under (for a run claimed in memory, made on first use from the claim number).</summary>
-    /// <remarks>A run claimed in memory makes it on each use: only a renewal asks for it.</remarks>
+    /// <summary>The lease the attempt runs under.</summary>
+    /// <remarks>A run claimed in memory has none until asked: it is made from the claim number on each use (only a renewal asks).</remarks>
     public JobLease Lease => _leaseOrRecord as JobLease
         ?? new JobLease(JobId, _parts.WorkerName, InMemoryJobStore.LeaseToken(LocalClaim), new DateTimeOffset(_claimedAt, TimeSpan.Zero) + _parts.LeaseDuration);
 
