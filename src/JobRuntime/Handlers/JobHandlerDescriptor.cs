@@ -63,7 +63,7 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
 
         try
         {
-            return JsonSerializer.Serialize((TArgs)(object?)args!, TypeInfo<TArgs>(options));
+            return JsonSerializer.Serialize((TArgs)(object?)args!, ArgsInfo(options));
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
         {
@@ -93,7 +93,7 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
         var args = Deserialize(payload, options);
         var handler = CreateHandler(services);
         var result = await handler.ExecuteAsync(args, context).ConfigureAwait(false);
-        return JsonSerializer.Serialize(result, TypeInfo<TResult>(options));
+        return JsonSerializer.Serialize(result, ResultInfo(options));
     }
 
     public override async ValueTask<object?> InvokeHandlerAsync(IServiceProvider services, string payload, JobContext context, JsonSerializerOptions options)
@@ -107,12 +107,12 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
     {
         if (result is TResult typed)
         {
-            return JsonSerializer.Serialize(typed, TypeInfo<TResult>(options));
+            return JsonSerializer.Serialize(typed, ResultInfo(options));
         }
 
         if (result is null && default(TResult) is null)
         {
-            return JsonSerializer.Serialize(default(TResult)!, TypeInfo<TResult>(options));
+            return JsonSerializer.Serialize(default(TResult)!, ResultInfo(options));
         }
 
         throw new InvalidOperationException(
@@ -133,18 +133,38 @@ internal sealed class JobHandlerDescriptor<THandler, TArgs, TResult>(string name
     private THandler CreateHandler(IServiceProvider services)
         => CreatedDirectly ? Activator.CreateInstance<THandler>() : ActivatorUtilities.GetServiceOrCreateInstance<THandler>(services);
 
-    private static JsonTypeInfo<T> TypeInfo<T>(JsonSerializerOptions options)
+    // The contracts of the arguments and the result for the options last used (the runtime's, in practice): each job
+    // serializes its arguments, reads them back and serializes its result, and the options' own lookup is a
+    // dictionary by type each time.
+    private TypeInfoFor<TArgs>? _argsInfo;
+    private TypeInfoFor<TResult>? _resultInfo;
+
+    private JsonTypeInfo<TArgs> ArgsInfo(JsonSerializerOptions options) => TypeInfo(ref _argsInfo, options);
+
+    private JsonTypeInfo<TResult> ResultInfo(JsonSerializerOptions options) => TypeInfo(ref _resultInfo, options);
+
+    private static JsonTypeInfo<T> TypeInfo<T>(ref TypeInfoFor<T>? cached, JsonSerializerOptions options)
     {
+        if (Volatile.Read(ref cached) is { } known && ReferenceEquals(known.Options, options))
+        {
+            return known.Info;
+        }
+
         options.MakeReadOnly(populateMissingResolver: true);
-        return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        var info = (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
+        Volatile.Write(ref cached, new TypeInfoFor<T>(options, info));
+        return info;
     }
+
+    /// <summary>A contract and the options it came from (read-only options do not change).</summary>
+    private sealed record TypeInfoFor<T>(JsonSerializerOptions Options, JsonTypeInfo<T> Info);
 
     private TArgs Deserialize(string payload, JsonSerializerOptions options)
     {
         TArgs args;
         try
         {
-            args = JsonSerializer.Deserialize(payload, TypeInfo<TArgs>(options))!;
+            args = JsonSerializer.Deserialize(payload, ArgsInfo(options))!;
         }
         catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException)
         {
