@@ -34,7 +34,7 @@ public sealed record JobSnapshot
     private byte _waitReason;
 
     /// <summary>The last progress stored (stores persist progress throttled).</summary>
-    public JobProgress Progress { get; init; } = JobProgress.None;
+    public JobProgress Progress { get => _ended.Progress; init => Change(ref _ended, _ended.Progress, value, static (e, v) => e.Progress = v); }
 
     /// <summary>The result as JSON, once completed.</summary>
     public string? Result { get => _ended.Result; init => Change(ref _ended, _ended.Result, value, static (e, v) => e.Result = v); }
@@ -57,15 +57,15 @@ public sealed record JobSnapshot
     private const long NoTime = long.MinValue;
     private long _createdAt;
     private long _scheduledAt;
-    private long _startedAt = NoTime;
 
     // What is set at submit and seldom after (title, tags, parents, key, timeout, trace, …) lives in one
     // shared object: a copy made at a transition (claim, outcome) takes its reference, not its ~120 bytes.
     // Setting one of them copies that object (only at submit, or when an attempt's error is appended).
     private Submitted _submitted = Submitted.Defaults;
 
-    // What an attempt's end leaves (result, error, artifacts, completion time) likewise: a waiting or running
-    // job has none of it, and its snapshots share one empty object.
+    // What attempts leave (owner, start, progress, result, error, artifacts, completion time) likewise: a job
+    // that never ran has none of it — its snapshots share one empty object — and a waiting job's snapshot, the
+    // one a store holds longest, is the smaller.
     private Ended _ended = Ended.Defaults;
 
     /// <summary>
@@ -81,14 +81,11 @@ public sealed record JobSnapshot
         Payload = original.Payload;
         Status = original.Status;
         WaitReason = original.WaitReason;
-        Progress = original.Progress;
         Attempt = original.Attempt;
         MaxAttempts = original.MaxAttempts;
         _createdAt = original._createdAt;
         _scheduledAt = original._scheduledAt;
-        _startedAt = original._startedAt;
         CancellationRequested = original.CancellationRequested;
-        Owner = original.Owner;
         original._submitted.Shared = true;
         _submitted = original._submitted;
         original._ended.Shared = true;
@@ -107,7 +104,7 @@ public sealed record JobSnapshot
     public DateTimeOffset ScheduledAt { get => new(_scheduledAt, TimeSpan.Zero); init => _scheduledAt = value.UtcTicks; }
 
     /// <summary>When the current or last attempt started (UTC).</summary>
-    public DateTimeOffset? StartedAt { get => Time(_startedAt); init => _startedAt = value?.UtcTicks ?? NoTime; }
+    public DateTimeOffset? StartedAt { get => Time(_ended.StartedAt); init => Change(ref _ended, _ended.StartedAt, value?.UtcTicks ?? NoTime, static (e, v) => e.StartedAt = v); }
 
     /// <summary>When the job reached a terminal state (UTC).</summary>
     public DateTimeOffset? CompletedAt { get => Time(_ended.CompletedAt); init => Change(ref _ended, _ended.CompletedAt, value?.UtcTicks ?? NoTime, static (e, v) => e.CompletedAt = v); }
@@ -140,7 +137,7 @@ public sealed record JobSnapshot
     public bool CancellationRequested { get; init; }
 
     /// <summary>The worker (node) that holds the job's lease while it runs.</summary>
-    public string? Owner { get; init; }
+    public string? Owner { get => _ended.Owner; init => Change(ref _ended, _ended.Owner, value, static (e, v) => e.Owner = v); }
 
     /// <summary>The W3C trace context of the submitter, used to link the run's activity.</summary>
     public string? TraceParent { get => _submitted.TraceParent; init => Change(ref _submitted, _submitted.TraceParent, value, static (s, v) => s.TraceParent = v); }
@@ -302,17 +299,21 @@ public sealed record JobSnapshot
     {
         public static readonly Ended Defaults = new() { Shared = true };
 
+        public string? Owner;
+        public long StartedAt = NoTime;
+        public JobProgress Progress = JobProgress.None;
         public string? Result;
         public JobError? Error;
         public IReadOnlyList<JobArtifact> Artifacts = [];
         public long CompletedAt = NoTime;
 
         public bool Equals(Ended? other) => other is not null && (ReferenceEquals(this, other)
-            || (Result == other.Result && Equals(Error, other.Error) && Equals(Artifacts, other.Artifacts) && CompletedAt == other.CompletedAt));
+            || (Owner == other.Owner && StartedAt == other.StartedAt && Equals(Progress, other.Progress)
+                && Result == other.Result && Equals(Error, other.Error) && Equals(Artifacts, other.Artifacts) && CompletedAt == other.CompletedAt));
 
         public override bool Equals(object? obj) => Equals(obj as Ended);
 
-        public override int GetHashCode() => HashCode.Combine(Result, Error, CompletedAt);
+        public override int GetHashCode() => HashCode.Combine(Owner, StartedAt, Result, Error, CompletedAt);
     }
 
     /// <summary>The fields a job gets at submit and seldom changes.</summary>
