@@ -207,7 +207,7 @@ internal sealed class ClaimLoop(
         }
     }
 
-    /// <summary>Hands a claimed job to the executor: the one call from the engine into it; the outcome comes back through <see cref="JobRun.OnFinished"/>.</summary>
+    /// <summary>Hands a claimed job to the executor: the one call from the engine into it; the outcome comes back through <see cref="JobRun.Finished"/>.</summary>
     private async ValueTask StartAsync(ClaimedJob claimed, CancellationToken token)
     {
         var job = claimed.Job;
@@ -237,7 +237,7 @@ internal sealed class ClaimLoop(
         catch (Exception ex)
         {
             // The executor refused it (a run of the same id still holds a slot here): that attempt fails.
-            parts.Recorder.Record(run, new JobExecutionResult(JobExecutionStatus.Faulted) { Exception = ex, StartedAt = time.GetUtcNow() });
+            parts.Recorder.Record(run, new RunOutcome(JobExecutionStatus.Faulted, null, ex, false, time.GetUtcNow(), TimeSpan.Zero));
             return true;
         }
 

@@ -33,7 +33,7 @@ internal sealed class JobLifecycle(JobRuntimeOptions options, TimeProvider time)
         : policy.WaitAfter(attempt, options.RetryRandom);
 
     /// <summary>The completion to write for a run that ended with <paramref name="result"/>.</summary>
-    public JobCompletion Completion(JobRun run, JobExecutionResult result)
+    public JobCompletion Completion(JobRun run, RunOutcome result)
     {
         var job = run.Definition;
         var progress = run.Progress;

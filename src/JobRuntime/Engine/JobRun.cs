@@ -5,7 +5,7 @@ namespace JobRuntime.Engine;
 /// <summary>
 /// One running attempt: its lease, live progress and artifacts, and the executor's work item that
 /// holds its slot (one object per run rather than one per layer). The executor calls it twice into
-/// the engine: <see cref="RunAsync"/> (the handler) and <see cref="OnFinished"/> (the outcome). It
+/// the engine: <see cref="RunAsync"/> (the handler) and <see cref="Finished"/> (the outcome). It
 /// is its own lock (internal, never handed out: handlers see it only as <see cref="IJobRunSink"/>).
 /// </summary>
 internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
@@ -171,7 +171,10 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
 
     public override Task OnDeadlineAsync(CancellationToken cancellationToken) => _parts.Hangs.CaptureTimeoutAsync(this, cancellationToken);
 
-    public override void OnFinished(JobExecutionResult result) => _parts.Recorder.Record(this, result);
+    // The outcome is read as a value: no result object per run.
+    private protected override bool KeepsResult => false;
+
+    private protected override void Finished(in RunOutcome outcome) => _parts.Recorder.Record(this, outcome);
 
     public void ReportProgress(long current, long total, string? message)
     {

@@ -122,7 +122,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
     }
 
     /// <summary>A run's outcome was written: a retry, a hand-back (shutdown) or the job's end.</summary>
-    public void Recorded(JobRun run, JobCompletion completion, JobExecutionResult result)
+    public void Recorded(JobRun run, JobCompletion completion, RunOutcome result)
     {
         switch (completion.Kind)
         {
@@ -240,7 +240,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         }
     }
 
-    private void Ended(JobRun run, JobCompletion completion, JobExecutionResult result)
+    private void Ended(JobRun run, JobCompletion completion, RunOutcome result)
     {
         var job = run.Definition;
         var activity = run.Activity;

@@ -30,7 +30,7 @@ internal sealed class OutcomeRecorder(
     /// work, right after its slot was freed; a store that answers at once (in memory) costs no
     /// further thread hop or task.
     /// </summary>
-    public void Record(JobRun run, JobExecutionResult result)
+    public void Record(JobRun run, RunOutcome result)
     {
         if (run.TimeoutDumpPending is { IsCompleted: false } dump)
         {
@@ -39,7 +39,7 @@ internal sealed class OutcomeRecorder(
             _ = dump.ContinueWith(
                 static (_, state) =>
                 {
-                    var (recorder, waiting, outcome) = ((OutcomeRecorder, JobRun, JobExecutionResult))state!;
+                    var (recorder, waiting, outcome) = ((OutcomeRecorder, JobRun, RunOutcome))state!;
                     recorder.Record(waiting, outcome);
                 },
                 (this, run, result),
@@ -94,7 +94,7 @@ internal sealed class OutcomeRecorder(
         }
     }
 
-    private async Task FinishWriteAsync(JobRun run, JobCompletion completion, JobExecutionResult result, ValueTask<JobWriteResult> write)
+    private async Task FinishWriteAsync(JobRun run, JobCompletion completion, RunOutcome result, ValueTask<JobWriteResult> write)
     {
         try
         {
@@ -143,7 +143,7 @@ internal sealed class OutcomeRecorder(
     }
 
     /// <summary>The write ended (<paramref name="write"/> is <see langword="null"/> when it never landed).</summary>
-    private void Written(JobRun run, JobCompletion completion, JobExecutionResult result, JobWriteResult? write)
+    private void Written(JobRun run, JobCompletion completion, RunOutcome result, JobWriteResult? write)
     {
         if (write?.Accepted == true)
         {

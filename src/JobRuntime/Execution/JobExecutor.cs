@@ -288,14 +288,14 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
     {
         // A timed-out item that returns within the grace period still ends TimedOut: its deadline passed.
         var status = item.StopReason == JobStopReason.TimedOut ? JobExecutionStatus.TimedOut : JobExecutionStatus.Succeeded;
-        item.TryFinish(new JobExecutionResult(status) { Value = value, StartedAt = item.StartedAt, Duration = Elapsed(item) });
+        item.TryFinish(new RunOutcome(status, value, null, false, item.StartedAt, Elapsed(item)));
     }
 
     private static void Fail(JobWorkItem item, Exception ex)
     {
         var stopped = item.StopReason != JobStopReason.None && ex is OperationCanceledException && item.Token.IsCancellationRequested;
         var status = stopped ? item.StatusForStop() : JobExecutionStatus.Faulted;
-        item.TryFinish(new JobExecutionResult(status) { Exception = ex, StartedAt = item.StartedAt, Duration = Elapsed(item) });
+        item.TryFinish(new RunOutcome(status, null, ex, false, item.StartedAt, Elapsed(item)));
     }
 
     private static TimeSpan Elapsed(JobWorkItem item) => Stopwatch.GetElapsedTime(item.StartTimestamp);
@@ -355,13 +355,13 @@ internal sealed partial class JobExecutor : IJobExecutor, IAsyncDisposable, IDis
             return;
         }
 
-        var abandoned = new JobExecutionResult(item.StatusForStop())
-        {
-            Abandoned = true,
-            StartedAt = item.StartedAt,
-            Duration = Elapsed(item),
-            Exception = new TimeoutException($"'{item.Name}' ({item.JobId}) ignored cancellation for {_grace} and was abandoned."),
-        };
+        var abandoned = new RunOutcome(
+            item.StatusForStop(),
+            null,
+            new TimeoutException($"'{item.Name}' ({item.JobId}) ignored cancellation for {_grace} and was abandoned."),
+            Abandoned: true,
+            item.StartedAt,
+            Elapsed(item));
         // Counted before the outcome is published (its watchers may read the count at once), and
         // taken back if the work finished first.
         Interlocked.Increment(ref _abandoned);

@@ -229,8 +229,10 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
     /// Records the outcome once; later calls (a late result after abandonment) are discarded. The
     /// slot is freed before anyone sees the outcome, so that whoever reacts to it finds the slot free.
     /// </summary>
-    internal bool TryFinish(JobExecutionResult result)
+    internal bool TryFinish(in RunOutcome outcome)
     {
+        // The result object is the finished mark; an item that reads its outcome as a value keeps a shared mark.
+        var result = KeepsResult ? outcome.ToResult() : Unkept;
         if (Interlocked.CompareExchange(ref _result, result, null) is not null)
         {
             return false;
@@ -238,10 +240,26 @@ public abstract class JobWorkItem : IThreadPoolWorkItem
 
         Volatile.Read(ref _rare)?.CallerRegistration.Unregister();
         _executor?.FreeSlotsOf(this);
-        Volatile.Read(ref _rare)?.Outcome?.TrySetResult(result);
-        OnFinished(result);
+        if (Volatile.Read(ref _rare)?.Outcome is { } waiting)
+        {
+            waiting.TrySetResult(KeepsResult ? result : outcome.ToResult());
+        }
+
+        Finished(outcome);
         return true;
     }
+
+    /// <summary>
+    /// Whether the item keeps a <see cref="JobExecutionResult"/> of its outcome (for <see cref="OnFinished"/> and
+    /// <see cref="Outcome"/>). The runtime's runs read the outcome as a value in <see cref="Finished"/> instead.
+    /// </summary>
+    private protected virtual bool KeepsResult => true;
+
+    /// <summary>Called once with the outcome (see <see cref="OnFinished"/>); by default hands the kept result to it.</summary>
+    private protected virtual void Finished(in RunOutcome outcome) => OnFinished(Volatile.Read(ref _result)!);
+
+    /// <summary>The finished mark of an item that keeps no result; <see cref="Outcome"/> gives it once such an item finished (only shutdown asks).</summary>
+    private static readonly JobExecutionResult Unkept = new(JobExecutionStatus.Succeeded);
 
     internal JobExecutionStatus StatusForStop() => StopReason switch
     {
