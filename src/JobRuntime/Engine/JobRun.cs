@@ -14,9 +14,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     private readonly JobHandlerDescriptor? _descriptor;
     private JobProgress? _progress;
     private Reports? _reports;
-    private long _lastRenewal;
     private bool _ended;
-    private long _lastActivityTicks;
     private LazyServiceScope _services;
 
     /// <summary>A run of a job claimed from a store through the store contract, with its lease.</summary>
@@ -46,15 +44,13 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         Attempt = attempt;
         _progress = definition.Progress;
         _claimedAt = now.UtcTicks;
-        _lastRenewal = now.UtcTicks;
-        LastActivity = now;
     }
 
     /// <summary>When the job last reported progress or a stage (or started); written by the job, read by the heartbeat.</summary>
     public DateTimeOffset LastActivity
     {
-        get => new(Volatile.Read(ref _lastActivityTicks), TimeSpan.Zero);
-        private set => Volatile.Write(ref _lastActivityTicks, value.UtcTicks);
+        get => new(Volatile.Read(ref _reports) is { } reports ? Volatile.Read(ref reports.LastActivity) : _claimedAt, TimeSpan.Zero);
+        private set => Volatile.Write(ref GetReports().LastActivity, value.UtcTicks);
     }
 
     /// <summary>Whether the current stall was already reported.</summary>
@@ -120,7 +116,12 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     /// <summary>For a run claimed from the in-memory store, the store's record of the job (opaque here); else <see langword="null"/>.</summary>
     public object? LocalEntry => LocalClaim != 0 ? _leaseOrRecord : null;
 
-    public DateTimeOffset LastRenewal { get => new(_lastRenewal, TimeSpan.Zero); set => _lastRenewal = value.UtcTicks; }
+    /// <summary>When the lease was last renewed (the claim's time until then). Written by the lease keeper only.</summary>
+    public DateTimeOffset LastRenewal
+    {
+        get => new(Volatile.Read(ref _reports) is { } reports ? Volatile.Read(ref reports.LastRenewal) : _claimedAt, TimeSpan.Zero);
+        set => Volatile.Write(ref GetReports().LastRenewal, value.UtcTicks);
+    }
 
     public bool LeaseLost { get; set; }
 
@@ -269,16 +270,20 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
     /// <summary>The progress last written to the store (the claimed job's until the first write).</summary>
     private JobProgress? Persisted => _reports?.Persisted ?? Definition.Progress;
 
-    private Reports GetReports() => Volatile.Read(ref _reports) ?? Interlocked.CompareExchange(ref _reports, new Reports(), null) ?? _reports!;
+    private Reports GetReports() => Volatile.Read(ref _reports)
+        ?? Interlocked.CompareExchange(ref _reports, new Reports { PersistedAt = _claimedAt, LastActivity = _claimedAt, LastRenewal = _claimedAt }, null)
+        ?? _reports!;
 
     /// <summary>
-    /// What a run that reports a stage, writes progress, attaches artifacts, is traced or times out keeps: one
+    /// What a run that reports progress or a stage, attaches artifacts, is traced, renews its lease or times out keeps: one
     /// object made on first use (a short job that does none of it never pays for the fields).
     /// </summary>
     private sealed class Reports
     {
         public JobProgress? Persisted;
-        public long? PersistedAt;   // UTC ticks; the claim's time until the first write
+        public long PersistedAt;    // UTC ticks: the claim's time, then the last write
+        public long LastActivity;   // UTC ticks: the claim's time, then the last progress or stage
+        public long LastRenewal;    // UTC ticks: the claim's time, then the last renewal
         public System.Diagnostics.Activity? Activity;
         public string? Stage;
         public List<JobArtifact>? Artifacts;
