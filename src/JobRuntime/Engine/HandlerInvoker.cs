@@ -21,9 +21,6 @@ internal sealed class HandlerInvoker(
     // One logger per handler type, not one per attempt (a category name is built from the type each time).
     private readonly ConcurrentDictionary<Type, ILogger> _handlerLoggers = new();
 
-    /// <summary>The runtime's serializer settings: arguments, results, parents' results.</summary>
-    public System.Text.Json.JsonSerializerOptions SerializerOptions => options.SerializerOptions;
-
     public async ValueTask<object?> InvokeAsync(JobRun run, JobHandlerDescriptor? descriptor, CancellationToken token)
     {
         // Started here, on the thread that runs the job, so that the event precedes any the

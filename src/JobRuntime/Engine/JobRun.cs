@@ -160,7 +160,7 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
 
     IServiceProvider IJobRunSink.Services => this;
 
-    System.Text.Json.JsonSerializerOptions IJobRunSink.SerializerOptions => _parts.Invoker.SerializerOptions;
+    System.Text.Json.JsonSerializerOptions IJobRunSink.SerializerOptions => _parts.SerializerOptions;
 
     /// <summary>The attempt's DI scope (<see cref="JobContext.Services"/>), made on first use.</summary>
     public object? GetService(Type serviceType) => _services.GetService(_parts.Scopes, serviceType);

@@ -30,6 +30,9 @@ internal sealed class RunParts(
 
     public double ProgressPercentStep { get; } = options.ProgressPersistPercentStep;
 
+    /// <summary>The runtime's serializer settings (a handler's parents' results).</summary>
+    public System.Text.Json.JsonSerializerOptions SerializerOptions { get; } = options.SerializerOptions;
+
     /// <summary>This process's worker name: the owner of the jobs it claims.</summary>
     public string WorkerName { get; } = options.WorkerName;
 

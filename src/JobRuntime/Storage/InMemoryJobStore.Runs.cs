@@ -6,19 +6,14 @@ internal sealed partial class InMemoryJobStore
     /// <inheritdoc />
     public ValueTask<ClaimResult> ClaimAsync(ClaimRequest request, CancellationToken cancellationToken = default)
     {
+        // The store contract's claim: the engine's own (ClaimLocal), each job then given a running snapshot and a lease object.
         ArgumentNullException.ThrowIfNull(request);
         cancellationToken.ThrowIfCancellationRequested();
-        return new(Claim(request));
-    }
-
-    /// <summary>The claim of the store contract: each job with a lease object.</summary>
-    internal ClaimResult Claim(ClaimRequest request)
-    {
         var claimed = new List<LocalClaim>();
         var nextDue = ClaimLocal(request, claimed);
         if (claimed.Count == 0)
         {
-            return new ClaimResult([], nextDue);
+            return new(new ClaimResult([], nextDue));
         }
 
         var jobs = new ClaimedJob[claimed.Count];
@@ -29,7 +24,7 @@ internal sealed partial class InMemoryJobStore
             jobs[i] = new ClaimedJob(job, new JobLease(job.Id, request.Owner, LeaseToken(claim), new DateTimeOffset(expiresAt, TimeSpan.Zero)));
         }
 
-        return new ClaimResult(jobs, nextDue);
+        return new(new ClaimResult(jobs, nextDue));
     }
 
     /// <summary>
