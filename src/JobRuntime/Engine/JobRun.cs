@@ -145,6 +145,21 @@ internal sealed class JobRun : JobWorkItem, IJobRunSink, IServiceProvider
         }
     }
 
+    /// <summary>
+    /// Whether the attempt left nothing to record but its result: no progress reported, no artifact
+    /// (a success then needs no <see cref="JobCompletion"/> in memory).
+    /// </summary>
+    public bool LeftOnlyResult
+    {
+        get
+        {
+            lock (this)
+            {
+                return ReferenceEquals(_progress, Definition.Progress) && _reports?.Artifacts is not { Count: > 0 };
+            }
+        }
+    }
+
     public IReadOnlyList<JobArtifact> Artifacts
     {
         get

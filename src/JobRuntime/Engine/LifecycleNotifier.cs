@@ -133,10 +133,13 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
                 Requeued(run);
                 break;
             default:
-                Ended(run, completion, result);
+                Ended(run, completion.ResultingStatus, completion.Error, completion.Progress, result);
                 break;
         }
     }
+
+    /// <summary>A run's success was written with nothing but its result (no completion object: see <see cref="JobRun.LeftOnlyResult"/>).</summary>
+    public void Completed(JobRun run, RunOutcome result) => Ended(run, JobStatus.Completed, null, run.Progress, result);
 
     /// <summary>A run ignored cancellation past the grace period; its slot was freed and its late result will be discarded.</summary>
     public void Abandoned(JobRun run)
@@ -240,11 +243,10 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
         }
     }
 
-    private void Ended(JobRun run, JobCompletion completion, RunOutcome result)
+    private void Ended(JobRun run, JobStatus status, JobError? error, JobProgress? progress, RunOutcome result)
     {
         var job = run.Definition;
         var activity = run.Activity;
-        var status = completion.ResultingStatus;
         switch (status)
         {
             case JobStatus.Completed:
@@ -253,7 +255,7 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
                 break;
             case JobStatus.Failed:
                 Log.Failed(logger, result.Exception, job.Id, job.Type, run.Attempt, job.MaxAttempts);
-                activity?.SetStatus(ActivityStatusCode.Error, completion.Error?.Message);
+                activity?.SetStatus(ActivityStatusCode.Error, error?.Message);
                 break;
             case JobStatus.Cancelled:
                 Log.Cancelled(logger, job.Id, job.Type);
@@ -272,15 +274,15 @@ internal sealed class LifecycleNotifier(IProgressBroker broker, JobRuntimeMetric
             {
                 JobType = job.Type,
                 Attempt = run.Attempt,
-                Progress = completion.Progress,
-                Error = completion.Error,
+                Progress = progress,
+                Error = error,
             });
         }
 
         if (finalFailures is not null && status is JobStatus.Failed or JobStatus.TimedOut)
         {
             var running = run.Job;
-            finalFailures.Failed(run.Descriptor, running with { Status = status, Error = completion.Error, CompletedAt = Now, Progress = completion.Progress ?? running.Progress, Owner = null });
+            finalFailures.Failed(run.Descriptor, running with { Status = status, Error = error, CompletedAt = Now, Progress = progress ?? running.Progress, Owner = null });
         }
     }
 

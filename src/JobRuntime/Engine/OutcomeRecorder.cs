@@ -58,6 +58,14 @@ internal sealed class OutcomeRecorder(
                 notifier.Abandoned(run);
             }
 
+            if (result.Status == JobExecutionStatus.Succeeded && run.LocalEntry is { } record && _memory is { } local && run.LeftOnlyResult)
+            {
+                // Most jobs: a success in memory with nothing to keep but its result, which the store keeps as it is.
+                var written = local.Succeeded(record, run.LocalClaim, (string)result.Value!);
+                Written(run, null, result, written);
+                return;
+            }
+
             var completion = lifecycle.Completion(run, result);
             ValueTask<JobWriteResult> write;
             try
@@ -143,11 +151,23 @@ internal sealed class OutcomeRecorder(
     }
 
     /// <summary>The write ended (<paramref name="write"/> is <see langword="null"/> when it never landed).</summary>
-    private void Written(JobRun run, JobCompletion completion, RunOutcome result, JobWriteResult? write)
+    /// <param name="run">The run.</param>
+    /// <param name="completion">What was written; <see langword="null"/> for a success written as its result alone.</param>
+    /// <param name="result">The run's outcome.</param>
+    /// <param name="write">The store's answer; <see langword="null"/> when the write never landed.</param>
+    private void Written(JobRun run, JobCompletion? completion, RunOutcome result, JobWriteResult? write)
     {
         if (write?.Accepted == true)
         {
-            notifier.Recorded(run, completion, result);
+            if (completion is null)
+            {
+                notifier.Completed(run, result);
+            }
+            else
+            {
+                notifier.Recorded(run, completion, result);
+            }
+
             notifier.DependentsCancelled(write.CancelledDependents);
         }
         else if (write is not null)

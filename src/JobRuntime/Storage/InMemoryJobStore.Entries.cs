@@ -45,7 +45,7 @@ internal sealed partial class InMemoryJobStore
     private sealed class Entry(JobSnapshot job)
     {
         private JobSnapshot _job = job;
-        private JobCompletion? _outcome;
+        private object? _outcome;    // a JobCompletion, or the result JSON of a plain success (Succeeded)
         private string? _runOwner;   // set while a claim's running state is not folded in yet
         private long _runStartedAt;  // UTC ticks
         private long _at;            // UTC ticks: the lease's expiry while the job runs, the outcome's time once it ended
@@ -83,7 +83,12 @@ internal sealed partial class InMemoryJobStore
         }
 
         /// <summary>The job's status, without folding anything in.</summary>
-        public JobStatus Status => _outcome is { } outcome ? outcome.ResultingStatus : _runOwner is not null ? JobStatus.Running : _job.Status;
+        public JobStatus Status => _outcome switch
+        {
+            JobCompletion outcome => outcome.ResultingStatus,
+            string => JobStatus.Completed,
+            _ => _runOwner is not null ? JobStatus.Running : _job.Status,
+        };
 
         /// <summary>The job without a claim or an outcome folded in: for what neither changes (id, type, arguments, idempotency key).</summary>
         public JobSnapshot Stable => _job;
@@ -101,7 +106,10 @@ internal sealed partial class InMemoryJobStore
         /// Records a final outcome without copying the snapshot yet (always under the store's lock):
         /// most finished jobs are never read again before they are pruned, so most never pay the copy.
         /// </summary>
-        public void RecordOutcome(JobCompletion outcome, DateTimeOffset at)
+        /// <param name="outcome">A <see cref="JobCompletion"/>, or the result JSON of an attempt that completed with
+        /// nothing else to keep (no artifacts, no progress reported): most jobs, and no completion object for them.</param>
+        /// <param name="at">When.</param>
+        public void RecordOutcome(object outcome, DateTimeOffset at)
         {
             _outcome = outcome;
             _at = at.UtcTicks;

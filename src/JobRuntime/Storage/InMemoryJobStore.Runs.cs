@@ -151,7 +151,27 @@ internal sealed partial class InMemoryJobStore
     /// <param name="record">The claim's <see cref="LocalClaim.Entry"/>: a running job is never removed, so its record is the stored one.</param>
     /// <param name="claim">The claim's number.</param>
     /// <param name="completion">The outcome.</param>
-    internal JobWriteResult Complete(object record, long claim, JobCompletion completion)
+    internal JobWriteResult Complete(object record, long claim, JobCompletion completion) => Write(record, claim, completion.Kind, completion);
+
+    /// <summary>
+    /// Writes an attempt that completed with nothing to keep but its result (no artifacts, no progress
+    /// reported), fenced like <see cref="Complete(object, long, JobCompletion)"/>: the store keeps the
+    /// result's JSON as the outcome, and makes the <see cref="JobCompletion"/> only if the job is read.
+    /// </summary>
+    /// <param name="record">The claim's <see cref="LocalClaim.Entry"/>.</param>
+    /// <param name="claim">The claim's number.</param>
+    /// <param name="result">The result JSON.</param>
+    internal JobWriteResult Succeeded(object record, long claim, string result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        return Write(record, claim, JobCompletionKind.Completed, result);
+    }
+
+    /// <param name="record">The store's record of the job.</param>
+    /// <param name="claim">The claim's number.</param>
+    /// <param name="kind">What happened.</param>
+    /// <param name="outcome">The <see cref="JobCompletion"/>, or (<see cref="JobCompletionKind.Completed"/> only) the result JSON.</param>
+    private JobWriteResult Write(object record, long claim, JobCompletionKind kind, object outcome)
     {
         var entry = (Entry)record;
 
@@ -166,14 +186,15 @@ internal sealed partial class InMemoryJobStore
 
             entry.Claim = 0;
             JobSnapshot job;
-            switch (completion.Kind)
+            var completion = outcome as JobCompletion;
+            switch (kind)
             {
                 case JobCompletionKind.Retry:
                     job = entry.Job;
                     entry.Job = job with
                     {
                         Status = JobStatus.Pending,
-                        Error = completion.Error,
+                        Error = completion!.Error,
                         AttemptErrors = completion.Error is { } retried ? JobAttemptHistory.Append(job.AttemptErrors, job.Attempt, now, retried) : job.AttemptErrors,
                         ScheduledAt = completion.RetryAt ?? now,
                         Progress = completion.Progress ?? job.Progress,
@@ -183,19 +204,19 @@ internal sealed partial class InMemoryJobStore
                     return JobWriteResult.Applied;
                 case JobCompletionKind.Release:
                     job = entry.Job;
-                    entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null, ScheduledAt = completion.RetryAt ?? job.ScheduledAt };
+                    entry.Job = job with { Status = JobStatus.Pending, Attempt = Math.Max(0, job.Attempt - 1), Owner = null, ScheduledAt = completion!.RetryAt ?? job.ScheduledAt };
                     Schedule(entry);
                     return JobWriteResult.Applied;
                 default:
                     if (entry.Children is null)
                     {
                         // Most jobs have no dependents: nothing to walk, nothing to allocate.
-                        entry.RecordOutcome(completion, now);
+                        entry.RecordOutcome(outcome, now);
                         Ended(entry);
                         return JobWriteResult.Applied;
                     }
 
-                    entry.Job = Finished(entry.Job, completion, now);
+                    entry.Job = Finished(entry.Job, outcome, now);
                     var cancelled = new List<JobId>();
                     Finish(entry, now, cancelled);
                     return new JobWriteResult(true, cancelled);

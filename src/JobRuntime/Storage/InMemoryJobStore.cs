@@ -266,6 +266,13 @@ internal sealed partial class InMemoryJobStore : IJobStore
         }
     }
 
+    /// <summary>A running job with its final outcome applied: a <see cref="JobCompletion"/>, or the result JSON of a plain success.</summary>
+    private static JobSnapshot Finished(JobSnapshot job, object outcome, DateTimeOffset now)
+    {
+        var completion = outcome as JobCompletion ?? JobCompletion.Completed((string)outcome);
+        return Finished(job, completion, now);
+    }
+
     /// <summary>A running job with its final outcome applied.</summary>
     private static JobSnapshot Finished(JobSnapshot job, JobCompletion completion, DateTimeOffset now) => job with
     {

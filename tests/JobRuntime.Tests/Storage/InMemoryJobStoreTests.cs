@@ -75,6 +75,39 @@ public sealed class InMemoryJobStoreTests : JobStoreConformanceTests
         Assert.Equal(JobStatus.Completed, (await Store.GetAsync(second.Id))!.Status);
     }
 
+    /// <summary>
+    /// A success with nothing but its result (the engine's common case in memory) is kept as the result's JSON,
+    /// fenced by its claim like any outcome, and reads exactly as the same success written as a completion —
+    /// for a job with dependents too, which become ready.
+    /// </summary>
+    [Fact]
+    public async Task SucceededWithItsResultAlone_IsFencedByItsClaim_AndReadsAsTheSameCompletionWould()
+    {
+        var store = (InMemoryJobStore)Store;
+        var plain = await Insert(NewJob());
+        var written = await Insert(NewJob());
+        var child = await Insert(NewJob(dependsOn: [plain.Id]));
+        var claimed = new List<InMemoryJobStore.LocalClaim>();
+        store.ClaimLocal(new ClaimRequest("w", 1, TimeSpan.FromMinutes(1)), claimed);
+        store.ClaimLocal(new ClaimRequest("w", 1, TimeSpan.FromMinutes(1)), claimed);
+        Assert.Equal([plain.Id, written.Id], claimed.Select(c => c.Pending.Id));
+        Time.Advance(TimeSpan.FromSeconds(3));
+
+        Assert.Throws<ArgumentNullException>(() => store.Succeeded(claimed[0].Entry, claimed[0].Claim, null!));
+        Assert.False(store.Succeeded(claimed[0].Entry, claimed[1].Claim, "1").Accepted);
+        Assert.Equal(JobStatus.Running, (await Store.GetAsync(plain.Id))!.Status);
+        Assert.True(store.Succeeded(claimed[0].Entry, claimed[0].Claim, "{\"n\":7}").Accepted);
+        Assert.False(store.Succeeded(claimed[0].Entry, claimed[0].Claim, "8").Accepted);
+        Assert.True(store.Complete(claimed[1].Entry, claimed[1].Claim, JobCompletion.Completed("{\"n\":7}")).Accepted);
+
+        var a = (await Store.GetAsync(plain.Id))!;
+        var b = (await Store.GetAsync(written.Id))!;
+        Assert.Equal((JobStatus.Completed, "{\"n\":7}", Time.GetUtcNow()), (a.Status, a.Result, a.CompletedAt));
+        Assert.Equal(b with { Id = a.Id, CreatedAt = a.CreatedAt, ScheduledAt = a.ScheduledAt }, a with { DependsOn = b.DependsOn });
+        Assert.Equal(JobStatus.Pending, (await Store.GetAsync(child.Id))!.Status);
+        Assert.Equal([child.Id], (await Claim()).Select(j => j.Job.Id));
+    }
+
     [Fact]
     public async Task LongRunOfJobs_KeepsAtMostTheLimitOfFinishedJobs_AndForgetsTheOldestFirst()
     {
