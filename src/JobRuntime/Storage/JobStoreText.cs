@@ -18,13 +18,10 @@ public static class JobStoreText
             return true;
         }
 
+        // One vectorised scan for the common text (every character from U+0001 to U+D7FF); the first
+        // character outside that range, if any, starts the character-by-character check.
         var span = text.AsSpan();
-        if (span.Contains('\0'))
-        {
-            return false;
-        }
-
-        var at = span.IndexOfAnyInRange('\uD800', '\uDFFF');
+        var at = span.IndexOfAnyExceptInRange('\u0001', '\uD7FF');
         if (at < 0)
         {
             return true;
@@ -32,11 +29,17 @@ public static class JobStoreText
 
         for (var i = at; i < span.Length; i++)
         {
-            if (char.IsHighSurrogate(span[i]) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]))
+            var c = span[i];
+            if (c == '\0')
+            {
+                return false;
+            }
+
+            if (char.IsHighSurrogate(c) && i + 1 < span.Length && char.IsLowSurrogate(span[i + 1]))
             {
                 i++;
             }
-            else if (char.IsSurrogate(span[i]))
+            else if (char.IsSurrogate(c))
             {
                 return false;
             }
