@@ -58,11 +58,12 @@ internal sealed class OutcomeRecorder(
                 notifier.Abandoned(run);
             }
 
-            if (result.Status == JobExecutionStatus.Succeeded && run.LocalEntry is { } record && _memory is { } local && run.LeftOnlyResult)
+            // A run claimed from the in-memory store: written to the store's record, fenced by its claim number.
+            var record = _memory is null ? null : run.LocalEntry;
+            if (record is not null && result.Status == JobExecutionStatus.Succeeded && run.LeftOnlyResult)
             {
-                // Most jobs: a success in memory with nothing to keep but its result, which the store keeps as it is.
-                var written = local.Succeeded(record, run.LocalClaim, (string)result.Value!);
-                Written(run, null, result, written);
+                // Most jobs: a success with nothing to keep but its result, which the store keeps as it is.
+                Written(run, null, result, _memory!.Succeeded(record, run.LocalClaim, (string)result.Value!));
                 return;
             }
 
@@ -70,8 +71,8 @@ internal sealed class OutcomeRecorder(
             ValueTask<JobWriteResult> write;
             try
             {
-                write = run.LocalEntry is { } entry && _memory is { } memory
-                    ? new(memory.Complete(entry, run.LocalClaim, completion))
+                write = record is not null
+                    ? new(_memory!.Complete(record, run.LocalClaim, completion))
                     : store.CompleteAsync(run.Lease, completion, CancellationToken.None);
             }
             catch (Exception ex)

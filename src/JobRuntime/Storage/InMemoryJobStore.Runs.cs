@@ -167,6 +167,7 @@ internal sealed partial class InMemoryJobStore
         return Write(record, claim, JobCompletionKind.Completed, result);
     }
 
+    /// <summary>The one write of an attempt's outcome, whichever form it came in (the store contract's and the engine's).</summary>
     /// <param name="record">The store's record of the job.</param>
     /// <param name="claim">The claim's number.</param>
     /// <param name="kind">What happened.</param>
